@@ -1,0 +1,1 @@
+"""The graph runtime: pipeline spec, nodes, queues, runner and metrics."""

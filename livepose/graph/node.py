@@ -1,0 +1,175 @@
+"""The node contract: ports and typed parameters declared in one place, work done in ``process``.
+
+A minimal effect node::
+
+    class Invert(Node):
+        '''Invert the colours of the picture.'''
+        inputs = ("frame",)
+        outputs = ("frame",)
+        amount: float = param(1.0, "blend between original (0) and inverted (1)", ge=0, le=1)
+
+        def process(self, frame: Frame) -> Frame:
+            inverted = cv2.addWeighted(frame.image, 1 - self.amount, 255 - frame.image, self.amount, 0)
+            return frame.with_image(inverted)
+
+``process`` receives one frame per input port, by port name, all of the same frame index.
+It returns the output frame (one output port), a ``{port: frame}`` dict (several ports), or
+``None`` to drop this frame. A source node has no inputs; its ``process()`` returns the next
+frame, or ``None`` at the end of the stream.
+"""
+
+from __future__ import annotations
+
+import threading
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import pydantic
+
+if typing.TYPE_CHECKING:
+    from livepose.graph.metrics import PipelineMetrics
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared node parameter; see :func:`param`."""
+
+    default: Any
+    doc: str
+    ge: float | None = None
+    le: float | None = None
+    gt: float | None = None
+    lt: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+
+def param(default: Any, doc: str, *, ge: float | None = None, le: float | None = None,
+          gt: float | None = None, lt: float | None = None,
+          choices: typing.Sequence[Any] | None = None) -> Any:
+    """Declare a parameter: its default, a one-line doc and optional bounds or choices.
+
+    The parameter's type is the class attribute's annotation; values from YAML and
+    ``--set`` are checked against it before the pipeline starts.
+    """
+    return Param(default, doc, ge, le, gt, lt, tuple(choices) if choices is not None else None)
+
+
+@dataclass(frozen=True)
+class ParamInfo:
+    """What ``livepose nodes`` and the validator know of one parameter."""
+
+    name: str
+    type_name: str
+    default: Any
+    doc: str
+    constraint: str
+
+
+class NodeContext:
+    """What the runtime lends a running node: the run mode, live metrics and controls."""
+
+    def __init__(self, mode: str, metrics: "PipelineMetrics", stop_event: threading.Event,
+                 on_key: typing.Callable[[str], bool] | None = None,
+                 on_stop: typing.Callable[[str], None] | None = None) -> None:
+        self.mode = mode
+        self.metrics = metrics
+        self.stop_event = stop_event
+        self._on_key = on_key
+        self._on_stop = on_stop
+
+    @property
+    def realtime(self) -> bool:
+        return self.mode == "realtime"
+
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Ask the whole pipeline to shut down in order (as the quit key does)."""
+        if self._on_stop is not None:
+            self._on_stop(reason)
+        else:
+            self.stop_event.set()
+
+    def press_key(self, key: str) -> bool:
+        """Deliver a key press (from a display); returns whether anything handled it."""
+        return self._on_key(key) if self._on_key is not None else False
+
+
+class Node:
+    """Base class of every pipeline node. See the module docstring for the contract."""
+
+    inputs: ClassVar[tuple[str, ...]] = ()
+    outputs: ClassVar[tuple[str, ...]] = ()
+
+    _params: ClassVar[dict[str, Param]] = {}
+    _param_model: ClassVar[type[pydantic.BaseModel]]
+
+    name: str
+    ctx: NodeContext
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.inputs = tuple(cls.inputs)
+        cls.outputs = tuple(cls.outputs)
+        declared = {k: v for k, v in vars(cls).items() if isinstance(v, Param)}
+        cls._params = {**cls._params, **declared}
+        cls._param_model = _build_param_model(cls)
+
+    def __init__(self, name: str | None = None, **params: Any) -> None:
+        self.name = name or type(self).__name__
+        values = self.validate_params(params)
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    @classmethod
+    def validate_params(cls, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Check parameters; raises ``pydantic.ValidationError`` naming each fault."""
+        return cls._param_model.model_validate(dict(params)).model_dump()
+
+    @classmethod
+    def param_info(cls) -> list[ParamInfo]:
+        hints = typing.get_type_hints(cls)
+        infos = []
+        for key, p in cls._params.items():
+            bounds = [f"{op} {v}" for op, v in ((">=", p.ge), ("<=", p.le), (">", p.gt), ("<", p.lt))
+                      if v is not None]
+            if p.choices is not None:
+                bounds.append("one of " + ", ".join(map(str, p.choices)))
+            infos.append(ParamInfo(key, _type_name(hints.get(key, Any)), p.default, p.doc,
+                                   ", ".join(bounds)))
+        return infos
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the class docstring."""
+        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+
+    def setup(self) -> None:
+        """Acquire resources (models, devices, files) before the first frame."""
+
+    def process(self, **inputs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement process()")
+
+    def close(self) -> None:
+        """Release resources; called once, on every kind of shutdown, after setup succeeded."""
+
+    @property
+    def stopping(self) -> bool:
+        """True once the pipeline is shutting down: long-running sources check it."""
+        return self.ctx.stop_event.is_set()
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _build_param_model(cls: type[Node]) -> type[pydantic.BaseModel]:
+    hints = typing.get_type_hints(cls) if cls._params else {}
+    fields: dict[str, Any] = {}
+    for key, p in cls._params.items():
+        tp = hints.get(key, Any)
+        if p.choices is not None:
+            tp = typing.Literal[p.choices]  # type: ignore[valid-type]
+        fields[key] = (tp, pydantic.Field(p.default, description=p.doc, ge=p.ge, le=p.le,
+                                          gt=p.gt, lt=p.lt))
+    return pydantic.create_model(f"{cls.__name__}Params",
+                                 __config__=pydantic.ConfigDict(extra="forbid"), **fields)
