@@ -1,0 +1,8 @@
+"""Built-in node types, by the name pipelines use in ``type:``.
+
+Each entry is ``module:Class``, imported only when a pipeline (or ``livepose nodes``) needs it,
+so a pipeline without model nodes never imports onnxruntime.
+"""
+
+BUILTIN_NODES: dict[str, str] = {
+}
