@@ -1,0 +1,1 @@
+"""Model format converters written for livepose (no third-party converter is used)."""

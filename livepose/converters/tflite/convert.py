@@ -1,0 +1,47 @@
+"""Convert a float TFLite model (float32 or float16 weights) to an equivalent ONNX model."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import onnx
+
+from livepose.converters.errors import UnsupportedOperatorError
+from livepose.converters.tflite.flatbuffer import read_tflite
+from livepose.converters.tflite.graph import GraphBuilder
+from livepose.converters.tflite.operators import CONVERTERS
+
+ONNX_OPSET = 17
+SUPPORTED_OPERATORS: tuple[str, ...] = tuple(sorted(CONVERTERS))
+
+
+def convert_tflite(source: Path | bytes, name: str | None = None) -> onnx.ModelProto:
+    """Convert a .tflite model (a path or its bytes) to ONNX.
+
+    The ONNX graph keeps the TFLite input and output tensor names, shapes and NHWC input layout, so
+    it is a drop-in replacement for the TFLite interpreter. ``name`` labels error messages and
+    defaults to the file name. Raises :class:`UnsupportedOperatorError` naming the first operator the
+    converter does not implement, and :class:`ConversionError` for other unconvertible content.
+    """
+    if isinstance(source, Path):
+        content = source.read_bytes()
+        name = name or source.name
+    else:
+        content = source
+        name = name or "model.tflite"
+    model = read_tflite(content, name)
+    for op in model.operators:
+        if op.name not in CONVERTERS:
+            raise UnsupportedOperatorError(op.name, name, op.position, list(SUPPORTED_OPERATORS))
+    builder = GraphBuilder(model)
+    for op in model.operators:
+        CONVERTERS[op.name](builder, op)
+    source_sha256 = hashlib.sha256(content).hexdigest()
+    onnx_model = builder.finish(
+        ONNX_OPSET,
+        doc=f"Converted from {name} by livepose's TFLite-to-ONNX converter.",
+        metadata={"source_file": name, "source_sha256": source_sha256, "converter": "livepose.tflite"},
+    )
+    onnx.checker.check_model(onnx_model)
+    return onnx_model

@@ -1,0 +1,372 @@
+"""TFLite builtin operators expressed as ONNX nodes (opset 17).
+
+Each converter reads one TFLite operator and emits ONNX nodes through the :class:`GraphBuilder`,
+which tracks whether a 4-D tensor is held NHWC (TFLite's layout) or NCHW. Spatial operators run
+NCHW; layout-sensitive ones (RESHAPE, FULLY_CONNECTED) get their input in TFLite layout so the
+element order matches TFLite exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import tflite
+from onnx import TensorProto
+
+from livepose.converters.errors import ConversionError
+from livepose.converters.tflite.flatbuffer import Operator
+from livepose.converters.tflite.graph import NHWC_TO_NCHW, GraphBuilder
+
+OperatorConverter = Callable[[GraphBuilder, Operator], None]
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def same_padding(input_size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    """TFLite/TensorFlow SAME padding as explicit (before, after) pads; the odd pixel goes after."""
+    effective_kernel = (kernel - 1) * dilation + 1
+    output_size = -(-input_size // stride)
+    total = max((output_size - 1) * stride + effective_kernel - input_size, 0)
+    return total // 2, total - total // 2
+
+
+def _spatial_pads(
+    builder: GraphBuilder, op: Operator, input_index: int, kernel: tuple[int, int], stride: tuple[int, int],
+    dilation: tuple[int, int], padding: int,
+) -> list[int]:
+    if padding == tflite.Padding.VALID:
+        return [0, 0, 0, 0]
+    if padding != tflite.Padding.SAME:
+        raise ConversionError(f"{builder.model.name}: {op.name} #{op.position} has unknown padding mode {padding}")
+    _, height, width, _ = builder.tensor(input_index).shape
+    top, bottom = same_padding(height, kernel[0], stride[0], dilation[0])
+    left, right = same_padding(width, kernel[1], stride[1], dilation[1])
+    return [top, left, bottom, right]
+
+
+def _apply_activation(builder: GraphBuilder, op: Operator, value: str, activation: int, output: str) -> str:
+    """Emit a TFLite fused activation; ``value`` is the pre-activation result, ``output`` the final name."""
+    kinds = tflite.ActivationFunctionType
+    if activation == kinds.NONE:
+        return value
+    if activation == kinds.RELU:
+        return builder.add_node("Relu", [value], output)
+    if activation in (kinds.RELU6, kinds.RELU_N1_TO_1):
+        low, high = (0.0, 6.0) if activation == kinds.RELU6 else (-1.0, 1.0)
+        bounds = [
+            builder.add_initializer(np.array(low, np.float32), "clip_min"),
+            builder.add_initializer(np.array(high, np.float32), "clip_max"),
+        ]
+        return builder.add_node("Clip", [value, *bounds], output)
+    if activation == kinds.TANH:
+        return builder.add_node("Tanh", [value], output)
+    raise ConversionError(
+        f"{builder.model.name}: {op.name} #{op.position} uses fused activation {activation}, which is not supported"
+    )
+
+
+def _emit_with_activation(
+    builder: GraphBuilder, op: Operator, op_type: str, inputs: list[str], channels_first: bool, activation: int,
+    **attributes: object,
+) -> None:
+    """One ONNX node plus the operator's fused activation, writing TFLite output 0."""
+    output = builder.output_name(op.outputs[0], channels_first)
+    if activation == tflite.ActivationFunctionType.NONE:
+        builder.add_node(op_type, inputs, output, **attributes)
+        return
+    raw = builder.add_node(op_type, inputs, builder.unique_name(f"{output}/pre_activation"), **attributes)
+    _apply_activation(builder, op, raw, activation, output)
+
+
+def _float_weights(builder: GraphBuilder, op: Operator, index: int, role: str) -> np.ndarray:
+    weights = builder.require_constant(index, role, f"{op.name} #{op.position}")
+    if weights.dtype != np.float32:
+        raise ConversionError(
+            f"{builder.model.name}: {op.name} #{op.position} has {weights.dtype} {role}; only float32 "
+            "(or float16 behind DEQUANTIZE) models are supported, not integer-quantized ones"
+        )
+    return weights
+
+
+def _bias(builder: GraphBuilder, op: Operator, output_channels: int) -> np.ndarray:
+    if len(op.inputs) > 2 and op.inputs[2] >= 0:
+        return _float_weights(builder, op, op.inputs[2], "bias")
+    return np.zeros(output_channels, np.float32)
+
+
+def _broadcast_layout(builder: GraphBuilder, indices: tuple[int, ...]) -> bool:
+    """Whether an elementwise operator over ``indices`` should run channels-first.
+
+    It does when some runtime operand is already channels-first and every runtime operand is 4-D;
+    constants of lower rank are expanded to 4-D before being transposed.
+    """
+    runtime = [i for i in indices if builder.constant(i) is None]
+    return bool(runtime) and all(builder.rank(i) == 4 for i in runtime) and any(
+        builder.is_channels_first(i) for i in runtime
+    )
+
+
+def _operand(builder: GraphBuilder, index: int, channels_first: bool) -> str:
+    """An elementwise operand in the chosen layout (4-D channels-first, or TFLite layout)."""
+    constant = builder.constant(index)
+    if channels_first and constant is not None and constant.ndim != 4:
+        # NumPy broadcasting aligns trailing axes, so an NHWC-broadcastable constant becomes 4-D first.
+        expanded = constant.reshape((1,) * (4 - constant.ndim) + constant.shape).transpose(NHWC_TO_NCHW)
+        return builder.add_initializer(expanded, builder.tensor(index).name)
+    return builder.value(index, channels_first)
+
+
+def _activation_of(op: Operator) -> int:
+    return op.options.FusedActivationFunction() if op.options is not None else tflite.ActivationFunctionType.NONE
+
+
+# --- operators -----------------------------------------------------------------------------------
+
+
+def convert_conv_2d(builder: GraphBuilder, op: Operator) -> None:
+    options = op.options
+    weights = _float_weights(builder, op, op.inputs[1], "filter")  # [out, kh, kw, in]
+    out_channels, kernel_h, kernel_w, in_channels = weights.shape
+    groups = builder.tensor(op.inputs[0]).shape[3] // in_channels
+    stride = (options.StrideH(), options.StrideW())
+    dilation = (options.DilationHFactor(), options.DilationWFactor())
+    inputs = [
+        builder.value(op.inputs[0], channels_first=True),
+        builder.add_initializer(weights.transpose(NHWC_TO_NCHW), f"{builder.tensor(op.inputs[1]).name}/oihw"),
+        builder.add_initializer(_bias(builder, op, out_channels), f"{builder.tensor(op.outputs[0]).name}/bias"),
+    ]
+    _emit_with_activation(
+        builder, op, "Conv", inputs, True, options.FusedActivationFunction(),
+        kernel_shape=[kernel_h, kernel_w], strides=list(stride), dilations=list(dilation), group=groups,
+        pads=_spatial_pads(builder, op, op.inputs[0], (kernel_h, kernel_w), stride, dilation, options.Padding()),
+    )
+
+
+def convert_depthwise_conv_2d(builder: GraphBuilder, op: Operator) -> None:
+    options = op.options
+    weights = _float_weights(builder, op, op.inputs[1], "filter")  # [1, kh, kw, in * multiplier]
+    _, kernel_h, kernel_w, out_channels = weights.shape
+    in_channels = builder.tensor(op.inputs[0]).shape[3]
+    if out_channels % in_channels:
+        raise ConversionError(
+            f"{builder.model.name}: DEPTHWISE_CONV_2D #{op.position} has {out_channels} output channels for "
+            f"{in_channels} input channels"
+        )
+    stride = (options.StrideH(), options.StrideW())
+    dilation = (options.DilationHFactor(), options.DilationWFactor())
+    # TFLite's output channel c*multiplier+m reads input channel c, which is ONNX's grouped-conv order.
+    onnx_weights = weights.reshape(kernel_h, kernel_w, out_channels).transpose(2, 0, 1)[:, None, :, :]
+    inputs = [
+        builder.value(op.inputs[0], channels_first=True),
+        builder.add_initializer(onnx_weights, f"{builder.tensor(op.inputs[1]).name}/oihw"),
+        builder.add_initializer(_bias(builder, op, out_channels), f"{builder.tensor(op.outputs[0]).name}/bias"),
+    ]
+    _emit_with_activation(
+        builder, op, "Conv", inputs, True, options.FusedActivationFunction(),
+        kernel_shape=[kernel_h, kernel_w], strides=list(stride), dilations=list(dilation), group=in_channels,
+        pads=_spatial_pads(builder, op, op.inputs[0], (kernel_h, kernel_w), stride, dilation, options.Padding()),
+    )
+
+
+def convert_max_pool_2d(builder: GraphBuilder, op: Operator) -> None:
+    options = op.options
+    kernel = (options.FilterHeight(), options.FilterWidth())
+    stride = (options.StrideH(), options.StrideW())
+    # ONNX MaxPool ignores padded cells, like TFLite's SAME max pooling.
+    _emit_with_activation(
+        builder, op, "MaxPool", [builder.value(op.inputs[0], channels_first=True)], True,
+        options.FusedActivationFunction(),
+        kernel_shape=list(kernel), strides=list(stride),
+        pads=_spatial_pads(builder, op, op.inputs[0], kernel, stride, (1, 1), options.Padding()),
+    )
+
+
+def _elementwise_binary(onnx_op: str) -> OperatorConverter:
+    def convert(builder: GraphBuilder, op: Operator) -> None:
+        channels_first = _broadcast_layout(builder, op.inputs)
+        inputs = [_operand(builder, i, channels_first) for i in op.inputs]
+        _emit_with_activation(builder, op, onnx_op, inputs, channels_first, _activation_of(op))
+
+    return convert
+
+
+def _elementwise_unary(onnx_op: str) -> OperatorConverter:
+    def convert(builder: GraphBuilder, op: Operator) -> None:
+        channels_first = builder.is_channels_first(op.inputs[0])
+        output = builder.output_name(op.outputs[0], channels_first)
+        builder.add_node(onnx_op, [builder.value(op.inputs[0], channels_first)], output)
+
+    return convert
+
+
+def convert_prelu(builder: GraphBuilder, op: Operator) -> None:
+    channels_first = _broadcast_layout(builder, op.inputs)
+    inputs = [_operand(builder, i, channels_first) for i in op.inputs]
+    builder.add_node("PRelu", inputs, builder.output_name(op.outputs[0], channels_first))
+
+
+def convert_pad(builder: GraphBuilder, op: Operator) -> None:
+    paddings = builder.require_constant(op.inputs[1], "paddings", f"PAD #{op.position}").astype(np.int64)
+    channels_first = builder.rank(op.inputs[0]) == 4 and builder.is_channels_first(op.inputs[0])
+    if channels_first:
+        paddings = paddings[list(NHWC_TO_NCHW)]
+    # ONNX wants all begins then all ends; TFLite stores (begin, end) per axis.
+    pads = builder.add_initializer(paddings.T.reshape(-1), f"{builder.tensor(op.outputs[0]).name}/pads")
+    builder.add_node(
+        "Pad",
+        [builder.value(op.inputs[0], channels_first), pads],
+        builder.output_name(op.outputs[0], channels_first),
+        mode="constant",
+    )
+
+
+def convert_resize_bilinear(builder: GraphBuilder, op: Operator) -> None:
+    options = op.options
+    size = builder.require_constant(op.inputs[1], "size", f"RESIZE_BILINEAR #{op.position}").astype(np.int64)
+    batch, _, _, channels = builder.tensor(op.inputs[0]).shape
+    if options.AlignCorners():
+        mode = "align_corners"
+    elif options.HalfPixelCenters():
+        # TFLite samples at (out + 0.5) * scale - 0.5 clamped into the image, which is ONNX half_pixel.
+        mode = "half_pixel"
+    else:
+        mode = "asymmetric"
+    sizes = builder.add_initializer(
+        np.array([batch, channels, size[0], size[1]], np.int64), f"{builder.tensor(op.outputs[0]).name}/sizes"
+    )
+    builder.add_node(
+        "Resize",
+        [builder.value(op.inputs[0], channels_first=True), "", "", sizes],
+        builder.output_name(op.outputs[0], channels_first=True),
+        mode="linear",
+        coordinate_transformation_mode=mode,
+    )
+
+
+def convert_reshape(builder: GraphBuilder, op: Operator) -> None:
+    # The target shape is the output tensor's static shape, which TFLite resolves from either the
+    # shape input or the options (including any -1), so neither needs to be read here.
+    target = builder.tensor(op.outputs[0]).shape
+    shape = builder.add_initializer(np.array(target, np.int64), f"{builder.tensor(op.outputs[0]).name}/shape")
+    builder.add_node(
+        "Reshape",
+        [builder.value(op.inputs[0], channels_first=False), shape],
+        builder.output_name(op.outputs[0], channels_first=False),
+    )
+
+
+def convert_concatenation(builder: GraphBuilder, op: Operator) -> None:
+    options = op.options
+    rank = builder.rank(op.outputs[0])
+    axis = options.Axis() % rank
+    channels_first = _broadcast_layout(builder, op.inputs)
+    if channels_first:
+        axis = NHWC_TO_NCHW.index(axis)
+    inputs = [builder.value(i, channels_first) for i in op.inputs]
+    _emit_with_activation(
+        builder, op, "Concat", inputs, channels_first, options.FusedActivationFunction(), axis=axis
+    )
+
+
+def convert_mean(builder: GraphBuilder, op: Operator) -> None:
+    rank = builder.rank(op.inputs[0])
+    axes = [int(a) % rank for a in np.ravel(builder.require_constant(op.inputs[1], "axes", f"MEAN #{op.position}"))]
+    keep_dims = bool(op.options.KeepDims()) if op.options is not None else False
+    channels_first = rank == 4 and builder.is_channels_first(op.inputs[0])
+    source = builder.value(op.inputs[0], channels_first)
+    onnx_axes = sorted(NHWC_TO_NCHW.index(a) for a in axes) if channels_first else sorted(axes)
+    if keep_dims or not channels_first:
+        builder.add_node(
+            "ReduceMean", [source], builder.output_name(op.outputs[0], channels_first),
+            axes=onnx_axes, keepdims=int(keep_dims),
+        )
+        return
+    # Dropping axes from NCHW leaves the survivors in NCHW order; restore TFLite's order if it differs.
+    survivors = [NHWC_TO_NCHW[i] for i in range(4) if i not in onnx_axes]
+    order = [sorted(survivors).index(a) for a in survivors]
+    if order == sorted(order):
+        builder.add_node(
+            "ReduceMean", [source], builder.output_name(op.outputs[0], False), axes=onnx_axes, keepdims=0
+        )
+        return
+    reduced = builder.add_node("ReduceMean", [source], None, axes=onnx_axes, keepdims=0)
+    inverse = [order.index(i) for i in range(len(order))]
+    builder.add_node("Transpose", [reduced], builder.output_name(op.outputs[0], False), perm=inverse)
+
+
+def convert_fully_connected(builder: GraphBuilder, op: Operator) -> None:
+    options = op.options
+    weights = _float_weights(builder, op, op.inputs[1], "weights")  # [out, in]
+    out_features, in_features = weights.shape
+    source = builder.value(op.inputs[0], channels_first=False)
+    input_shape = builder.tensor(op.inputs[0]).shape
+    if len(input_shape) != 2:
+        flat_shape = builder.add_initializer(np.array([-1, in_features], np.int64), "fully_connected/flat_shape")
+        source = builder.add_node("Reshape", [source, flat_shape])
+    inputs = [
+        source,
+        builder.add_initializer(weights, builder.tensor(op.inputs[1]).name),
+        builder.add_initializer(_bias(builder, op, out_features), f"{builder.tensor(op.outputs[0]).name}/bias"),
+    ]
+    output_shape = builder.tensor(op.outputs[0]).shape
+    if len(output_shape) == 2:
+        _emit_with_activation(builder, op, "Gemm", inputs, False, options.FusedActivationFunction(), transB=1)
+        return
+    product = builder.add_node("Gemm", inputs, None, transB=1)
+    activated = _apply_activation(builder, op, product, options.FusedActivationFunction(), builder.unique_name("fc"))
+    shape = builder.add_initializer(np.array(output_shape, np.int64), "fully_connected/output_shape")
+    builder.add_node("Reshape", [activated, shape], builder.output_name(op.outputs[0], False))
+
+
+def convert_dequantize(builder: GraphBuilder, op: Operator) -> None:
+    source = builder.tensor(op.inputs[0])
+    constant = builder.constant(op.inputs[0])
+    if constant is not None:
+        # Weights: fold now. float16 -> float32 is exact, as in TFLite's own dequantization.
+        if constant.dtype == np.float16:
+            builder.set_constant(op.outputs[0], constant.astype(np.float32))
+            return
+        quantization = source.quantization
+        if quantization is None:
+            raise ConversionError(
+                f"{builder.model.name}: DEQUANTIZE #{op.position} input '{source.name}' has no quantization parameters"
+            )
+        shape = [1] * constant.ndim
+        if quantization.scale.size > 1:
+            shape[quantization.axis] = quantization.scale.size
+        real = (constant.astype(np.float32) - quantization.zero_point.reshape(shape)) * quantization.scale.reshape(
+            shape
+        )
+        builder.set_constant(op.outputs[0], real.astype(np.float32))
+        return
+    if source.dtype != np.float16:
+        raise ConversionError(
+            f"{builder.model.name}: DEQUANTIZE #{op.position} of run-time {source.dtype} tensor '{source.name}' "
+            "is not supported (integer-quantized activations)"
+        )
+    channels_first = builder.is_channels_first(op.inputs[0])
+    builder.add_node(
+        "Cast", [builder.value(op.inputs[0], channels_first)], builder.output_name(op.outputs[0], channels_first),
+        to=TensorProto.FLOAT,
+    )
+
+
+CONVERTERS: dict[str, OperatorConverter] = {
+    "ADD": _elementwise_binary("Add"),
+    "CONCATENATION": convert_concatenation,
+    "CONV_2D": convert_conv_2d,
+    "DEPTHWISE_CONV_2D": convert_depthwise_conv_2d,
+    "DEQUANTIZE": convert_dequantize,
+    "FULLY_CONNECTED": convert_fully_connected,
+    "LOGISTIC": _elementwise_unary("Sigmoid"),
+    "MAX_POOL_2D": convert_max_pool_2d,
+    "MEAN": convert_mean,
+    "MUL": _elementwise_binary("Mul"),
+    "PAD": convert_pad,
+    "PRELU": convert_prelu,
+    "RELU": _elementwise_unary("Relu"),
+    "RESHAPE": convert_reshape,
+    "RESIZE_BILINEAR": convert_resize_bilinear,
+}
