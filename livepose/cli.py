@@ -1,11 +1,134 @@
-"""The ``livepose`` command line."""
+"""The ``livepose`` command line.
+
+Exit codes: 0 ok, 1 a runtime failure, 2 a user error (bad file or arguments, missing model or
+camera). User errors print what to do, never a traceback.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
+import sys
+from typing import Any, Callable
+
 import click
+
+from livepose.errors import UserError
+
+log = logging.getLogger("livepose")
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("livepose: %(message)s"))
+    root = logging.getLogger("livepose")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.propagate = False
+
+
+def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a UserError into its message on stderr and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except UserError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(2)
+
+    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="livepose")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def main(verbose: bool) -> None:
     """livepose: real-time hand and face keypoint pipelines."""
+    _setup_logging(verbose)
+
+
+@main.command()
+@click.argument("pipeline", type=click.Path(dir_okay=False))
+@click.option("--source", help="Replace the pipeline's source: camera index, file, folder, URL or 'synthetic'.")
+@click.option("--set", "settings", multiple=True, metavar="NODE.PARAM=VALUE",
+              help="Override a node parameter (or a top-level setting); repeatable.")
+@click.option("--realtime/--offline", "realtime", default=None,
+              help="Realtime: sources pace themselves, slow nodes see the newest frame. "
+                   "Offline: every frame is processed.")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Stop each source after N frames.")
+@click.option("--metrics", "metrics_path", type=click.Path(dir_okay=False), help="Write run metrics as JSON.")
+@click.option("--headless", is_flag=True, help="Open no window.")
+@click.option("--record", "record_path", type=click.Path(dir_okay=False),
+              help="Record the pipeline's output stream to this MP4.")
+@click.option("--keypoints", "keypoints_path", type=click.Path(dir_okay=False),
+              help="Write the hands and faces of every frame to this JSON Lines file.")
+@click.option("--progress/--no-progress", default=True, help="Progress bar in offline runs of a file.")
+@_user_errors
+def run(pipeline: str, source: str | None, settings: tuple[str, ...], realtime: bool | None,
+        max_frames: int | None, metrics_path: str | None, headless: bool, record_path: str | None,
+        keypoints_path: str | None, progress: bool) -> None:
+    """Run a pipeline file."""
+    from livepose.graph.runner import Runner
+    from livepose.graph.spec import Overrides, load_pipeline
+
+    extra_nodes = []
+    if record_path:
+        extra_nodes.append({"name": "record_cli", "type": "record", "inputs": "$output",
+                            "params": {"path": record_path}})
+    if keypoints_path:
+        extra_nodes.append({"name": "keypoints_cli", "type": "export_keypoints", "inputs": "$output",
+                            "params": {"path": keypoints_path}})
+    mode = None if realtime is None else ("realtime" if realtime else "offline")
+    spec = load_pipeline(pipeline, Overrides(mode=mode, source=source, settings=list(settings),
+                                             extra_nodes=extra_nodes))
+    for warning in spec.warnings:
+        click.echo(str(warning), err=True)
+    result = Runner(spec, headless=headless, max_frames=max_frames, progress=progress).run()
+    click.echo(result.metrics.summary_table(), err=True)
+    if metrics_path:
+        result.metrics.write_json(metrics_path)
+    if result.exit_code:
+        click.echo(f"livepose: {result.reason}", err=True)
+    sys.exit(result.exit_code)
+
+
+@main.command()
+@click.argument("pipeline", type=click.Path(dir_okay=False))
+@click.option("--set", "settings", multiple=True, metavar="NODE.PARAM=VALUE", help="Check with these overrides.")
+@_user_errors
+def validate(pipeline: str, settings: tuple[str, ...]) -> None:
+    """Check a pipeline file without running it."""
+    from livepose.graph.spec import Overrides, load_pipeline
+
+    spec = load_pipeline(pipeline, Overrides(settings=list(settings)))
+    for warning in spec.warnings:
+        click.echo(str(warning), err=True)
+    streams = len(spec.streams)
+    click.echo(f"{pipeline}: ok ({len(spec.nodes)} nodes, {streams} streams, {spec.mode} mode)")
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+def nodes(names: tuple[str, ...]) -> None:
+    """List node types with their ports and parameters."""
+    from livepose.graph.registry import NodeTypeError, known_node_types, resolve_node_type
+
+    types = known_node_types()
+    for type_name in names or sorted(types):
+        try:
+            cls = resolve_node_type(type_name)
+        except (NodeTypeError, ImportError) as exc:
+            click.echo(f"{type_name}: unavailable ({exc})\n")
+            continue
+        click.echo(f"{type_name}  ({types.get(type_name, type_name)})")
+        if cls.summary():
+            click.echo(f"  {cls.summary()}")
+        click.echo(f"  inputs: {', '.join(cls.inputs) or '-'}   outputs: {', '.join(cls.outputs) or '-'}")
+        for key, method in cls.keys.items():
+            click.echo(f"  key '{key}': {method}")
+        for p in cls.param_info():
+            constraint = f" [{p.constraint}]" if p.constraint else ""
+            click.echo(f"  {p.name}: {p.type_name} = {p.default!r}{constraint}  {p.doc}")
+        click.echo("")

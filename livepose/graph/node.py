@@ -71,9 +71,12 @@ class NodeContext:
 
     def __init__(self, mode: str, metrics: "PipelineMetrics", stop_event: threading.Event,
                  on_key: typing.Callable[[str], bool] | None = None,
-                 on_stop: typing.Callable[[str], None] | None = None) -> None:
+                 on_stop: typing.Callable[[str], None] | None = None,
+                 headless: bool = False) -> None:
         self.mode = mode
         self.metrics = metrics
+        self.headless = headless
+        """True when the run must not open windows (``--headless``)."""
         self.stop_event = stop_event
         self._on_key = on_key
         self._on_stop = on_stop
@@ -99,6 +102,11 @@ class Node:
 
     inputs: ClassVar[tuple[str, ...]] = ()
     outputs: ClassVar[tuple[str, ...]] = ()
+    keys: ClassVar[dict[str, str]] = {}
+    """Key presses this node handles: key -> name of a method taking no arguments.
+    The method is called from the display's thread, so it must be thread-safe."""
+    pipeline_source_param: ClassVar[str | None] = None
+    """For source nodes: the parameter that the pipeline's ``source:`` and ``--source`` set."""
 
     _params: ClassVar[dict[str, Param]] = {}
     _param_model: ClassVar[type[pydantic.BaseModel]]
@@ -151,6 +159,10 @@ class Node:
 
     def close(self) -> None:
         """Release resources; called once, on every kind of shutdown, after setup succeeded."""
+
+    def expected_frames(self) -> int | None:
+        """For sources: how many frames the stream holds, when known (drives the progress bar)."""
+        return None
 
     @property
     def stopping(self) -> bool:

@@ -1,0 +1,177 @@
+"""Run metrics: per node, per stream and end to end, read live by nodes and summarised at exit.
+
+Recording a sample is a couple of float stores; percentiles are computed only when asked.
+Samples live in fixed-size rings, so the figures cover the last ``WINDOW`` frames of a run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from livepose.graph.queues import Edge, Inbox
+
+WINDOW = 1 << 16
+"""Processing-time and latency samples kept per node (the last 65,536 frames)."""
+LIVE_SECONDS = 1.0
+
+
+class SampleRing:
+    """The last ``capacity`` float samples, with percentiles on demand."""
+
+    __slots__ = ("_values", "_count")
+
+    def __init__(self, capacity: int = WINDOW) -> None:
+        self._values = np.zeros(capacity, dtype=np.float64)
+        self._count = 0
+
+    def add(self, value: float) -> None:
+        self._values[self._count % len(self._values)] = value
+        self._count += 1
+
+    def __len__(self) -> int:
+        return min(self._count, len(self._values))
+
+    def percentiles(self, *qs: float) -> list[float]:
+        n = len(self)
+        if n == 0:
+            return [float("nan")] * len(qs)
+        return [float(v) for v in np.percentile(self._values[:n], qs)]
+
+    def maximum(self) -> float:
+        n = len(self)
+        return float(self._values[:n].max()) if n else float("nan")
+
+
+class NodeMetrics:
+    """Counters of one node; written only by that node's thread."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.frames_in = 0
+        self.frames_out = 0
+        self.frames_processed = 0
+        self.skipped = 0
+        self.errors = 0
+        self.process_seconds = SampleRing()
+        self.latency_seconds = SampleRing()
+        """End-to-end latency, capture to this node's finish; recorded at sinks only."""
+        self.first_time: float | None = None
+        self.last_time: float | None = None
+        self.recent_latency: deque[tuple[float, float]] = deque(maxlen=256)
+
+    def processed(self, started: float, finished: float) -> None:
+        if self.first_time is None:
+            self.first_time = started
+        self.last_time = finished
+        self.frames_processed += 1
+        self.process_seconds.add(finished - started)
+
+    def throughput(self) -> float:
+        if self.first_time is None or self.last_time is None or self.last_time <= self.first_time:
+            return 0.0
+        return self.frames_processed / (self.last_time - self.first_time)
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """What a display overlay shows: source rate and end-to-end latency over the last second."""
+
+    fps: float
+    latency_ms: float
+    drops: int
+
+
+class PipelineMetrics:
+    """All metrics of one run. Nodes read ``live()``; the runner writes the rest."""
+
+    def __init__(self, node_names: Iterable[str], inboxes: dict[str, Inbox], sources: Iterable[str],
+                 sinks: Iterable[str]) -> None:
+        self.nodes = {name: NodeMetrics(name) for name in node_names}
+        self._inboxes = inboxes
+        self._sources = list(sources)
+        self._sinks = list(sinks)
+        self._source_times: deque[float] = deque(maxlen=1024)
+        self._lock = threading.Lock()
+        self.started = time.monotonic()
+        self.finished: float | None = None
+
+    def source_emitted(self, when: float) -> None:
+        self._source_times.append(when)
+
+    def sink_finished(self, node: NodeMetrics, capture_time: float, now: float) -> None:
+        latency = now - capture_time
+        node.latency_seconds.add(latency)
+        node.recent_latency.append((now, latency))
+
+    def edges(self) -> list[tuple[str, Edge]]:
+        return [(consumer, edge) for consumer, inbox in self._inboxes.items() for edge in inbox.edges]
+
+    def total_drops(self) -> int:
+        return sum(e.drops for _, e in self.edges()) + sum(i.join_drops for i in self._inboxes.values())
+
+    def live(self) -> LiveSnapshot:
+        now = time.monotonic()
+        horizon = now - LIVE_SECONDS
+        recent = [t for t in list(self._source_times) if t >= horizon]
+        fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
+        latencies = [lat for sink in self._sinks for when, lat in list(self.nodes[sink].recent_latency)
+                     if when >= horizon]
+        latency = float(np.median(latencies)) * 1000 if latencies else float("nan")
+        return LiveSnapshot(fps, latency, self.total_drops())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure of the run, in milliseconds and frames per second."""
+        end = self.finished or time.monotonic()
+        nodes = {}
+        for name, m in self.nodes.items():
+            p50, p95 = m.process_seconds.percentiles(50, 95)
+            entry: dict[str, Any] = {
+                "frames_in": m.frames_in, "frames_out": m.frames_out, "skipped": m.skipped, "errors": m.errors,
+                "fps": round(m.throughput(), 2),
+                "process_ms": {"p50": _ms(p50), "p95": _ms(p95), "max": _ms(m.process_seconds.maximum())},
+            }
+            if name in self._sinks:
+                l50, l95 = m.latency_seconds.percentiles(50, 95)
+                entry["latency_ms"] = {"p50": _ms(l50), "p95": _ms(l95)}
+            nodes[name] = entry
+        streams = [{"stream": e.stream, "consumer": consumer, "port": e.port, "policy": e.policy, "size": e.size,
+                    "depth": e.depth, "max_depth": e.max_depth, "drops": e.drops}
+                   for consumer, e in self.edges()]
+        joins = {name: inbox.join_drops for name, inbox in self._inboxes.items() if inbox.join_drops}
+        return {"wall_seconds": round(end - self.started, 3), "nodes": nodes, "streams": streams,
+                "join_drops": joins, "total_drops": self.total_drops()}
+
+    def write_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    def summary_table(self) -> str:
+        data = self.to_dict()
+        rows = [("node", "in", "out", "fps", "p50 ms", "p95 ms", "max ms", "e2e p50", "e2e p95")]
+        for name, n in data["nodes"].items():
+            lat = n.get("latency_ms", {})
+            rows.append((name, str(n["frames_in"]), str(n["frames_out"]), f"{n['fps']:.1f}",
+                         _fmt(n["process_ms"]["p50"]), _fmt(n["process_ms"]["p95"]), _fmt(n["process_ms"]["max"]),
+                         _fmt(lat.get("p50")), _fmt(lat.get("p95"))))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                 for r in rows]
+        dropped = [f"{s['stream']}->{s['consumer']}: {s['drops']}" for s in data["streams"] if s["drops"]]
+        dropped += [f"join in {name}: {count}" for name, count in data["join_drops"].items()]
+        lines.append(f"drops: {', '.join(dropped) if dropped else 'none'}   wall time: {data['wall_seconds']:.2f} s")
+        return "\n".join(lines)
+
+
+def _ms(seconds: float) -> float | None:
+    return None if seconds != seconds else round(seconds * 1000, 3)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

@@ -1,0 +1,371 @@
+"""Runs a validated pipeline: one thread per node, orderly shutdown on every path.
+
+Lifecycle: every node's ``setup()`` runs on its own thread; once all succeeded, sources start.
+The run ends when the sources end (end of stream propagates as an ``END`` marker), on a stop
+request (SIGINT, SIGTERM, the quit key, a node failing with ``on_error: stop``), or, if draining
+takes longer than the grace period, by aborting every queue. ``close()`` is called on every node
+whose setup succeeded, whatever the path, so sinks always finalize their files.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from tqdm import tqdm
+
+from livepose.errors import UserError
+from livepose.graph.frame import Frame
+from livepose.graph.metrics import NodeMetrics, PipelineMetrics
+from livepose.graph.node import Node, NodeContext
+from livepose.graph.queues import END, Edge, Inbox, Skip
+from livepose.graph.spec import NodeSpec, PipelineSpec, pass_through_port
+
+log = logging.getLogger("livepose")
+
+QUIT_KEYS = ("q", "\x1b")
+DRAIN_SECONDS = 1.5
+"""After a stop request, queues may drain this long before they are aborted."""
+ABORT_SECONDS = 0.4
+"""After the abort, how long node threads get to finish closing before the run returns."""
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    """0 ok, 1 a node failed, 2 a user error (missing model, camera, file...)."""
+    reason: str
+    metrics: PipelineMetrics
+    stuck_nodes: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _RunningNode:
+    spec: NodeSpec
+    node: Node
+    inbox: Inbox | None
+    routes: dict[str, list[tuple[Inbox, Edge]]]
+    metrics: NodeMetrics
+    is_sink: bool
+    enabled: bool
+    setup_ok: bool = False
+    thread: threading.Thread | None = None
+
+
+class Runner:
+    """Runs one pipeline once. ``run()`` blocks until every node has finished."""
+
+    def __init__(self, spec: PipelineSpec, *, headless: bool = False, max_frames: int | None = None,
+                 progress: bool = False, install_signal_handlers: bool = True) -> None:
+        self.spec = spec
+        self.realtime = spec.mode == "realtime"
+        self.max_frames = max_frames
+        self.progress = progress
+        self.install_signal_handlers = install_signal_handlers
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._stop_reason: str | None = None
+        self._failure: tuple[int, str] | None = None
+        self._all_done = threading.Event()
+        self._go = threading.Event()
+        self._aborted = False
+        self._remaining = 0
+        self._setups_pending = 0
+        self._progress_bar: tqdm | None = None
+        self._progress_node: _RunningNode | None = None
+        self._nodes = self._build(spec, headless)
+
+    # -- construction ---------------------------------------------------------------------
+    def _build(self, spec: PipelineSpec, headless: bool) -> list[_RunningNode]:
+        inboxes: dict[str, Inbox] = {}
+        edges_by_stream: dict[str, list[tuple[Inbox, Edge]]] = {}
+        for n in spec.nodes:
+            if not n.inputs:
+                continue
+            edges = []
+            for port, stream in n.inputs.items():
+                settings = spec.streams[stream]
+                policy = settings.policy if self.realtime else "block"
+                edges.append(Edge(stream, port, settings.size, policy, settings.feedback))
+            inbox = Inbox(edges, self.realtime)
+            inboxes[n.name] = inbox
+            for edge in edges:
+                edges_by_stream.setdefault(edge.stream, []).append((inbox, edge))
+        consumed = set(edges_by_stream)
+        sinks = [n.name for n in spec.nodes if not any(s in consumed for s in n.outputs.values())]
+        sources = [n.name for n in spec.nodes if not n.inputs]
+        self.metrics = PipelineMetrics([n.name for n in spec.nodes], inboxes, sources, sinks)
+        running = []
+        for n in spec.nodes:
+            node = n.build()
+            node.ctx = NodeContext(spec.mode, self.metrics, self.stop_event, on_key=self.press_key,
+                                   on_stop=self.request_stop, headless=headless)
+            routes = {port: edges_by_stream.get(stream, []) for port, stream in n.outputs.items()}
+            running.append(_RunningNode(n, node, inboxes.get(n.name), routes, self.metrics.nodes[n.name],
+                                        n.name in sinks, n.enabled))
+        return running
+
+    # -- controls ------------------------------------------------------------------------
+    def request_stop(self, reason: str = "stop requested") -> None:
+        """Stop the sources; the rest of the pipeline drains and finalizes."""
+        with self._lock:
+            if self._stop_reason is None:
+                self._stop_reason = reason
+                log.info("stopping: %s", reason)
+        self.stop_event.set()
+
+    def press_key(self, key: str) -> bool:
+        """Dispatch a key press: quit keys, YAML hotkeys, then node key handlers."""
+        if key in QUIT_KEYS:
+            self.request_stop("quit key")
+            return True
+        handled = False
+        for rn in self._nodes:
+            if rn.spec.hotkey == key:
+                rn.enabled = not rn.enabled
+                log.info("node '%s' %s", rn.spec.name, "enabled" if rn.enabled else "disabled (passing frames through)")
+                handled = True
+            method = type(rn.node).keys.get(key)
+            if method is not None:
+                getattr(rn.node, method)()
+                handled = True
+        return handled
+
+    def _fail(self, exit_code: int, reason: str) -> None:
+        with self._lock:
+            if self._failure is None:
+                self._failure = (exit_code, reason)
+        self.request_stop(reason)
+
+    # -- running -------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        previous_handlers = self._install_signals() if self.install_signal_handlers else {}
+        try:
+            return self._run()
+        finally:
+            for sig, handler in previous_handlers.items():
+                signal.signal(sig, handler)
+
+    def _run(self) -> RunResult:
+        self._remaining = len(self._nodes)
+        self._setups_pending = len(self._nodes)
+        self._start_progress()
+        for rn in self._nodes:
+            rn.thread = threading.Thread(target=self._thread_main, args=(rn,), name=f"livepose:{rn.spec.name}",
+                                         daemon=True)
+            rn.thread.start()
+        # The last thread to finish also sets stop_event, so this wakes on either way out.
+        self.stop_event.wait()
+        stuck: list[str] = []
+        if not self._all_done.wait(DRAIN_SECONDS):
+            self._abort()
+            self._all_done.wait(ABORT_SECONDS)
+            stuck = [rn.spec.name for rn in self._nodes if rn.thread is not None and rn.thread.is_alive()]
+            if stuck:
+                log.error("node(s) %s did not stop in time; leaving them behind", ", ".join(stuck))
+        self.metrics.finished = time.monotonic()
+        if self._progress_bar is not None:
+            self._progress_bar.close()
+        if self._failure is not None:
+            return RunResult(self._failure[0], self._failure[1], self.metrics, stuck)
+        return RunResult(0, self._stop_reason or "end of stream", self.metrics, stuck)
+
+    def _abort(self) -> None:
+        self._aborted = True
+        self.stop_event.set()
+        for rn in self._nodes:
+            if rn.inbox is not None:
+                rn.inbox.abort()
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+
+        def handle(signum: int, _frame: Any) -> None:
+            name = signal.Signals(signum).name
+            if self.stop_event.is_set():
+                log.warning("%s again: aborting", name)
+                self._abort()
+            else:
+                self.request_stop(name)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handle)
+        return previous
+
+    def _start_progress(self) -> None:
+        if not self.progress or self.realtime:
+            return
+        totals = [rn.node.expected_frames() for rn in self._nodes if not rn.spec.inputs]
+        known = [t for t in totals if t]
+        if known:
+            total = min(known) if self.max_frames is None else min(min(known), self.max_frames)
+            self._progress_bar = tqdm(total=total, unit="frame", desc=self.spec.name,
+                                      leave=False, disable=None)
+            self._progress_node = next(rn for rn in self._nodes if rn.is_sink)
+
+    # -- node threads --------------------------------------------------------------------
+    def _thread_main(self, rn: _RunningNode) -> None:
+        try:
+            self._setup(rn)
+            self._go.wait()
+            if rn.setup_ok and not self._aborted and self._failure is None:
+                if rn.spec.inputs:
+                    self._consume(rn)
+                else:
+                    self._produce(rn)
+        finally:
+            self._finish(rn)
+
+    def _setup(self, rn: _RunningNode) -> None:
+        try:
+            rn.node.setup()
+            rn.setup_ok = True
+        except UserError as exc:
+            log.error("node '%s': %s", rn.spec.name, exc)
+            self._fail(2, f"node '{rn.spec.name}' could not start")
+        except Exception:
+            log.error("node '%s' failed in setup:\n%s", rn.spec.name, traceback.format_exc().rstrip())
+            self._fail(1, f"node '{rn.spec.name}' failed in setup")
+        finally:
+            with self._lock:
+                self._setups_pending -= 1
+                if self._setups_pending == 0:
+                    self._go.set()
+
+    def _produce(self, rn: _RunningNode) -> None:
+        produced = 0
+        metrics = self.metrics
+        while not self.stop_event.is_set():
+            if self.max_frames is not None and produced >= self.max_frames:
+                break
+            started = time.perf_counter()
+            outcome = self._call(rn, rn.node.process, {}, produced)
+            if outcome is _FAILED:
+                break
+            if outcome is _SKIPPED:
+                continue
+            if outcome is None:
+                break
+            finished = time.perf_counter()
+            rn.metrics.processed(started, finished)
+            metrics.source_emitted(time.monotonic())
+            self._emit(rn, outcome, produced)
+            produced += 1
+
+    def _consume(self, rn: _RunningNode) -> None:
+        inbox = rn.inbox
+        assert inbox is not None
+        while True:
+            delivery = inbox.get()
+            if delivery is None:
+                return
+            if delivery.skipped:
+                rn.metrics.skipped += 1
+                self._emit(rn, None, delivery.index)
+                continue
+            rn.metrics.frames_in += 1
+            frames = delivery.frames
+            started = time.perf_counter()
+            if rn.enabled:
+                outcome = self._call(rn, rn.node.process, frames, delivery.index)
+                if outcome is _FAILED:
+                    return
+            else:
+                outcome = self._pass_through(rn, frames)
+            finished = time.perf_counter()
+            rn.metrics.processed(started, finished)
+            self._emit(rn, None if outcome is _SKIPPED else outcome, delivery.index)
+            if rn.is_sink:
+                capture_time = next(f.timestamp for f in frames.values() if isinstance(f, Frame))
+                self.metrics.sink_finished(rn.metrics, capture_time, time.monotonic())
+                if self._progress_bar is not None and rn is self._progress_node:
+                    self._progress_bar.update(1)
+
+    def _pass_through(self, rn: _RunningNode, frames: dict[str, Any]) -> Any:
+        outputs = rn.spec.outputs
+        if not outputs:
+            return None
+        if len(outputs) == 1:
+            return frames[pass_through_port(rn.spec.inputs, next(iter(outputs)))]
+        return {port: frames[pass_through_port(rn.spec.inputs, port)] for port in outputs}
+
+    def _call(self, rn: _RunningNode, method: Callable[..., Any], frames: dict[str, Any], index: int) -> Any:
+        try:
+            return method(**frames)
+        except Exception as exc:
+            rn.metrics.errors += 1
+            if rn.spec.on_error == "skip_frame":
+                if rn.metrics.errors == 1:
+                    log.error("node '%s' failed on frame %d (on_error: skip_frame, going on):\n%s",
+                              rn.spec.name, index, traceback.format_exc().rstrip())
+                else:
+                    log.error("node '%s' failed on frame %d again: %s: %s", rn.spec.name, index,
+                              type(exc).__name__, exc)
+                return _SKIPPED
+            if isinstance(exc, UserError):
+                log.error("node '%s': %s", rn.spec.name, exc)
+                self._fail(2, f"node '{rn.spec.name}' stopped")
+            else:
+                log.error("node '%s' failed on frame %d:\n%s", rn.spec.name, index, traceback.format_exc().rstrip())
+                self._fail(1, f"node '{rn.spec.name}' failed")
+            return _FAILED
+
+    def _emit(self, rn: _RunningNode, outcome: Any, index: int) -> None:
+        """Send a node's result on its output ports; a missing result becomes a Skip marker."""
+        ports = rn.spec.outputs
+        if not ports:
+            return
+        if outcome is None:
+            by_port: dict[str, Any] = {}
+        elif isinstance(outcome, Frame) and len(ports) == 1:
+            by_port = {next(iter(ports)): outcome}
+        elif isinstance(outcome, dict):
+            by_port = outcome
+        else:
+            self._bad_output(rn, outcome)
+            by_port = {}
+        produced = 0
+        for port, targets in rn.routes.items():
+            item = by_port.get(port)
+            if item is None:
+                item = Skip(index)
+            else:
+                produced = 1
+            for inbox, edge in targets:
+                inbox.put(edge, item)
+        rn.metrics.frames_out += produced
+
+    def _bad_output(self, rn: _RunningNode, outcome: Any) -> None:
+        ports = ", ".join(rn.spec.outputs)
+        log.error("node '%s' returned %s; process() must return a Frame (or a {port: Frame} dict for ports %s) "
+                  "or None", rn.spec.name, type(outcome).__name__, ports)
+        self._fail(1, f"node '{rn.spec.name}' returned a {type(outcome).__name__}")
+
+    def _finish(self, rn: _RunningNode) -> None:
+        if rn.inbox is not None:
+            rn.inbox.close()
+        for targets in rn.routes.values():
+            for inbox, edge in targets:
+                inbox.put(edge, END)
+        if rn.setup_ok:
+            try:
+                rn.node.close()
+            except Exception:
+                log.error("node '%s' failed in close():\n%s", rn.spec.name, traceback.format_exc().rstrip())
+                self._fail(1, f"node '{rn.spec.name}' failed in close()")
+        with self._lock:
+            self._remaining -= 1
+            if self._remaining == 0:
+                self._all_done.set()
+                self.stop_event.set()
+
+
+_FAILED = object()
+_SKIPPED = object()

@@ -1,0 +1,528 @@
+"""The pipeline file: loading, overrides and every check made before a thread starts.
+
+A pipeline file looks like::
+
+    name: hands demo
+    mode: realtime              # or offline; --realtime/--offline override it
+    source: ${CAMERA:-0}        # default for the capture node; --source overrides it
+    queue: {size: 1, policy: latest}   # defaults for every stream
+    streams:
+      annotated: {size: 8, policy: drop_oldest}
+      hand_rois: {feedback: true}      # closes a loop: the consumer sees the previous frame's message
+    nodes:
+      - name: camera
+        type: capture
+        outputs: frames
+      - name: blur
+        type: my_effects:BlurFaces     # or a built-in / entry-point name
+        inputs: frames
+        outputs: annotated
+        params: {strength: 15}
+        hotkey: b                      # toggles the node; disabled nodes pass frames through
+        on_error: skip_frame           # or stop (default)
+
+``load_pipeline`` returns a :class:`PipelineSpec` or raises a :class:`ProblemReport` that lists
+every error with file, line, node and fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pydantic
+import yaml
+
+from livepose.graph.node import Node
+from livepose.graph.problems import Problem, ProblemReport, did_you_mean
+from livepose.graph.registry import NodeTypeError, known_node_types, resolve_node_type
+from livepose.graph.yamlsource import LocatedDict, LocatedList, load_yaml, load_yaml_file
+
+POLICIES = ("latest", "drop_oldest", "block")
+MODES = ("realtime", "offline")
+ERROR_POLICIES = ("stop", "skip_frame")
+RESERVED_KEYS = {"q": "quit", "\x1b": "quit (Esc)", " ": "pause"}
+DEFAULT_QUEUE_SIZE = {"realtime": 1, "offline": 4}
+
+_TOP_LEVEL_KEYS = {
+    "name": "a name for the pipeline",
+    "description": "free text",
+    "mode": "realtime or offline",
+    "source": "default source of capture nodes (camera index, path, URL or 'synthetic')",
+    "output": "the stream --record and --keypoints tap",
+    "queue": "default queue settings: {size, policy}",
+    "streams": "per-stream queue settings: {stream: {size, policy, feedback}}",
+    "nodes": "the list of nodes",
+}
+_NODE_KEYS = {
+    "name": "unique node name",
+    "type": "node type (see `livepose nodes`)",
+    "inputs": "stream(s) this node reads",
+    "outputs": "stream(s) this node writes",
+    "params": "the node's parameters",
+    "hotkey": "a key that enables/disables the node at runtime",
+    "enabled": "whether the node starts enabled (true)",
+    "on_error": "stop or skip_frame",
+}
+_STREAM_KEYS = ("size", "policy", "feedback")
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    size: int
+    policy: str
+    """Overflow policy in realtime mode; offline runs always block (every frame is processed)."""
+    feedback: bool = False
+
+
+@dataclass
+class NodeSpec:
+    name: str
+    type_name: str
+    cls: type[Node]
+    params: dict[str, Any]
+    inputs: dict[str, str]
+    """Port -> stream."""
+    outputs: dict[str, str]
+    hotkey: str | None = None
+    enabled: bool = True
+    on_error: str = "stop"
+    line: int = 0
+
+    def build(self) -> Node:
+        return self.cls(name=self.name, **self.params)
+
+
+@dataclass
+class PipelineSpec:
+    file: str
+    name: str
+    mode: str
+    source: str | None
+    output: str | None
+    nodes: list[NodeSpec]
+    streams: dict[str, StreamSettings]
+    warnings: list[Problem] = field(default_factory=list)
+
+    def producers(self) -> dict[str, NodeSpec]:
+        return {stream: n for n in self.nodes for stream in n.outputs.values()}
+
+    def consumers(self, stream: str) -> list[NodeSpec]:
+        return [n for n in self.nodes if stream in n.inputs.values()]
+
+
+@dataclass
+class Overrides:
+    """What the command line changes in a pipeline."""
+
+    mode: str | None = None
+    source: str | None = None
+    settings: list[str] = field(default_factory=list)
+    """``node.param=value`` or ``setting=value`` strings from ``--set``."""
+    extra_nodes: list[dict[str, Any]] = field(default_factory=list)
+    """Node entries appended to the file's (``--record``/``--keypoints``); may use ``$output``."""
+
+
+def load_pipeline(path: str | Path, overrides: Overrides | None = None) -> PipelineSpec:
+    return build_pipeline(load_yaml_file(path), str(path), overrides)
+
+
+def parse_pipeline(text: str, path: str = "<string>", overrides: Overrides | None = None) -> PipelineSpec:
+    return build_pipeline(load_yaml(text, path), path, overrides)
+
+
+def build_pipeline(data: Any, path: str, overrides: Overrides | None = None) -> PipelineSpec:
+    builder = _Builder(path)
+    spec = builder.build(data, overrides or Overrides())
+    if builder.errors:
+        raise ProblemReport(builder.errors)
+    assert spec is not None
+    spec.warnings = builder.warnings
+    return spec
+
+
+class _Builder:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+
+    def error(self, line: int, node: str | None, message: str, fix: str = "") -> None:
+        self.errors.append(Problem(self.path, line, node, message, fix))
+
+    def warn(self, line: int, node: str | None, message: str, fix: str = "") -> None:
+        self.warnings.append(Problem(self.path, line, node, message, fix, warning=True))
+
+    # -- top level -------------------------------------------------------------------------
+    def build(self, data: Any, overrides: Overrides) -> PipelineSpec | None:
+        if not isinstance(data, LocatedDict):
+            self.error(getattr(data, "line", 1), None, "a pipeline file must be a mapping with a 'nodes:' list",
+                       "start from pipelines/hands_face.yaml")
+            return None
+        self._check_keys(data, _TOP_LEVEL_KEYS, None, "top-level setting")
+        self._apply_setting_overrides(data, overrides.settings)
+        mode = overrides.mode or data.get("mode", "realtime")
+        if mode not in MODES:
+            self.error(data.line_of("mode"), None, f"mode '{mode}' is not one of {', '.join(MODES)}",
+                       "use realtime (live camera) or offline (every frame of a file)")
+            mode = "realtime"
+        source = overrides.source if overrides.source is not None else data.get("source")
+        nodes_data = data.get("nodes")
+        if not isinstance(nodes_data, LocatedList) or not nodes_data:
+            self.error(data.line_of("nodes"), None, "the pipeline has no 'nodes:' list",
+                       "add a 'nodes:' list with at least a source node")
+            return None
+        entries = list(zip(nodes_data, nodes_data.item_lines)) + [(extra, 0) for extra in overrides.extra_nodes]
+        node_overrides = self._node_overrides(overrides.settings)
+        nodes = [n for n in (self._build_node(item, line, node_overrides) for item, line in entries)
+                 if n is not None]
+        self._check_unknown_override_targets(node_overrides, {n.name for n in nodes})
+        self._check_duplicates(nodes)
+        output = self._resolve_output(data, nodes)
+        for n in nodes:
+            for port, stream in n.inputs.items():
+                if stream == "$output":
+                    if output is None:
+                        self.error(0, n.name, "the pipeline has no output stream to tap",
+                                   "add 'output: <stream>' to the pipeline file")
+                    n.inputs[port] = output or ""
+        self._apply_source(nodes, source, forced=overrides.source is not None)
+        streams = self._build_streams(data, nodes, mode)
+        self._check_wiring(nodes, streams, output)
+        self._check_hotkeys(nodes)
+        return PipelineSpec(self.path, str(data.get("name", Path(self.path).stem)), mode,
+                            None if source is None else str(source), output, nodes, streams)
+
+    def _check_keys(self, data: LocatedDict, allowed: Mapping[str, str], node: str | None, what: str) -> None:
+        for key in data:
+            if key not in allowed:
+                hint = did_you_mean(str(key), allowed)
+                self.error(data.line_of(key), node, f"unknown {what} '{key}'",
+                           hint or "allowed: " + ", ".join(allowed))
+
+    def _apply_setting_overrides(self, data: LocatedDict, settings: list[str]) -> None:
+        for item in settings:
+            key, _, value = item.partition("=")
+            if "." not in key:
+                if key not in _TOP_LEVEL_KEYS or key in ("nodes", "streams", "queue"):
+                    self.error(0, None, f"--set {item}: '{key}' is not a top-level setting you can set",
+                               "use --set node.param=value, or one of: name, mode, source, output")
+                else:
+                    data[key] = yaml.safe_load(value)
+
+    def _node_overrides(self, settings: list[str]) -> dict[str, dict[str, Any]]:
+        result: dict[str, dict[str, Any]] = {}
+        for item in settings:
+            key, sep, value = item.partition("=")
+            if not sep:
+                self.error(0, None, f"--set {item}: expected node.param=value", "for example --set palms.max_hands=1")
+                continue
+            if "." in key:
+                node, _, name = key.partition(".")
+                result.setdefault(node, {})[name] = yaml.safe_load(value) if value else ""
+        return result
+
+    def _check_unknown_override_targets(self, overrides: dict[str, dict[str, Any]], names: set[str]) -> None:
+        for node in overrides:
+            if node not in names:
+                hint = did_you_mean(node, names)
+                self.error(0, None, f"--set {node}.…: there is no node named '{node}'",
+                           hint or "nodes: " + ", ".join(sorted(names)))
+
+    # -- nodes -----------------------------------------------------------------------------
+    def _build_node(self, item: Any, line: int, overrides: dict[str, dict[str, Any]]) -> NodeSpec | None:
+        if not isinstance(item, dict):
+            self.error(line, None, "each entry of 'nodes:' must be a mapping with name and type",
+                       "write '- name: camera' then 'type: capture' indented below")
+            return None
+        item_line = getattr(item, "line", line)
+        located = item if isinstance(item, LocatedDict) else LocatedDict(item)
+        if not isinstance(item, LocatedDict):
+            located.line = line
+        name = located.get("name")
+        if not isinstance(name, str) or not name or "." in name:
+            self.error(item_line, None, "every node needs a 'name' (text without dots)", "add name: something_unique")
+            return None
+        self._check_keys(located, _NODE_KEYS, name, "node key")
+        type_name = located.get("type")
+        if not isinstance(type_name, str):
+            self.error(item_line, name, "the node has no 'type'", "see `livepose nodes` for the types")
+            return None
+        try:
+            cls = resolve_node_type(type_name)
+        except NodeTypeError as exc:
+            hint = did_you_mean(type_name, known_node_types())
+            self.error(located.line_of("type"), name, str(exc),
+                       hint or "run `livepose nodes` for the list, or use package.module:ClassName")
+            return None
+        raw_params = located.get("params") or LocatedDict()
+        if not isinstance(raw_params, dict):
+            self.error(located.line_of("params"), name, "'params' must be a mapping", "write params: {key: value}")
+            return None
+        params_line = raw_params.line_of if isinstance(raw_params, LocatedDict) else (lambda k: item_line)
+        params = dict(raw_params)
+        from_cli = overrides.get(name, {})
+        params.update(from_cli)
+        validated = self._validate_params(cls, type_name, name, params, params_line, from_cli)
+        inputs = self._ports(located, "inputs", cls.inputs, name, default=None)
+        outputs = self._ports(located, "outputs", cls.outputs, name, default=name)
+        on_error = located.get("on_error", "stop")
+        if on_error not in ERROR_POLICIES:
+            self.error(located.line_of("on_error"), name, f"on_error '{on_error}' is not one of stop, skip_frame",
+                       "stop ends the run on an exception; skip_frame drops that frame and goes on")
+        hotkey = located.get("hotkey")
+        if hotkey is not None and (not isinstance(hotkey, str) or len(hotkey) != 1):
+            self.error(located.line_of("hotkey"), name, f"hotkey {hotkey!r} must be a single character",
+                       "for example hotkey: b")
+            hotkey = None
+        enabled = located.get("enabled", True)
+        if not isinstance(enabled, bool):
+            self.error(located.line_of("enabled"), name, "enabled must be true or false", "")
+            enabled = True
+        if validated is None or inputs is None or outputs is None:
+            return None
+        return NodeSpec(name, type_name, cls, validated, inputs, outputs, hotkey, enabled, on_error, item_line)
+
+    def _validate_params(self, cls: type[Node], type_name: str, name: str, params: dict[str, Any],
+                         line_of: Any, from_cli: Mapping[str, Any]) -> dict[str, Any] | None:
+        try:
+            return cls.validate_params(params)
+        except pydantic.ValidationError as exc:
+            known = [p.name for p in cls.param_info()]
+            for err in exc.errors():
+                key = str(err["loc"][0]) if err["loc"] else ""
+                line = 0 if key in from_cli else line_of(key)
+                where = f" (from --set {name}.{key})" if key in from_cli else ""
+                if err["type"] == "extra_forbidden":
+                    hint = did_you_mean(key, known)
+                    self.error(line, name, f"unknown parameter '{key}' for type {type_name}{where}",
+                               hint or ("parameters: " + ", ".join(known) if known else f"{type_name} takes no parameters"))
+                else:
+                    info = next((p for p in cls.param_info() if p.name == key), None)
+                    expect = f"{info.type_name}{', ' + info.constraint if info.constraint else ''}" if info else ""
+                    self.error(line, name, f"parameter '{key}'{where}: {err['msg'].lower()} (got {err.get('input')!r})",
+                               f"give a {expect}: {info.doc}" if info else "")
+            return None
+
+    def _ports(self, node: LocatedDict, key: str, ports: tuple[str, ...], name: str,
+               default: str | None) -> dict[str, str] | None:
+        raw = node.get(key)
+        line = node.line_of(key)
+        kind = key[:-1]
+        if raw is None:
+            if not ports:
+                return {}
+            if default is None:
+                self.error(node.line, name, f"{kind} port(s) {', '.join(ports)} not connected",
+                           f"add {key}: <stream name>" if len(ports) == 1 else
+                           f"add {key}: {{{', '.join(p + ': <stream>' for p in ports)}}}")
+                return None
+            return {p: default if len(ports) == 1 else f"{default}.{p}" for p in ports}
+        if not ports:
+            self.error(line, name, f"this node type has no {key}", f"remove '{key}:'")
+            return None
+        if isinstance(raw, str):
+            raw = [raw]
+        if isinstance(raw, list):
+            if len(raw) != len(ports) or not all(isinstance(s, str) for s in raw):
+                self.error(line, name, f"expected {len(ports)} {key} stream name(s) for ports "
+                                       f"{', '.join(ports)}, got {len(raw)}",
+                           f"write {key}: {{{', '.join(p + ': <stream>' for p in ports)}}}")
+                return None
+            return dict(zip(ports, raw))
+        if isinstance(raw, dict):
+            result = {}
+            for port, stream in raw.items():
+                if port not in ports:
+                    hint = did_you_mean(str(port), ports)
+                    self.error(raw.line_of(port) if isinstance(raw, LocatedDict) else line, name,
+                               f"unknown {kind} port '{port}'", hint or f"ports: {', '.join(ports)}")
+                elif not isinstance(stream, str):
+                    self.error(line, name, f"{kind} '{port}' must name a stream", "")
+                else:
+                    result[port] = stream
+            missing = [p for p in ports if p not in raw]
+            if missing and default is None:
+                self.error(line, name, f"{kind} port(s) {', '.join(missing)} not connected",
+                           f"add {', '.join(p + ': <stream>' for p in missing)} under {key}")
+                return None
+            for port in missing:
+                result[port] = f"{name}.{port}"
+            return result if len(result) == len(ports) else None
+        self.error(line, name, f"'{key}' must be a stream name, a list or a port: stream mapping", "")
+        return None
+
+    def _check_duplicates(self, nodes: list[NodeSpec]) -> None:
+        seen: dict[str, NodeSpec] = {}
+        for n in nodes:
+            if n.name in seen:
+                self.error(n.line, n.name, f"duplicate node name (first at line {seen[n.name].line})",
+                           "give every node a unique name")
+            seen.setdefault(n.name, n)
+
+    def _resolve_output(self, data: LocatedDict, nodes: list[NodeSpec]) -> str | None:
+        if "output" in data:
+            return str(data["output"])
+        displays = [n for n in nodes if n.type_name == "display" and n.inputs]
+        if displays:
+            return next(iter(displays[0].inputs.values()))
+        consumed = {s for n in nodes for s in n.inputs.values()}
+        leaves = [s for n in nodes for s in n.outputs.values() if s not in consumed and s != "$output"]
+        return leaves[-1] if leaves else None
+
+    def _apply_source(self, nodes: list[NodeSpec], source: Any, forced: bool) -> None:
+        """The pipeline's source is a default for source nodes; ``--source`` replaces theirs."""
+        if source is None:
+            return
+        for n in nodes:
+            param_name = n.cls.pipeline_source_param
+            if param_name and (forced or n.params[param_name] == n.cls._params[param_name].default):
+                n.params[param_name] = str(source)
+
+    # -- streams and graph -----------------------------------------------------------------
+    def _build_streams(self, data: LocatedDict, nodes: list[NodeSpec], mode: str) -> dict[str, StreamSettings]:
+        defaults = data.get("queue") or LocatedDict()
+        if not isinstance(defaults, dict):
+            self.error(data.line_of("queue"), None, "'queue' must be a mapping {size, policy}", "")
+            defaults = LocatedDict()
+        self._check_stream_settings("queue", defaults, data.line_of("queue"), allow_feedback=False)
+        declared = data.get("streams") or LocatedDict()
+        if not isinstance(declared, dict):
+            self.error(data.line_of("streams"), None, "'streams' must map stream names to settings", "")
+            declared = LocatedDict()
+        produced = {s for n in nodes for s in n.outputs.values()}
+        streams: dict[str, StreamSettings] = {}
+        for stream in sorted(produced | {s for n in nodes for s in n.inputs.values()}):
+            own = declared.get(stream) or {}
+            size = own.get("size", defaults.get("size", DEFAULT_QUEUE_SIZE[mode]))
+            policy = own.get("policy", defaults.get("policy", "latest"))
+            streams[stream] = StreamSettings(size if isinstance(size, int) else 1,
+                                             policy if policy in POLICIES else "latest",
+                                             bool(own.get("feedback", False)))
+        for stream, settings in declared.items():
+            line = declared.line_of(stream) if isinstance(declared, LocatedDict) else 0
+            if stream not in streams:
+                hint = did_you_mean(str(stream), streams)
+                self.error(line, None, f"'streams:' configures '{stream}', which no node reads or writes",
+                           hint or "remove it or fix the name")
+            elif not isinstance(settings, dict):
+                self.error(line, None, f"settings of stream '{stream}' must be a mapping {{size, policy, feedback}}", "")
+            else:
+                self._check_stream_settings(f"stream '{stream}'", settings, line, allow_feedback=True)
+        return streams
+
+    def _check_stream_settings(self, what: str, settings: Mapping[str, Any], line: int, allow_feedback: bool) -> None:
+        for key in settings:
+            allowed = _STREAM_KEYS if allow_feedback else _STREAM_KEYS[:2]
+            if key not in allowed:
+                self.error(line, None, f"unknown setting '{key}' for {what}", did_you_mean(str(key), allowed)
+                           or "allowed: " + ", ".join(allowed))
+        size = settings.get("size")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+            self.error(line, None, f"queue size of {what} must be a whole number >= 1, got {size!r}",
+                       "size: 1 keeps one frame waiting; larger sizes absorb bursts at the cost of latency")
+        policy = settings.get("policy")
+        if policy is not None and policy not in POLICIES:
+            self.error(line, None, f"policy '{policy}' of {what} is not one of {', '.join(POLICIES)}",
+                       did_you_mean(str(policy), POLICIES) or
+                       "latest keeps the newest frame, drop_oldest drops the oldest, block applies back-pressure")
+        feedback = settings.get("feedback")
+        if feedback is not None and not isinstance(feedback, bool):
+            self.error(line, None, f"feedback of {what} must be true or false", "")
+
+    def _check_wiring(self, nodes: list[NodeSpec], streams: dict[str, StreamSettings], output: str | None) -> None:
+        producers: dict[str, NodeSpec] = {}
+        for n in nodes:
+            for stream in n.outputs.values():
+                if stream in producers and producers[stream] is not n:
+                    self.error(n.line, n.name, f"stream '{stream}' is already written by node '{producers[stream].name}'",
+                               "give this output another stream name")
+                producers.setdefault(stream, n)
+        for n in nodes:
+            for port, stream in n.inputs.items():
+                if stream not in producers:
+                    hint = did_you_mean(stream, producers)
+                    self.error(n.line, n.name, f"input '{port}' reads stream '{stream}', which no node produces",
+                               hint or "streams produced: " + ", ".join(sorted(producers)))
+        consumed = {s for n in nodes for s in n.inputs.values()}
+        for stream, producer in producers.items():
+            if stream not in consumed and stream != output:
+                self.warn(producer.line, producer.name, f"nobody reads stream '{stream}'",
+                          "connect it or remove the output")
+        if output is not None and output not in producers:
+            self.error(0, None, f"output stream '{output}' is not produced by any node",
+                       "set 'output:' to one of: " + ", ".join(sorted(producers)))
+        if not any(not n.inputs for n in nodes):
+            self.error(nodes[0].line if nodes else 0, None, "the pipeline has no source node (a node without inputs)",
+                       "add a capture node: {name: camera, type: capture}")
+        self._check_cycles(nodes, streams, producers)
+
+    def _check_cycles(self, nodes: list[NodeSpec], streams: dict[str, StreamSettings],
+                      producers: dict[str, NodeSpec]) -> None:
+        edges = {n.name: [producers[s].name for s in n.inputs.values()
+                          if s in producers and not streams[s].feedback] for n in nodes}
+        by_name = {n.name: n for n in nodes}
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> list[str] | None:
+            state[name] = 1
+            for upstream in edges.get(name, []):
+                if state.get(upstream) == 1:
+                    return path[path.index(upstream):] + [upstream] if upstream in path else [upstream, name]
+                if upstream not in state:
+                    found = visit(upstream, path + [upstream])
+                    if found:
+                        return found
+            state[name] = 2
+            return None
+
+        for n in nodes:
+            if n.name not in state:
+                cycle = visit(n.name, [n.name])
+                if cycle:
+                    loop = " -> ".join(reversed(cycle))
+                    self.error(by_name[cycle[0]].line, cycle[0], f"the graph has a cycle: {loop}",
+                               "if the loop is intended (e.g. tracking), mark the stream that closes it: "
+                               "streams: {<stream>: {feedback: true}}")
+                    return
+
+    def _check_hotkeys(self, nodes: list[NodeSpec]) -> None:
+        owners: dict[str, str] = {}
+        for n in nodes:
+            for key in n.cls.keys:
+                owners.setdefault(key, n.name)
+        for n in nodes:
+            if n.hotkey is None and n.enabled:
+                continue
+            if not _can_pass_through(n):
+                self.error(n.line, n.name, "this node cannot be disabled: its outputs have no matching input to pass on",
+                           "remove hotkey/enabled, or disable a node whose input and output carry frames")
+            if n.hotkey is None:
+                continue
+            if n.hotkey in RESERVED_KEYS:
+                self.error(n.line, n.name, f"hotkey '{n.hotkey}' is reserved for {RESERVED_KEYS[n.hotkey]}",
+                           "pick another key")
+            elif n.hotkey in owners and owners[n.hotkey] != n.name:
+                self.error(n.line, n.name, f"hotkey '{n.hotkey}' is already used by node '{owners[n.hotkey]}'",
+                           "pick another key")
+            owners.setdefault(n.hotkey, n.name)
+
+
+def _can_pass_through(node: NodeSpec) -> bool:
+    """A disabled node forwards the input of the same port name, or its only input."""
+    if not node.outputs:
+        return True
+    if not node.inputs:
+        return False
+    return len(node.inputs) == 1 or all(port in node.inputs for port in node.outputs)
+
+
+def pass_through_port(node_inputs: Iterable[str], output_port: str) -> str:
+    """The input port whose frame a disabled node forwards on ``output_port``."""
+    ports = list(node_inputs)
+    return output_port if output_port in ports else ports[0]
+
+
+__all__ = ["NodeSpec", "Overrides", "PipelineSpec", "StreamSettings", "load_pipeline",
+           "parse_pipeline", "build_pipeline", "pass_through_port"]

@@ -1,0 +1,130 @@
+"""Small nodes for engine tests: a counting source, pass-through, slow, failing and collecting nodes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import ClassVar
+
+import numpy as np
+
+from livepose import Frame, Node, param
+
+COLLECTED: dict[str, list[Frame]] = {}
+"""Frames received by Collect nodes, by node name (tests read them after a run)."""
+
+
+class Counter(Node):
+    """Emits `count` small frames, optionally paced at `fps`."""
+
+    outputs = ("frame",)
+    pipeline_source_param: ClassVar[str] = "source"
+    count: int = param(10, "how many frames to emit (0: forever)", ge=0)
+    fps: float = param(0.0, "pace frames at this rate (0: as fast as possible)", ge=0)
+    width: int = param(8, "frame width", ge=1)
+    height: int = param(8, "frame height", ge=1)
+    source: str = param("counter", "label stored in every frame's results")
+
+    def setup(self) -> None:
+        self._image = np.zeros((self.height, self.width, 3), np.uint8)
+        self._next = 0
+        self._start = time.monotonic()
+
+    def process(self) -> Frame | None:
+        if self.count and self._next >= self.count:
+            return None
+        if self.fps:
+            due = self._start + self._next / self.fps
+            delay = due - time.monotonic()
+            if delay > 0 and self.ctx.stop_event.wait(delay):
+                return None
+        frame = Frame.capture(self._image, self._next).with_results(source=self.source)
+        self._next += 1
+        return frame
+
+    def expected_frames(self) -> int | None:
+        return self.count or None
+
+
+class Tag(Node):
+    """Adds results[key] = frame index * factor."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    key: str = param("tag", "result name")
+    factor: int = param(1, "multiplier")
+    delay: float = param(0.0, "seconds to sleep per frame", ge=0)
+
+    def process(self, frame: Frame) -> Frame:
+        if self.delay:
+            time.sleep(self.delay)
+        return frame.with_results(**{self.key: frame.index * self.factor})
+
+
+class Merge(Node):
+    """Joins two branches into one frame with both results."""
+
+    inputs = ("left", "right")
+    outputs = ("frame",)
+
+    def process(self, left: Frame, right: Frame) -> Frame:
+        assert left.index == right.index
+        return left.merged_with(right)
+
+
+class DropOdd(Node):
+    """Drops odd frames (returns None)."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    def process(self, frame: Frame) -> Frame | None:
+        return None if frame.index % 2 else frame
+
+
+class Fail(Node):
+    """Raises on the frames listed in `on`."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    on: list[int] = param([3], "frame indices that raise")
+
+    def process(self, frame: Frame) -> Frame:
+        if frame.index in self.on:
+            raise RuntimeError(f"boom on frame {frame.index}")
+        return frame
+
+
+class Collect(Node):
+    """Sink that remembers every frame it gets in COLLECTED[name]."""
+
+    inputs = ("frame",)
+    delay: float = param(0.0, "seconds to sleep per frame", ge=0)
+    keys: ClassVar[dict[str, str]] = {"x": "mark"}
+
+    def setup(self) -> None:
+        COLLECTED[self.name] = []
+        self.closed = threading.Event()
+        self.marks = 0
+
+    def mark(self) -> None:
+        self.marks += 1
+
+    def process(self, frame: Frame) -> None:
+        if self.delay:
+            time.sleep(self.delay)
+        COLLECTED[self.name].append(frame)
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+class Loop(Node):
+    """Counts the frames of a feedback loop: output = previous output + 1."""
+
+    inputs = ("frame", "previous")
+    outputs = ("frame",)
+
+    def process(self, frame: Frame, previous: Frame | None) -> Frame:
+        before = previous.results["loop"] if previous is not None else 0
+        return frame.with_results(loop=before + 1, seen=None if previous is None else previous.index)
