@@ -1,0 +1,539 @@
+"""Video sources: cameras, video files, image folders, stream URLs and a synthetic pattern.
+
+Every source is a plain object with no threads of its own: ``read()`` returns the next
+:class:`SourceFrame` or ``None`` at the end of the stream. Sources never raise on a frame
+that fails to decode: they count it in ``decode_errors`` and go on to the next one. A live
+source (camera, stream) that stops delivering raises :class:`SourceDisconnected`; the caller
+decides whether to ``reopen()`` it (the capture node retries with :class:`Backoff`).
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Literal
+
+import av
+import cv2
+import numpy as np
+
+from livepose.errors import UserError
+
+log = logging.getLogger(__name__)
+
+SourceKind = Literal["camera", "file", "images", "url", "synthetic"]
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What ``--source`` names: the kind of source and its target (index, path, pattern, URL)."""
+
+    kind: SourceKind
+    target: str | int
+
+
+def parse_source(text: str) -> SourceSpec:
+    """Tell what kind of source a ``--source`` string names.
+
+    ``synthetic`` is the test pattern; a bare number is a camera index and ``/dev/video*`` a
+    camera device; ``scheme://...`` a stream URL; a pattern with ``*?[`` a glob of images;
+    a directory a folder of images; a path with an image extension a single image; anything
+    else a video file.
+    """
+    text = text.strip()
+    if not text:
+        raise UserError("empty --source: give a camera index (0), a video or image path, "
+                        "a folder, a URL or 'synthetic'")
+    if text.lower() == "synthetic":
+        return SourceSpec("synthetic", "synthetic")
+    if text.isdigit():
+        return SourceSpec("camera", int(text))
+    if text.startswith("/dev/video"):
+        return SourceSpec("camera", text)
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://", text)
+    if scheme and scheme.group(1).lower() in URL_SCHEMES:
+        return SourceSpec("url", text)
+    if any(ch in text for ch in "*?["):
+        return SourceSpec("images", text)
+    path = Path(text).expanduser()
+    if path.is_dir() or path.suffix.lower() in IMAGE_EXTENSIONS:
+        return SourceSpec("images", str(path))
+    return SourceSpec("file", str(path))
+
+
+@dataclass(frozen=True)
+class SourceFrame:
+    """One picture read from a source, with its time on the source's own clock."""
+
+    image: np.ndarray
+    """BGR uint8."""
+    media_time: float
+    """Seconds since the stream's first frame: the file's timestamps, or the arrival time
+    for live sources, so a recording of a file keeps the file's timing however fast it is
+    processed."""
+
+
+class SourceDisconnected(Exception):
+    """A live source stopped delivering frames; it may come back after ``reopen()``."""
+
+
+class VideoSource:
+    """Base of the sources: a stream of :class:`SourceFrame` read one at a time."""
+
+    is_live: bool = False
+    """Cameras and streams run at their own pace and are never paced or waited for."""
+
+    def __init__(self) -> None:
+        self.decode_errors = 0
+
+    @property
+    def fps(self) -> float | None:
+        """Nominal frames per second, when the source knows it."""
+        return None
+
+    def frame_count(self) -> int | None:
+        """How many frames the stream has, when known (files, folders)."""
+        return None
+
+    def read(self) -> SourceFrame | None:
+        """The next frame, or ``None`` at the end of the stream."""
+        raise NotImplementedError
+
+    def reopen(self) -> None:
+        """Open a live source again after :class:`SourceDisconnected`."""
+        raise SourceDisconnected(f"{self.describe()} cannot be reopened")
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the device or file; safe to call more than once."""
+
+
+class Backoff:
+    """Delays for retrying a lost source: doubling from ``first`` up to ``longest`` seconds."""
+
+    def __init__(self, first: float = 0.25, longest: float = 4.0) -> None:
+        self.first = first
+        self.longest = longest
+        self._next = first
+
+    def next_delay(self) -> float:
+        delay = self._next
+        self._next = min(self._next * 2, self.longest)
+        return delay
+
+    def reset(self) -> None:
+        self._next = self.first
+
+
+def _camera_api() -> int:
+    # CAP_ANY tries every backend in turn and logs a failure for each one; the platform's
+    # native backend gives one clear failure and honours FOURCC/size requests.
+    if sys.platform.startswith("linux"):
+        return cv2.CAP_V4L2
+    if sys.platform == "darwin":
+        return cv2.CAP_AVFOUNDATION
+    if sys.platform == "win32":
+        return cv2.CAP_DSHOW
+    return cv2.CAP_ANY
+
+
+class CameraSource(VideoSource):
+    """A webcam by index or device path, asking for a size, frame rate and FOURCC."""
+
+    is_live = True
+
+    def __init__(self, device: int | str, *, width: int = 0, height: int = 0, fps: float = 0,
+                 fourcc: str = "") -> None:
+        super().__init__()
+        if fourcc and len(fourcc) != 4:
+            raise UserError(f"fourcc must be 4 characters such as MJPG or YUYV, not {fourcc!r}")
+        self.device = device
+        self.width, self.height, self.requested_fps, self.fourcc = width, height, fps, fourcc
+        self._capture: cv2.VideoCapture | None = None
+        self._first_arrival: float | None = None
+        self._open()
+
+    def _open(self) -> None:
+        capture = cv2.VideoCapture(self.device, _camera_api())
+        if not capture.isOpened():
+            capture.release()
+            raise UserError(self._open_failure_message())
+        if self.fourcc:
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*self.fourcc))
+        if self.width:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
+        if self.height:
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)
+        if self.requested_fps:
+            capture.set(cv2.CAP_PROP_FPS, self.requested_fps)
+        self._capture = capture
+
+    def _open_failure_message(self) -> str:
+        which = f"camera {self.device}" if isinstance(self.device, int) else f"camera device {self.device}"
+        devices = sorted(glob.glob("/dev/video*")) if sys.platform.startswith("linux") else []
+        hint = ""
+        if sys.platform.startswith("linux"):
+            hint = (f" Video devices here: {', '.join(devices)}." if devices
+                    else " No /dev/video* devices exist on this machine.")
+            hint += " Check that no other program holds the camera and that you may read it (group 'video')."
+        return (f"could not open {which}.{hint} Try another index (--source 1), a video file "
+                f"(--source clip.mp4) or the test pattern (--source synthetic).")
+
+    @property
+    def fps(self) -> float | None:
+        value = self._capture.get(cv2.CAP_PROP_FPS) if self._capture is not None else 0.0
+        return value if value > 0 else None
+
+    def actual_size(self) -> tuple[int, int]:
+        """The (width, height) the driver granted, which may differ from the request."""
+        if self._capture is None:
+            return (0, 0)
+        return (int(self._capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+                int(self._capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+
+    def read(self) -> SourceFrame | None:
+        if self._capture is None:
+            raise SourceDisconnected(f"{self.describe()} is closed")
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            raise SourceDisconnected(f"{self.describe()} stopped delivering frames")
+        now = time.monotonic()
+        if self._first_arrival is None:
+            self._first_arrival = now
+        return SourceFrame(image, now - self._first_arrival)
+
+    def reopen(self) -> None:
+        self.close()
+        try:
+            self._open()
+        except UserError as exc:
+            raise SourceDisconnected(str(exc)) from exc
+
+    def describe(self) -> str:
+        return f"camera {self.device}"
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class _AvSource(VideoSource):
+    """Shared decoding through PyAV (FFmpeg): files and network streams."""
+
+    def __init__(self, location: str, options: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.location = location
+        self._options = options or {}
+        self._container: av.container.InputContainer | None = None
+        self._frames: Iterator[av.VideoFrame] | None = None
+        self._stream: av.video.stream.VideoStream | None = None
+        self._start_pts = 0
+        self._first_arrival: float | None = None
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            container = av.open(self.location, mode="r", options=self._options, timeout=10.0)
+        except FileNotFoundError as exc:
+            raise UserError(f"video file not found: {self.location}. Check the path.") from exc
+        except av.error.FFmpegError as exc:
+            raise UserError(self._open_failure_message(exc)) from exc
+        if not container.streams.video:
+            container.close()
+            raise UserError(f"{self.location} has no video stream: give a video file, "
+                            f"an image folder or a camera index.")
+        stream = container.streams.video[0]
+        # Let FFmpeg decode on several threads: a 720p H.264 stream then costs ~1 ms a frame.
+        stream.thread_type = "AUTO"
+        self._container = container
+        self._stream = stream
+        self._start_pts = stream.start_time or 0
+        self._frames = self._decode(container, stream)
+
+    def _open_failure_message(self, exc: Exception) -> str:
+        raise NotImplementedError
+
+    def _decode(self, container: av.container.InputContainer,
+                stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
+        for packet in container.demux(stream):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError as exc:
+                self.decode_errors += 1
+                log.debug("%s: skipped a packet that failed to decode: %s", self.describe(), exc)
+                continue
+            yield from decoded
+
+    def _next_decoded(self) -> av.VideoFrame | None:
+        assert self._frames is not None
+        try:
+            return next(self._frames)
+        except StopIteration:
+            return None
+
+    def _to_source_frame(self, frame: av.VideoFrame) -> SourceFrame | None:
+        try:
+            image = frame.to_ndarray(format="bgr24")
+        except (av.error.FFmpegError, ValueError) as exc:
+            self.decode_errors += 1
+            log.debug("%s: skipped a frame that failed to convert: %s", self.describe(), exc)
+            return None
+        return SourceFrame(image, self._media_time(frame))
+
+    def _media_time(self, frame: av.VideoFrame) -> float:
+        raise NotImplementedError
+
+    @property
+    def fps(self) -> float | None:
+        rate = self._stream.average_rate if self._stream is not None else None
+        return float(rate) if rate else None
+
+    def close(self) -> None:
+        if self._container is not None:
+            self._container.close()
+            self._container = None
+            self._frames = None
+
+
+class VideoFileSource(_AvSource):
+    """A video file read frame by frame; frames that fail to decode are skipped and counted."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        path = Path(path).expanduser()
+        if not path.exists():
+            raise UserError(f"video file not found: {path}. Check the path, or use --source 0 "
+                            f"for a camera or --source synthetic for the test pattern.")
+        if path.is_dir():
+            raise UserError(f"{path} is a folder: to read its images, the capture node treats "
+                            f"folders as image sequences (--source {path}).")
+        self._last_time = -math.inf
+        super().__init__(str(path))
+
+    def _open_failure_message(self, exc: Exception) -> str:
+        return (f"could not read {self.location} as a video ({exc}). The file may be corrupt, "
+                f"truncated or not a video; check that it plays in a video player.")
+
+    def frame_count(self) -> int | None:
+        stream = self._stream
+        if stream is None:
+            return None
+        if stream.frames:
+            return int(stream.frames)
+        # Containers such as WebM do not store a frame count: estimate it from the duration.
+        if self._container is not None and self._container.duration and stream.average_rate:
+            return round(self._container.duration / av.time_base * float(stream.average_rate))
+        return None
+
+    def _media_time(self, frame: av.VideoFrame) -> float:
+        if frame.pts is None or frame.time_base is None:
+            estimate = self._last_time + 1.0 / (self.fps or 30.0) if self._last_time > -math.inf else 0.0
+        else:
+            estimate = float((frame.pts - self._start_pts) * frame.time_base)
+        self._last_time = max(estimate, 0.0)
+        return self._last_time
+
+    def read(self) -> SourceFrame | None:
+        while self._frames is not None:
+            try:
+                decoded = self._next_decoded()
+            except av.error.FFmpegError as exc:
+                # The demuxer itself gave up (a truncated or damaged file): what was read stands.
+                self.decode_errors += 1
+                log.warning("%s: stopped reading at a damaged part of the file: %s", self.describe(), exc)
+                return None
+            if decoded is None:
+                return None
+            frame = self._to_source_frame(decoded)
+            if frame is not None:
+                return frame
+        return None
+
+    def describe(self) -> str:
+        return f"video file {self.location}"
+
+
+class StreamSource(_AvSource):
+    """A network stream (RTSP, HTTP, ...): live, reopened by the caller when it drops."""
+
+    is_live = True
+
+    def __init__(self, url: str) -> None:
+        options = {"rtsp_transport": "tcp"} if url.lower().startswith("rtsp") else {}
+        super().__init__(url, options)
+
+    def _open_failure_message(self, exc: Exception) -> str:
+        return (f"could not open stream {self.location} ({exc}). Check the URL, that the server "
+                f"is running and reachable from this machine, and any user name and password.")
+
+    def _media_time(self, frame: av.VideoFrame) -> float:
+        # A stream's timestamps restart when it reconnects: the arrival time keeps one timeline.
+        now = time.monotonic()
+        if self._first_arrival is None:
+            self._first_arrival = now
+        return now - self._first_arrival
+
+    def read(self) -> SourceFrame | None:
+        while True:
+            try:
+                decoded = self._next_decoded() if self._frames is not None else None
+            except av.error.FFmpegError as exc:
+                raise SourceDisconnected(f"{self.describe()} failed: {exc}") from exc
+            if decoded is None:
+                raise SourceDisconnected(f"{self.describe()} ended")
+            frame = self._to_source_frame(decoded)
+            if frame is not None:
+                return frame
+
+    def reopen(self) -> None:
+        self.close()
+        try:
+            self._open()
+        except UserError as exc:
+            raise SourceDisconnected(str(exc)) from exc
+
+    def describe(self) -> str:
+        return f"stream {self.location}"
+
+
+class ImageFolderSource(VideoSource):
+    """Still images, from a folder (sorted by name), a glob pattern or a single file."""
+
+    def __init__(self, pattern: str, *, fps: float = 30.0) -> None:
+        super().__init__()
+        self.pattern = pattern
+        self._fps = fps
+        self.paths = self._list(pattern)
+        self._next = 0
+
+    @staticmethod
+    def _list(pattern: str) -> list[Path]:
+        path = Path(pattern).expanduser()
+        if any(ch in pattern for ch in "*?["):
+            found = [Path(p) for p in sorted(glob.glob(str(path), recursive=True))]
+            paths = [p for p in found if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()]
+            if not paths:
+                raise UserError(f"no images match {pattern}: check the pattern (quote it so "
+                                f"the shell does not expand it).")
+            return paths
+        if path.is_dir():
+            paths = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+            if not paths:
+                raise UserError(f"folder {path} holds no images "
+                                f"({', '.join(sorted(IMAGE_EXTENSIONS))}).")
+            return paths
+        if not path.exists():
+            raise UserError(f"image not found: {path}. Check the path.")
+        return [path]
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps
+
+    def frame_count(self) -> int | None:
+        return len(self.paths)
+
+    def read(self) -> SourceFrame | None:
+        while self._next < len(self.paths):
+            position = self._next
+            self._next += 1
+            image = cv2.imread(str(self.paths[position]), cv2.IMREAD_COLOR)
+            if image is None:
+                self.decode_errors += 1
+                log.debug("skipped %s: not a readable image", self.paths[position])
+                continue
+            return SourceFrame(image, position / self._fps)
+        return None
+
+    def describe(self) -> str:
+        return f"images {self.pattern}"
+
+
+class SyntheticSource(VideoSource):
+    """A moving test pattern (shapes on a gradient) for tests and benchmarks with no media.
+
+    Frame ``i`` depends only on ``i``, so runs are reproducible.
+    """
+
+    def __init__(self, *, width: int = 1280, height: int = 720, fps: float = 30.0,
+                 frames: int | None = None) -> None:
+        super().__init__()
+        if width < 16 or height < 16:
+            raise UserError(f"synthetic source size {width}x{height} is too small (16x16 at least)")
+        self.width, self.height, self._fps, self.frames = width, height, fps, frames
+        self._index = 0
+        gradient_x = np.linspace(40, 120, width, dtype=np.float32)[None, :]
+        gradient_y = np.linspace(30, 90, height, dtype=np.float32)[:, None]
+        background = np.empty((height, width, 3), np.uint8)
+        background[..., 0] = (gradient_x + gradient_y * 0.5).astype(np.uint8)
+        background[..., 1] = (gradient_y + 20).astype(np.uint8)
+        background[..., 2] = (gradient_x * 0.5 + 30).astype(np.uint8)
+        self._background = background
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps
+
+    def frame_count(self) -> int | None:
+        return self.frames
+
+    def render(self, index: int) -> np.ndarray:
+        """The pattern's frame ``index``."""
+        image = self._background.copy()
+        w, h = self.width, self.height
+        t = index / self._fps
+        radius = max(4, min(w, h) // 12)
+        cx = int(w / 2 + (w / 2 - radius * 1.5) * math.sin(t * 1.3))
+        cy = int(h / 2 + (h / 2 - radius * 1.5) * math.sin(t * 0.9 + 1.0))
+        cv2.circle(image, (cx, cy), radius, (40, 200, 250), -1, cv2.LINE_AA)
+        box = ((w * (0.5 + 0.3 * math.cos(t * 0.7)), h * (0.5 + 0.25 * math.sin(t * 1.1))),
+               (min(w, h) * 0.25, min(w, h) * 0.12), math.degrees(t * 1.7))
+        corners = cv2.boxPoints(box).astype(np.int32)
+        cv2.fillPoly(image, [corners], (220, 90, 60), cv2.LINE_AA)
+        bar_x = int((index * 7) % w)
+        cv2.rectangle(image, (bar_x, 0), (min(w - 1, bar_x + 5), h - 1), (250, 250, 250), -1)
+        cv2.putText(image, f"{index:06d}", (10, h - 12), cv2.FONT_HERSHEY_SIMPLEX,
+                    max(0.4, h / 720), (255, 255, 255), 2, cv2.LINE_AA)
+        return image
+
+    def read(self) -> SourceFrame | None:
+        if self.frames is not None and self._index >= self.frames:
+            return None
+        index = self._index
+        self._index += 1
+        return SourceFrame(self.render(index), index / self._fps)
+
+    def describe(self) -> str:
+        return f"synthetic {self.width}x{self.height}@{self._fps:g}"
+
+
+def open_source(spec: SourceSpec, *, width: int = 1280, height: int = 720, fps: float = 30.0,
+                fourcc: str = "", frames: int | None = None) -> VideoSource:
+    """Open the source a :class:`SourceSpec` names.
+
+    ``width``, ``height`` and ``fps`` are requests to a camera and the size and rate of the
+    synthetic pattern; ``fps`` also paces an image folder. ``frames`` bounds the synthetic
+    pattern (``None``: endless). Raises :class:`~livepose.errors.UserError` saying what to try
+    when the source cannot be opened.
+    """
+    if spec.kind == "camera":
+        return CameraSource(spec.target, width=width, height=height, fps=fps, fourcc=fourcc)
+    if spec.kind == "file":
+        return VideoFileSource(str(spec.target))
+    if spec.kind == "images":
+        return ImageFolderSource(str(spec.target), fps=fps)
+    if spec.kind == "url":
+        return StreamSource(str(spec.target))
+    return SyntheticSource(width=width, height=height, fps=fps, frames=frames)
