@@ -175,9 +175,10 @@ class _Builder:
             return None
         entries = list(zip(nodes_data, nodes_data.item_lines)) + [(extra, 0) for extra in overrides.extra_nodes]
         node_overrides = self._node_overrides(overrides.settings)
-        nodes = [n for n in (self._build_node(item, line, node_overrides) for item, line in entries)
-                 if n is not None]
-        self._check_unknown_override_targets(node_overrides, {n.name for n in nodes})
+        built = [self._build_node(item, line, node_overrides) for item, line in entries]
+        nodes = [n for n in built if n is not None]
+        self._check_unknown_override_targets(
+            node_overrides, {str(item.get("name")) for item, _ in entries if isinstance(item, dict)})
         self._check_duplicates(nodes)
         output = self._resolve_output(data, nodes)
         for n in nodes:
@@ -189,7 +190,9 @@ class _Builder:
                     n.inputs[port] = output or ""
         self._apply_source(nodes, source, forced=overrides.source is not None)
         streams = self._build_streams(data, nodes, mode)
-        self._check_wiring(nodes, streams, output)
+        if len(nodes) == len(built):
+            # With a node missing, wiring errors would only echo the error already reported for it.
+            self._check_wiring(nodes, streams, output)
         self._check_hotkeys(nodes)
         return PipelineSpec(self.path, str(data.get("name", Path(self.path).stem)), mode,
                             None if source is None else str(source), output, nodes, streams)
@@ -362,13 +365,16 @@ class _Builder:
             seen.setdefault(n.name, n)
 
     def _resolve_output(self, data: LocatedDict, nodes: list[NodeSpec]) -> str | None:
+        """The stream --record/--keypoints tap: 'output:', else what the display (or a sink) reads."""
         if "output" in data:
             return str(data["output"])
         displays = [n for n in nodes if n.type_name == "display" and n.inputs]
-        if displays:
-            return next(iter(displays[0].inputs.values()))
+        sinks = [n for n in nodes if not n.outputs and n.inputs and "$output" not in n.inputs.values()]
+        for candidates in (displays, sinks[::-1]):
+            if candidates:
+                return next(iter(candidates[0].inputs.values()))
         consumed = {s for n in nodes for s in n.inputs.values()}
-        leaves = [s for n in nodes for s in n.outputs.values() if s not in consumed and s != "$output"]
+        leaves = [s for n in nodes for s in n.outputs.values() if s not in consumed]
         return leaves[-1] if leaves else None
 
     def _apply_source(self, nodes: list[NodeSpec], source: Any, forced: bool) -> None:
@@ -450,7 +456,7 @@ class _Builder:
             if stream not in consumed and stream != output:
                 self.warn(producer.line, producer.name, f"nobody reads stream '{stream}'",
                           "connect it or remove the output")
-        if output is not None and output not in producers:
+        if output is not None and output not in producers and output not in consumed:
             self.error(0, None, f"output stream '{output}' is not produced by any node",
                        "set 'output:' to one of: " + ", ".join(sorted(producers)))
         if not any(not n.inputs for n in nodes):
