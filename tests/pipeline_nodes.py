@@ -87,10 +87,10 @@ class Fail(Node):
 
     inputs = ("frame",)
     outputs = ("frame",)
-    on: list[int] = param([3], "frame indices that raise")
+    fail_on: list[int] = param([3], "frame indices that raise")
 
     def process(self, frame: Frame) -> Frame:
-        if frame.index in self.on:
+        if frame.index in self.fail_on:
             raise RuntimeError(f"boom on frame {frame.index}")
         return frame
 
@@ -100,6 +100,8 @@ class Collect(Node):
 
     inputs = ("frame",)
     delay: float = param(0.0, "seconds to sleep per frame", ge=0)
+    done_file: str = param("", "on close, write the number of frames received here")
+    quit_after: int = param(0, "press the quit key after this many frames (0: never)", ge=0)
     keys: ClassVar[dict[str, str]] = {"x": "mark"}
 
     def setup(self) -> None:
@@ -114,9 +116,38 @@ class Collect(Node):
         if self.delay:
             time.sleep(self.delay)
         COLLECTED[self.name].append(frame)
+        if self.quit_after and len(COLLECTED[self.name]) == self.quit_after:
+            self.ctx.press_key("q")
 
     def close(self) -> None:
         self.closed.set()
+        if self.done_file:
+            with open(self.done_file, "w") as f:
+                f.write(str(len(COLLECTED[self.name])))
+
+
+class BadOutput(Node):
+    """Returns something that is not a frame."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    def process(self, frame: Frame) -> str:
+        return "not a frame"
+
+
+class NeedsCamera(Node):
+    """A source whose setup fails like a missing camera does."""
+
+    outputs = ("frame",)
+
+    def setup(self) -> None:
+        from livepose.errors import UserError
+
+        raise UserError("camera 7 could not be opened: is it plugged in?")
+
+    def process(self) -> None:
+        return None
 
 
 class Loop(Node):

@@ -90,7 +90,9 @@ class Inbox:
             queue = edge.items
             if item is END:
                 queue.append(item)
-            elif edge.feedback:
+                self._readable.notify()
+                return
+            if edge.feedback:
                 if self._realtime:
                     queue.clear()
                 queue.append(item)

@@ -132,8 +132,13 @@ class Runner:
                 handled = True
             method = type(rn.node).keys.get(key)
             if method is not None:
-                getattr(rn.node, method)()
                 handled = True
+                try:
+                    getattr(rn.node, method)()
+                except Exception:
+                    # A key handler runs on the display's thread: its failure must not take that down.
+                    log.error("node '%s': key '%s' handler failed:\n%s", rn.spec.name, key,
+                              traceback.format_exc().rstrip())
         return handled
 
     def _fail(self, exit_code: int, reason: str) -> None:
@@ -220,6 +225,11 @@ class Runner:
                     self._consume(rn)
                 else:
                     self._produce(rn)
+        except Exception:
+            # Node exceptions are handled in _call; anything here is a runtime bug, and must
+            # still end the run loudly rather than leave a silent dead thread.
+            log.error("node '%s': internal error:\n%s", rn.spec.name, traceback.format_exc().rstrip())
+            self._fail(1, f"internal error in node '{rn.spec.name}'")
         finally:
             self._finish(rn)
 

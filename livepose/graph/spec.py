@@ -459,6 +459,10 @@ class _Builder:
         if output is not None and output not in producers and output not in consumed:
             self.error(0, None, f"output stream '{output}' is not produced by any node",
                        "set 'output:' to one of: " + ", ".join(sorted(producers)))
+        for n in nodes:
+            if n.inputs and all(streams[s].feedback for s in n.inputs.values() if s in streams):
+                self.error(n.line, n.name, "every input of this node is a feedback stream, so nothing triggers it",
+                           "connect at least one input to a regular stream")
         if not any(not n.inputs for n in nodes):
             self.error(nodes[0].line if nodes else 0, None, "the pipeline has no source node (a node without inputs)",
                        "add a capture node: {name: camera, type: capture}")

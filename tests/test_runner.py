@@ -1,0 +1,273 @@
+"""The threaded runtime end to end: policies, fan-out and joins, feedback loops, every shutdown path."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from livepose.graph.runner import Runner
+from livepose.graph.spec import Overrides, parse_pipeline
+from pipeline_nodes import COLLECTED
+
+TESTS = Path(__file__).parent
+
+
+def run(text: str, **kwargs) -> "object":
+    spec = parse_pipeline(textwrap.dedent(text), "t.yaml", Overrides(mode=kwargs.pop("mode", None)))
+    return Runner(spec, install_signal_handlers=False, **kwargs).run()
+
+
+def test_offline_chain_delivers_every_frame_in_order():
+    result = run("""\
+        mode: offline
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 200}, outputs: a}
+          - {name: t1, type: "pipeline_nodes:Tag", inputs: a, outputs: b, params: {key: one}}
+          - {name: t2, type: "pipeline_nodes:Tag", inputs: b, outputs: c, params: {key: two, factor: 3}}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: c, params: {delay: 0.0005}}
+    """)
+    frames = COLLECTED["out"]
+    assert result.exit_code == 0 and result.reason == "end of stream"
+    assert [f.index for f in frames] == list(range(200))
+    assert all(f.results["two"] == 3 * f.index and f.results["one"] == f.index for f in frames)
+    data = result.metrics.to_dict()
+    assert data["total_drops"] == 0
+    assert data["nodes"]["t1"]["frames_in"] == 200 and data["nodes"]["out"]["latency_ms"]["p50"] > 0
+
+
+def test_fan_out_and_join_by_index():
+    run("""\
+        mode: offline
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 60}, outputs: frames}
+          - {name: a, type: "pipeline_nodes:Tag", inputs: frames, outputs: fa, params: {key: a, delay: 0.001}}
+          - {name: b, type: "pipeline_nodes:Tag", inputs: frames, outputs: fb, params: {key: b, factor: 2}}
+          - {name: join, type: "pipeline_nodes:Merge", inputs: {left: fa, right: fb}, outputs: merged}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
+          - {name: raw, type: "pipeline_nodes:Collect", inputs: frames}
+    """)
+    merged = COLLECTED["out"]
+    assert [f.index for f in merged] == list(range(60))
+    assert all(f.results["a"] == f.index and f.results["b"] == 2 * f.index for f in merged)
+    assert all("a" not in f.results for f in COLLECTED["raw"]), "fan-out must not share mutations"
+
+
+def test_join_survives_frames_dropped_on_one_branch():
+    result = run("""\
+        mode: offline
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 40}, outputs: frames}
+          - {name: even, type: "pipeline_nodes:DropOdd", inputs: frames, outputs: fa}
+          - {name: b, type: "pipeline_nodes:Tag", inputs: frames, outputs: fb, params: {key: b}}
+          - {name: join, type: "pipeline_nodes:Merge", inputs: [fa, fb], outputs: merged}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
+    """)
+    assert result.exit_code == 0
+    assert [f.index for f in COLLECTED["out"]] == list(range(0, 40, 2))
+    assert result.metrics.nodes["join"].skipped == 20
+
+
+def test_realtime_slow_sink_sees_newest_frames_and_drops_are_counted():
+    result = run("""\
+        mode: realtime
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 300, fps: 1000}, outputs: frames}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {delay: 0.01}}
+    """)
+    got = [f.index for f in COLLECTED["out"]]
+    drops = result.metrics.to_dict()["total_drops"]
+    assert result.exit_code == 0
+    assert drops > 100 and len(got) + drops == 300
+    assert got == sorted(got) and got[-1] == 299
+
+
+def test_offline_mode_turns_every_policy_into_back_pressure():
+    result = run("""\
+        streams: {frames: {policy: latest, size: 1}}
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 100}, outputs: frames}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {delay: 0.001}}
+    """, mode="offline")
+    assert len(COLLECTED["out"]) == 100 and result.metrics.to_dict()["total_drops"] == 0
+
+
+def test_feedback_loop_offline_sees_exactly_the_previous_frame():
+    run("""\
+        mode: offline
+        streams: {delayed: {feedback: true}}
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 50}, outputs: frames}
+          - {name: loop, type: "pipeline_nodes:Loop", inputs: {frame: frames, previous: delayed}, outputs: looped}
+          - {name: slow, type: "pipeline_nodes:Tag", inputs: looped, outputs: delayed, params: {delay: 0.001}}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: looped}
+    """)
+    frames = COLLECTED["out"]
+    assert [f.results["loop"] for f in frames] == list(range(1, 51))
+    assert [f.results["seen"] for f in frames] == [None] + list(range(49))
+
+
+def test_feedback_loop_realtime_never_waits_for_dropped_frames():
+    result = run("""\
+        mode: realtime
+        streams: {delayed: {feedback: true}}
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 200, fps: 2000}, outputs: frames}
+          - {name: loop, type: "pipeline_nodes:Loop", inputs: {frame: frames, previous: delayed}, outputs: looped}
+          - {name: slow, type: "pipeline_nodes:Tag", inputs: looped, outputs: delayed, params: {delay: 0.003}}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: looped}
+    """)
+    assert result.exit_code == 0
+    seen = [f.results["seen"] for f in COLLECTED["out"]]
+    assert all(s is None or s < f.index for s, f in zip(seen, COLLECTED["out"]))
+
+
+def test_node_exception_with_stop_shuts_down_cleanly(caplog):
+    t0 = time.monotonic()
+    result = run("""\
+        mode: offline
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 0}, outputs: frames}
+          - {name: bad, type: "pipeline_nodes:Fail", inputs: frames, outputs: out, params: {fail_on: [5]}}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: out}
+    """)
+    assert result.exit_code == 1 and "bad" in result.reason
+    assert time.monotonic() - t0 < 3
+    assert [f.index for f in COLLECTED["out"]] == list(range(5))
+    assert "node 'bad' failed on frame 5" in caplog.text and "RuntimeError: boom on frame 5" in caplog.text
+    assert not result.stuck_nodes
+
+
+def test_node_exception_with_skip_frame_goes_on(caplog):
+    result = run("""\
+        mode: offline
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 20}, outputs: frames}
+          - {name: bad, type: "pipeline_nodes:Fail", inputs: frames, outputs: out, params: {fail_on: [3, 7]}, on_error: skip_frame}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: out}
+    """)
+    assert result.exit_code == 0
+    assert [f.index for f in COLLECTED["out"]] == [i for i in range(20) if i not in (3, 7)]
+    assert result.metrics.nodes["bad"].errors == 2 and result.metrics.nodes["out"].skipped == 2
+    assert caplog.text.count("Traceback") == 1, "the first failure has a traceback, repeats one line"
+
+
+def test_bad_return_value_is_reported():
+    result = run("""\
+        mode: offline
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 5}, outputs: frames}
+          - {name: bad, type: "pipeline_nodes:BadOutput", inputs: frames, outputs: out}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: out}
+    """)
+    assert result.exit_code == 1 and "returned a str" in result.reason
+
+
+def test_setup_user_error_exits_2_and_closes_the_others(caplog):
+    result = run("""\
+        nodes:
+          - {name: cam, type: "pipeline_nodes:NeedsCamera", outputs: frames}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: frames}
+    """)
+    assert result.exit_code == 2 and "camera 7 could not be opened" in caplog.text
+    assert COLLECTED["out"] == []
+
+
+def test_quit_key_stops_an_endless_source():
+    t0 = time.monotonic()
+    result = run("""\
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 0, fps: 500}, outputs: frames}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {quit_after: 20}}
+    """)
+    assert result.exit_code == 0 and result.reason == "quit key"
+    assert time.monotonic() - t0 < 2.5 and len(COLLECTED["out"]) >= 20
+
+
+def test_hotkey_disables_a_node_which_then_passes_frames_through():
+    spec = parse_pipeline(textwrap.dedent("""\
+        mode: offline
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 10}, outputs: frames}
+          - {name: tag, type: "pipeline_nodes:Tag", inputs: frames, outputs: tagged, hotkey: t, enabled: false}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: tagged}
+    """), "t.yaml")
+    runner = Runner(spec, install_signal_handlers=False)
+    result = runner.run()
+    assert result.exit_code == 0 and all("tag" not in f.results for f in COLLECTED["out"])
+    assert runner.press_key("x") is True  # Collect's own key handler
+    assert runner._nodes[2].node.marks == 1
+    assert runner.press_key("t") is True and runner._nodes[1].enabled
+    assert runner.press_key("z") is False
+
+
+def test_max_frames_and_metrics_json(tmp_path):
+    result = run("""\
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 0}, outputs: frames}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: frames}
+    """, mode="offline", max_frames=25)
+    path = tmp_path / "m.json"
+    result.metrics.write_json(path)
+    data = json.loads(path.read_text())
+    assert data["nodes"]["src"]["frames_out"] == 25 and data["nodes"]["out"]["frames_in"] == 25
+    assert {"p50", "p95", "max"} <= set(data["nodes"]["out"]["process_ms"])
+    assert data["streams"][0]["stream"] == "frames" and "drops" in data["streams"][0]
+    assert "out" in result.metrics.summary_table()
+
+
+def _cli(*args: str, **kwargs) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(TESTS))
+    return subprocess.Popen([sys.executable, "-m", "livepose", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+ENDLESS = """\
+nodes:
+  - {name: src, type: "pipeline_nodes:Counter", params: {count: 0, fps: 200}, outputs: frames}
+  - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {done_file: DONE, delay: 0.002}}
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_shuts_down_in_order_within_two_seconds(tmp_path, sig):
+    done = tmp_path / "done.txt"
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(ENDLESS.replace("DONE", str(done)))
+    proc = _cli("run", str(pipeline), "--metrics", str(tmp_path / "m.json"))
+    time.sleep(1.5)
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 2.0, err
+    assert proc.returncode == 0, err
+    assert f"stopping: {sig.name}" in err
+    assert int(done.read_text()) > 50, "the sink was closed after the frames it received"
+    assert json.loads((tmp_path / "m.json").read_text())["nodes"]["out"]["frames_in"] > 50
+
+
+def test_cli_exit_codes_and_messages(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(ENDLESS.replace("Collect", "Colect"))
+    proc = _cli("run", str(bad))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "Traceback" not in err
+    assert f"{bad}:3: error: node 'out': module 'pipeline_nodes' has no class 'Colect'" in err
+    proc = _cli("validate", str(bad).replace("bad", "missing"))
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "cannot read the pipeline file" in err
+    good = tmp_path / "good.yaml"
+    good.write_text(ENDLESS.replace("DONE", str(tmp_path / "d")))
+    proc = _cli("validate", str(good))
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "ok (2 nodes" in out
+    proc = _cli("run", str(good), "--offline", "--max-frames", "30", "--set", "out.delay=0")
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and (tmp_path / "d").read_text() == "30"
