@@ -1,0 +1,231 @@
+"""Drawing hands, faces, rotated boxes and a metrics overlay onto BGR images, in place.
+
+Every function draws into the image it is given (which must be writable) and returns nothing;
+a node that must keep its input intact copies first. Landmarks are pixel coordinates; results
+are read by attribute name only (``landmarks``, ``handedness``, ``score``, ``track_id``,
+``roi``), so any object with those attributes can be drawn.
+
+Drawing is vectorised: all lines of one colour go to OpenCV in a single ``cv2.polylines``
+call with fixed-point (sub-pixel) coordinates, which is what keeps a full face mesh (1,314
+edges) and two hands under a millisecond or two on a 1280x720 frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Literal, Sequence
+
+import cv2
+import numpy as np
+
+from livepose.errors import UserError
+from livepose.render.face_tessellation import FACE_TRIANGLES
+from livepose.render.topology import (FACE_CONTOURS, FACE_POINTS, FACE_SPARSE_POINTS, HAND_CHAINS,
+                                      HAND_POINTS, unique_edges)
+
+BGR = tuple[int, int, int]
+FaceMode = Literal["mesh", "contours", "points"]
+
+SHIFT = 4
+"""Fractional bits of the fixed-point coordinates handed to OpenCV (1/16 pixel)."""
+_SCALE = 1 << SHIFT
+
+FACE_MESH_EDGES: np.ndarray = unique_edges(np.asarray(FACE_TRIANGLES, dtype=np.int32))
+"""Every edge of the face mesh triangles once, as an (E, 2) array of landmark indices."""
+FACE_MESH_EDGES.flags.writeable = False
+
+_COLOR_NAMES: dict[str, BGR] = {
+    "black": (0, 0, 0), "white": (255, 255, 255), "gray": (128, 128, 128), "red": (0, 0, 255),
+    "green": (0, 200, 0), "blue": (255, 0, 0), "yellow": (0, 255, 255), "cyan": (255, 255, 0),
+    "magenta": (255, 0, 255), "orange": (0, 165, 255),
+}
+
+
+def parse_color(text: str) -> BGR:
+    """A colour from ``#RRGGBB`` (as in CSS) or a name (red, green, ...), as OpenCV's BGR."""
+    value = text.strip().lower()
+    if value in _COLOR_NAMES:
+        return _COLOR_NAMES[value]
+    if len(value) == 7 and value.startswith("#"):
+        try:
+            r, g, b = (int(value[i:i + 2], 16) for i in (1, 3, 5))
+        except ValueError:
+            pass
+        else:
+            return (b, g, r)
+    raise UserError(f"colour {text!r} is neither #RRGGBB nor one of {', '.join(sorted(_COLOR_NAMES))}")
+
+
+@dataclass(frozen=True)
+class HandStyle:
+    left_color: BGR = (60, 200, 60)
+    right_color: BGR = (230, 140, 40)
+    joint_color: BGR = (255, 255, 255)
+    thickness: int = 2
+    joint_radius: int = 3
+    labels: bool = True
+    """Write handedness, track ID and score beside each hand."""
+    antialias: bool = True
+
+
+@dataclass(frozen=True)
+class FaceStyle:
+    mode: FaceMode = "mesh"
+    mesh_color: BGR = (200, 200, 200)
+    contour_color: BGR = (80, 220, 255)
+    thickness: int = 1
+    """Line width of the mesh; contours are drawn one pixel thicker."""
+    point_radius: int = 2
+    labels: bool = True
+    antialias: bool = True
+    mesh_antialias: bool = False
+    """One-pixel mesh lines look clean without antialiasing, which would double their cost."""
+
+
+@dataclass(frozen=True)
+class BoxStyle:
+    color: BGR = (0, 200, 255)
+    thickness: int = 2
+    antialias: bool = True
+
+
+@dataclass(frozen=True)
+class OverlayStyle:
+    text_color: BGR = (255, 255, 255)
+    background: BGR = (0, 0, 0)
+    opacity: float = 0.55
+    scale: float = 0.6
+
+
+def _line_type(antialias: bool) -> int:
+    return cv2.LINE_AA if antialias else cv2.LINE_8
+
+
+def _fixed(points: np.ndarray) -> np.ndarray:
+    """Pixel coordinates as OpenCV's fixed-point int32 (see ``SHIFT``)."""
+    return np.rint(np.asarray(points, dtype=np.float32)[..., :2] * _SCALE).astype(np.int32)
+
+
+def _points_2d(landmarks: Any, expected: int) -> np.ndarray | None:
+    points = np.asarray(landmarks, dtype=np.float32)
+    if points.ndim != 2 or points.shape[0] != expected or points.shape[1] < 2:
+        return None
+    points = points[:, :2]
+    # A hand with a point a model could not place is not drawn rather than drawn wrongly.
+    return points if np.isfinite(points).all() else None
+
+
+def _dots(image: np.ndarray, fixed_points: np.ndarray, color: BGR, radius: int, line_type: int) -> None:
+    # A zero-length polyline with round caps is a filled disc: every dot in one call.
+    segments = np.repeat(fixed_points[:, None, :], 2, axis=1)
+    cv2.polylines(image, segments, False, color, max(1, 2 * radius), line_type, SHIFT)
+
+
+def _label(image: np.ndarray, text: str, anchor: tuple[float, float], color: BGR) -> None:
+    height, width = image.shape[:2]
+    (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    x = int(min(max(anchor[0], 0), max(width - text_w - 2, 0)))
+    y = int(min(max(anchor[1] - 6, text_h + 2), height - baseline - 1))
+    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, 1, cv2.LINE_AA)
+
+
+def draw_hands(image: np.ndarray, hands: Iterable[Any], style: HandStyle = HandStyle()) -> None:
+    """Draw each hand's 21-point skeleton, joints and (optionally) a label."""
+    line_type = _line_type(style.antialias)
+    for hand in hands:
+        points = _points_2d(hand.landmarks, HAND_POINTS)
+        if points is None:
+            continue
+        color = style.left_color if str(getattr(hand, "handedness", "")) == "Left" else style.right_color
+        fixed = _fixed(points)
+        cv2.polylines(image, [fixed[list(chain)] for chain in HAND_CHAINS], False, color,
+                      style.thickness, line_type, SHIFT)
+        if style.joint_radius > 0:
+            _dots(image, fixed, color, style.joint_radius + 1, line_type)
+            _dots(image, fixed, style.joint_color, style.joint_radius, line_type)
+        if style.labels:
+            text = f"{hand.handedness} #{hand.track_id} {float(hand.score):.2f}"
+            top = points[:, 1].argmin()
+            _label(image, text, (float(points[:, 0].min()), float(points[top, 1])), color)
+
+
+def _contour_polylines(fixed: np.ndarray) -> list[np.ndarray]:
+    return [fixed[list(loop)] for loop in FACE_CONTOURS]
+
+
+def draw_faces(image: np.ndarray, faces: Iterable[Any], style: FaceStyle = FaceStyle()) -> None:
+    """Draw each face as the full mesh (with contours over it), contours only, or sparse points."""
+    line_type = _line_type(style.antialias)
+    for face in faces:
+        points = _points_2d(face.landmarks, FACE_POINTS)
+        if points is None:
+            continue
+        fixed = _fixed(points)
+        if style.mode == "mesh":
+            cv2.polylines(image, fixed[FACE_MESH_EDGES], False, style.mesh_color, style.thickness,
+                          _line_type(style.mesh_antialias), SHIFT)
+        if style.mode in ("mesh", "contours"):
+            cv2.polylines(image, _contour_polylines(fixed), True, style.contour_color,
+                          style.thickness + 1, line_type, SHIFT)
+        else:
+            _dots(image, fixed[list(FACE_SPARSE_POINTS)], style.contour_color, style.point_radius, line_type)
+        if style.labels:
+            text = f"face #{face.track_id} {float(face.score):.2f}"
+            _label(image, text, (float(points[:, 0].min()), float(points[:, 1].min())), style.contour_color)
+
+
+def roi_corners(roi: Any, width: int, height: int) -> np.ndarray:
+    """The four corners, in pixels, of a rotated rectangle given in normalised coordinates.
+
+    ``roi`` has ``x_center``, ``y_center``, ``width``, ``height`` (fractions of the image's
+    width and height) and ``rotation`` (radians; positive turns the rectangle clockwise on
+    screen, as image y grows downwards). Corners run top-left, top-right, bottom-right,
+    bottom-left of the unrotated rectangle.
+    """
+    cx, cy = float(roi.x_center) * width, float(roi.y_center) * height
+    half_w, half_h = float(roi.width) * width / 2, float(roi.height) * height / 2
+    angle = float(getattr(roi, "rotation", 0.0) or 0.0)
+    c, s = math.cos(angle), math.sin(angle)
+    offsets = np.array([[-half_w, -half_h], [half_w, -half_h], [half_w, half_h], [-half_w, half_h]])
+    rotation = np.array([[c, -s], [s, c]])
+    return offsets @ rotation.T + (cx, cy)
+
+
+def draw_rois(image: np.ndarray, rois: Iterable[Any], style: BoxStyle = BoxStyle()) -> None:
+    """Draw rotated rectangles (see :func:`roi_corners`); the top edge is marked by a dot."""
+    height, width = image.shape[:2]
+    boxes = [roi_corners(roi, width, height) for roi in rois]
+    if not boxes:
+        return
+    line_type = _line_type(style.antialias)
+    fixed = _fixed(np.stack(boxes))
+    cv2.polylines(image, fixed, True, style.color, style.thickness, line_type, SHIFT)
+    # The middle of each box's top edge shows which way the box is turned.
+    _dots(image, (fixed[:, 0] + fixed[:, 1]) // 2, style.color, style.thickness + 1, line_type)
+
+
+def overlay_lines(fps: float, latency_ms: float, extra: Sequence[str] = ()) -> list[str]:
+    """The overlay's text: frame rate and end-to-end latency (``-`` while unknown)."""
+    fps_text = f"{fps:5.1f} fps" if math.isfinite(fps) and fps > 0 else "  -   fps"
+    latency_text = f"{latency_ms:4.0f} ms latency" if math.isfinite(latency_ms) else "   - ms latency"
+    return [f"{fps_text}  {latency_text}", *extra]
+
+
+def draw_overlay(image: np.ndarray, lines: Sequence[str], style: OverlayStyle = OverlayStyle()) -> None:
+    """Write lines of text in the top-left corner on a translucent panel."""
+    if not lines:
+        return
+    font, thickness = cv2.FONT_HERSHEY_SIMPLEX, 1
+    sizes = [cv2.getTextSize(line, font, style.scale, thickness) for line in lines]
+    line_height = max(h + baseline for (_, h), baseline in sizes) + 4
+    panel_w = min(image.shape[1], max(w for (w, _), _ in sizes) + 16)
+    panel_h = min(image.shape[0], line_height * len(lines) + 8)
+    panel = image[:panel_h, :panel_w]
+    background = np.empty_like(panel)
+    background[:] = style.background
+    cv2.addWeighted(panel, 1 - style.opacity, background, style.opacity, 0, dst=panel)
+    for i, line in enumerate(lines):
+        baseline_y = 4 + line_height * (i + 1) - sizes[i][1] - 2
+        cv2.putText(image, line, (8, baseline_y), font, style.scale, style.text_color, thickness, cv2.LINE_AA)
