@@ -37,7 +37,7 @@ import yaml
 from livepose.graph.node import Node
 from livepose.graph.problems import Problem, ProblemReport, did_you_mean
 from livepose.graph.registry import NodeTypeError, known_node_types, resolve_node_type
-from livepose.graph.yamlsource import LocatedDict, LocatedList, load_yaml, load_yaml_file
+from livepose.graph.yamlsource import LocatedDict, LocatedList, as_located, load_yaml, load_yaml_file
 
 POLICIES = ("latest", "drop_oldest", "block")
 MODES = ("realtime", "offline")
@@ -133,8 +133,9 @@ def parse_pipeline(text: str, path: str = "<string>", overrides: Overrides | Non
 
 
 def build_pipeline(data: Any, path: str, overrides: Overrides | None = None) -> PipelineSpec:
+    """Validate a pipeline given as data (from YAML, or dicts and lists built in Python)."""
     builder = _Builder(path)
-    spec = builder.build(data, overrides or Overrides())
+    spec = builder.build(as_located(data), overrides or Overrides())
     if builder.errors:
         raise ProblemReport(builder.errors)
     assert spec is not None

@@ -41,6 +41,20 @@ class LocatedList(list):
         self.item_lines: list[int] = []
 
 
+def as_located(value: Any) -> Any:
+    """Wrap plain dicts and lists (a pipeline built in Python) as Located containers at line 0."""
+    if isinstance(value, (LocatedDict, LocatedList)):
+        return value
+    if isinstance(value, dict):
+        mapping = LocatedDict({k: as_located(v) for k, v in value.items()})
+        return mapping
+    if isinstance(value, list):
+        sequence = LocatedList(as_located(v) for v in value)
+        sequence.item_lines = [0] * len(sequence)
+        return sequence
+    return value
+
+
 def substitute_env(text: str, environ: os._Environ[str] | dict[str, str] | None = None) -> str:
     """Replace ``${VAR}`` and ``${VAR:-default}``; an unset variable without default is an error."""
     env = os.environ if environ is None else environ
