@@ -537,3 +537,18 @@ def open_source(spec: SourceSpec, *, width: int = 1280, height: int = 720, fps: 
     if spec.kind == "url":
         return StreamSource(str(spec.target))
     return SyntheticSource(width=width, height=height, fps=fps, frames=frames)
+
+
+def probe_frame_count(spec: SourceSpec) -> int | None:
+    """How many frames a file or image folder holds, without keeping it open; ``None`` for
+    live and endless sources or when the source cannot be read (opening it will say why)."""
+    if spec.kind not in ("file", "images"):
+        return None
+    try:
+        source = VideoFileSource(str(spec.target)) if spec.kind == "file" else ImageFolderSource(str(spec.target))
+    except UserError:
+        return None
+    try:
+        return source.frame_count()
+    finally:
+        source.close()

@@ -183,7 +183,7 @@ class Mp4Writer:
         finally:
             self._container.close()
             self._container = None
-            log.info("recorded %d frames to %s", self.frames_written, self.path)
+            log.debug("recorded %d frames to %s", self.frames_written, self.path)
 
     def __enter__(self) -> "Mp4Writer":
         return self

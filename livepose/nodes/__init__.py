@@ -5,4 +5,9 @@ so a pipeline without model nodes never imports onnxruntime.
 """
 
 BUILTIN_NODES: dict[str, str] = {
+    "capture": "livepose.nodes.capture:Capture",
+    "visualize": "livepose.nodes.visualize:Visualize",
+    "display": "livepose.nodes.display:Display",
+    "record": "livepose.nodes.record:Record",
+    "export_keypoints": "livepose.nodes.export:ExportKeypoints",
 }

@@ -1,0 +1,66 @@
+"""The keypoint export node: every frame's hands and faces as one JSON line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from livepose.graph.frame import Frame
+from livepose.graph.node import Node, param
+from livepose.io.keypoints import KeypointWriter
+from livepose.nodes.capture import MEDIA_TIME
+
+
+class _Unmirrored:
+    """A hand or face seen through an undone selfie mirror: x becomes width - x."""
+
+    def __init__(self, item: Any, width: int) -> None:
+        self._item = item
+        landmarks = np.array(item.landmarks, dtype=np.float64)
+        landmarks[:, 0] = width - landmarks[:, 0]
+        self.landmarks = landmarks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._item, name)
+
+
+class ExportKeypoints(Node):
+    """Write each frame's hands and faces to a JSON Lines file (one object per frame)."""
+
+    inputs = ("frame",)
+
+    path: str = param(..., "JSON Lines file to write")
+    decimals: int = param(3, "decimals kept of landmark coordinates", ge=0, le=6)
+    unmirror: bool = param(True, "for mirrored (selfie) frames, give x in the camera's original image")
+
+    def setup(self) -> None:
+        self._writer = KeypointWriter(self.path, decimals=self.decimals)
+        self._first_time: float | None = None
+
+    def process(self, frame: Frame) -> None:
+        hands = frame.results.get("hands", ())
+        faces = frame.results.get("faces", ())
+        if frame.mirrored and self.unmirror:
+            # Mirroring is x -> width - x in continuous pixel coordinates; z keeps its sign.
+            hands = [_Unmirrored(h, frame.width) for h in hands]
+            faces = [_Unmirrored(f, frame.width) for f in faces]
+        self._writer.write(frame.index, self._seconds(frame), hands, faces)
+        return None
+
+    def _seconds(self, frame: Frame) -> float:
+        """The source's own time of the frame (a file's timestamps), else seconds since the first
+        exported frame was captured."""
+        media_time = frame.results.get(MEDIA_TIME)
+        if media_time is not None:
+            return float(media_time)
+        if self._first_time is None:
+            self._first_time = frame.timestamp
+        return frame.timestamp - self._first_time
+
+    @property
+    def frames_written(self) -> int:
+        return self._writer.frames_written
+
+    def close(self) -> None:
+        self._writer.close()

@@ -1,0 +1,67 @@
+"""The visualizer node: draws what the other nodes found, and the FPS/latency overlay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from livepose.graph.frame import Frame
+from livepose.graph.node import Node, param
+from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_faces, draw_hands,
+                                  draw_overlay, draw_rois, overlay_lines, parse_color)
+
+DETECTION_RESULTS = ("palms", "face_detections")
+"""Results whose items are detections with a rotated ``roi`` (drawn as boxes)."""
+TRACKED_RESULTS = ("hands", "faces")
+
+
+class Visualize(Node):
+    """Draw hands, faces, detection boxes and an FPS/latency overlay onto the frame."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    hands: bool = param(True, "draw the hand skeletons")
+    face: str = param("mesh", "face drawing: full mesh tessellation, contours, sparse points or off",
+                      choices=("mesh", "contours", "points", "off"))
+    boxes: bool = param(True, "draw rotated boxes of detections and of the tracked regions")
+    labels: bool = param(True, "write handedness, track ID and score beside hands and faces")
+    overlay: bool = param(True, "show frame rate and end-to-end latency in the corner")
+    thickness: int = param(2, "line width of hand bones and boxes, in pixels", ge=1, le=20)
+    antialias: bool = param(True, "smooth lines (about twice the drawing cost)")
+    left_color: str = param("#3cc83c", "colour of left hands (#RRGGBB or a name)")
+    right_color: str = param("#288ce6", "colour of right hands")
+    face_color: str = param("#ffdc50", "colour of face contours and points")
+    mesh_color: str = param("#c8c8c8", "colour of the face mesh lines")
+    box_color: str = param("#ffc800", "colour of the rotated boxes")
+
+    def __init__(self, name: str | None = None, **params: Any) -> None:
+        super().__init__(name, **params)
+        # Colours are checked here, when the pipeline is built, not on the first frame.
+        self._hand_style = HandStyle(left_color=parse_color(self.left_color),
+                                     right_color=parse_color(self.right_color),
+                                     thickness=self.thickness, labels=self.labels, antialias=self.antialias)
+        self._face_style = FaceStyle(mode="mesh" if self.face == "off" else self.face,  # type: ignore[arg-type]
+                                     mesh_color=parse_color(self.mesh_color),
+                                     contour_color=parse_color(self.face_color),
+                                     labels=self.labels, antialias=self.antialias)
+        self._box_style = BoxStyle(color=parse_color(self.box_color), thickness=max(1, self.thickness - 1),
+                                   antialias=self.antialias)
+        self._overlay_style = OverlayStyle()
+
+    def process(self, frame: Frame) -> Frame:
+        image = frame.image.copy()
+        results = frame.results
+        if self.boxes:
+            rois = [item.roi for key in (*DETECTION_RESULTS, *TRACKED_RESULTS)
+                    for item in results.get(key, ()) if getattr(item, "roi", None) is not None]
+            draw_rois(image, rois, self._box_style)
+        if self.face != "off":
+            draw_faces(image, results.get("faces", ()), self._face_style)
+        if self.hands:
+            draw_hands(image, results.get("hands", ()), self._hand_style)
+        if self.overlay:
+            live = self.ctx.metrics.live()
+            dropped = [f"{live.drops} frames dropped"] if getattr(live, "drops", 0) else []
+            draw_overlay(image, overlay_lines(live.fps, live.latency_ms, dropped), self._overlay_style)
+        return frame.with_image(image)
+
