@@ -1,0 +1,317 @@
+"""Fetch MediaPipe's .tflite models, convert them to ONNX once, and keep them in a verified cache.
+
+Layout under ``$LIVEPOSE_HOME`` (default: the platform's user cache directory for livepose)::
+
+    downloads/mediapipe-0.10.21-...whl          the source wheel, checked by sha256 before every use
+    models/mediapipe/<model>.onnx               converted model
+    models/mediapipe/<model>.manifest.json      sha256 and size of the .onnx, source sha256, converter revision
+
+An entry counts as prepared only when its manifest exists and the .onnx on disk matches it, so a
+partial write, a corrupted file or an outdated converter is noticed and the entry is rebuilt. Files
+are written to a temporary name and renamed into place, and the manifest is written last.
+
+``LIVEPOSE_MODELS_SOURCE`` points at a local mediapipe wheel (any platform tag) or a folder holding
+the .tflite files, for machines without access to the package index. mediapipe itself is never
+installed: its pinned dependencies conflict with livepose's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from livepose.converters.tflite import convert_tflite
+from livepose.errors import UserError
+from livepose.models.zoo import MEDIAPIPE_VERSION, ZOO, ZooModel, get_model
+
+HOME_ENV = "LIVEPOSE_HOME"
+SOURCE_ENV = "LIVEPOSE_MODELS_SOURCE"
+
+# Any platform's wheel carries the same model files; this one is pinned so its sha256 can be checked.
+WHEEL_PLATFORM = "manylinux_2_28_x86_64"
+WHEEL_PYTHON_VERSION = "3.11"
+WHEEL_FILENAME = f"mediapipe-{MEDIAPIPE_VERSION}-cp311-cp311-{WHEEL_PLATFORM}.whl"
+WHEEL_SHA256 = "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3"
+_DOWNLOAD_ATTEMPTS = 2
+
+# Bump whenever the converter's output changes, so cached models are rebuilt with the new converter.
+CONVERTER_REVISION = 1
+
+Progress = Callable[[str], None]
+
+
+class ModelSourceError(UserError):
+    """The .tflite source (wheel download or LIVEPOSE_MODELS_SOURCE) is unavailable or wrong."""
+
+
+def livepose_home() -> Path:
+    """Root of livepose's cache: ``$LIVEPOSE_HOME`` or the platform's user cache directory."""
+    configured = os.environ.get(HOME_ENV)
+    return Path(configured).expanduser() if configured else platformdirs.user_cache_path("livepose")
+
+
+def print_progress(message: str) -> None:
+    print(f"livepose: {message}", file=sys.stderr, flush=True)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write(path: Path, content: bytes) -> None:
+    """Write ``content`` so that ``path`` is either absent, the old file, or complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp creates owner-only files; cached models are shareable
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    model: ZooModel
+    onnx_path: Path
+    manifest_path: Path
+
+
+class ModelCache:
+    """The on-disk cache of converted zoo models.
+
+    ``home`` and ``source`` default to ``$LIVEPOSE_HOME`` and ``$LIVEPOSE_MODELS_SOURCE``;
+    ``progress`` receives one-line messages about slow work (downloads, conversions).
+    """
+
+    def __init__(self, home: Path | None = None, source: Path | None = None, progress: Progress | None = None):
+        self.home = home if home is not None else livepose_home()
+        configured_source = os.environ.get(SOURCE_ENV)
+        if source is None and configured_source:
+            source = Path(configured_source).expanduser()
+        self.source = source
+        self.progress = progress or print_progress
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.home / "downloads"
+
+    def entry(self, name: str) -> CacheEntry:
+        model = get_model(name)
+        directory = self.models_dir / model.name.split("/")[0]
+        stem = model.file_name.removesuffix(".tflite")
+        return CacheEntry(model, directory / f"{stem}.onnx", directory / f"{stem}.manifest.json")
+
+    # --- state ---------------------------------------------------------------------------------
+
+    def problem(self, name: str) -> str | None:
+        """Why the cached entry cannot be used (None when it is prepared and intact)."""
+        entry = self.entry(name)
+        if not entry.manifest_path.exists() and not entry.onnx_path.exists():
+            return "not prepared"
+        try:
+            manifest = json.loads(entry.manifest_path.read_text())
+        except FileNotFoundError:
+            return "manifest missing (interrupted preparation)"
+        except (OSError, ValueError):
+            return "manifest unreadable"
+        if manifest.get("converter_revision") != CONVERTER_REVISION:
+            return "converted by another converter revision"
+        if manifest.get("source_sha256") != entry.model.source_sha256:
+            return "converted from a different source model"
+        if not entry.onnx_path.exists():
+            return "ONNX file missing"
+        if entry.onnx_path.stat().st_size != manifest.get("onnx_size"):
+            return "ONNX file has the wrong size (partial or corrupt)"
+        if sha256_of(entry.onnx_path) != manifest.get("onnx_sha256"):
+            return "ONNX file checksum mismatch (corrupt)"
+        return None
+
+    def is_prepared(self, name: str) -> bool:
+        return self.problem(name) is None
+
+    # --- preparation ---------------------------------------------------------------------------
+
+    def path(self, name: str) -> Path:
+        """Path of the model's verified .onnx, preparing it first if needed."""
+        entry = self.entry(name)
+        problem = self.problem(name)
+        if problem is not None:
+            if problem == "not prepared":
+                self.progress(f"preparing {entry.model.name} (one-time download and conversion)")
+            else:
+                self.progress(f"cached {entry.model.name} is unusable ({problem}); rebuilding it")
+            self._build(entry)
+        return entry.onnx_path
+
+    def prepare(self, names: Iterable[str] | None = None, force: bool = False) -> list[Path]:
+        """Prepare the named models (all zoo models when ``names`` is None); returns their .onnx paths.
+
+        Intact entries are left alone unless ``force``.
+        """
+        paths = []
+        for name in list(names) if names is not None else list(ZOO):
+            entry = self.entry(name)
+            if force:
+                self._build(entry)
+            else:
+                self.path(entry.model.name)
+            paths.append(entry.onnx_path)
+        return paths
+
+    def _build(self, entry: CacheEntry) -> None:
+        tflite_bytes = self.read_tflite(entry.model)
+        self.progress(f"converting {entry.model.file_name} to ONNX")
+        onnx_bytes = convert_tflite(tflite_bytes, entry.model.file_name).SerializeToString()
+        # A stale manifest must not vouch for the new file while it is being replaced.
+        entry.manifest_path.unlink(missing_ok=True)
+        atomic_write(entry.onnx_path, onnx_bytes)
+        manifest = {
+            "model": entry.model.name,
+            "onnx_sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+            "onnx_size": len(onnx_bytes),
+            "source": entry.model.source_member,
+            "source_sha256": entry.model.source_sha256,
+            "mediapipe_version": MEDIAPIPE_VERSION,
+            "converter_revision": CONVERTER_REVISION,
+        }
+        atomic_write(entry.manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
+
+    # --- sources -------------------------------------------------------------------------------
+
+    def read_tflite(self, model: ZooModel) -> bytes:
+        """The model's .tflite bytes from the configured source or the (downloaded) wheel, verified."""
+        if self.source is not None:
+            content, origin = self._read_local_source(model)
+        else:
+            wheel = self.source_wheel()
+            content, origin = _read_wheel_member(wheel, model), str(wheel)
+        actual = hashlib.sha256(content).hexdigest()
+        if actual != model.source_sha256:
+            raise ModelSourceError(
+                f"{model.file_name} from {origin} has sha256 {actual}, expected {model.source_sha256} "
+                f"(the file from mediapipe=={MEDIAPIPE_VERSION}); the source is corrupt or another version"
+            )
+        return content
+
+    def _read_local_source(self, model: ZooModel) -> tuple[bytes, str]:
+        source = self.source
+        assert source is not None
+        if source.is_file() and source.suffix == ".whl":
+            return _read_wheel_member(source, model), str(source)
+        if source.is_dir():
+            for candidate in (source / model.file_name, source / model.source_member):
+                if candidate.is_file():
+                    return candidate.read_bytes(), str(candidate)
+            found = sorted(source.rglob(model.file_name))
+            if found:
+                return found[0].read_bytes(), str(found[0])
+            raise ModelSourceError(
+                f"{SOURCE_ENV}={source} has no {model.file_name}; put the .tflite files from the "
+                f"mediapipe=={MEDIAPIPE_VERSION} wheel (mediapipe/modules/...) in that folder"
+            )
+        raise ModelSourceError(
+            f"{SOURCE_ENV}={source} is neither a mediapipe .whl file nor a folder of .tflite files"
+        )
+
+    def source_wheel(self) -> Path:
+        """The verified mediapipe wheel in the download cache, fetched with pip when absent or corrupt."""
+        wheel = self.downloads_dir / WHEEL_FILENAME
+        if wheel.exists():
+            if sha256_of(wheel) == WHEEL_SHA256:
+                return wheel
+            self.progress(f"cached {wheel.name} is corrupt (sha256 mismatch); downloading it again")
+            wheel.unlink()
+        for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+            self.progress(
+                f"downloading mediapipe=={MEDIAPIPE_VERSION} (~36 MB, for its model files only) into {self.downloads_dir}"
+            )
+            fetched = self._pip_download()
+            try:
+                if sha256_of(fetched) == WHEEL_SHA256:
+                    os.replace(fetched, wheel)
+                    return wheel
+            finally:
+                shutil.rmtree(fetched.parent, ignore_errors=True)
+            self.progress(f"downloaded wheel failed its sha256 check (attempt {attempt} of {_DOWNLOAD_ATTEMPTS})")
+        raise ModelSourceError(
+            f"the downloaded {WHEEL_FILENAME} never matched its expected sha256 {WHEEL_SHA256}; check the "
+            f"package index or proxy, or set {SOURCE_ENV} to a trusted local copy"
+        )
+
+    def _pip_download(self) -> Path:
+        self.downloads_dir.mkdir(parents=True, exist_ok=True)
+        target = Path(tempfile.mkdtemp(dir=self.downloads_dir, prefix=".pip-"))
+        command = [
+            sys.executable, "-m", "pip", "download", f"mediapipe=={MEDIAPIPE_VERSION}",
+            "--no-deps", "--only-binary=:all:", "--platform", WHEEL_PLATFORM,
+            "--python-version", WHEEL_PYTHON_VERSION, "--disable-pip-version-check", "--quiet", "-d", str(target),
+        ]  # fmt: skip
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+        except OSError as error:
+            result = subprocess.CompletedProcess(command, 1, "", str(error))
+        fetched = target / WHEEL_FILENAME
+        if result.returncode != 0 or not fetched.exists():
+            shutil.rmtree(target, ignore_errors=True)
+            details = (result.stderr or result.stdout).strip().splitlines()
+            reason = details[-1] if details else f"pip exited with status {result.returncode}"
+            raise ModelSourceError(
+                f"could not download mediapipe=={MEDIAPIPE_VERSION} with pip ({reason}). Check network access to "
+                f"the package index, or set {SOURCE_ENV} to a local mediapipe wheel or a folder of its .tflite files"
+            )
+        return fetched
+
+
+def _read_wheel_member(wheel: Path, model: ZooModel) -> bytes:
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return archive.read(model.source_member)
+    except KeyError:
+        raise ModelSourceError(f"{wheel} does not contain {model.source_member}") from None
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ModelSourceError(f"{wheel} is not a readable wheel: {error}") from None
+
+
+def resolve_model(model: str | os.PathLike[str], cache: ModelCache | None = None) -> Path:
+    """Turn a pipeline's model reference into the path of an .onnx file.
+
+    ``model`` is either a zoo name (``mediapipe/hand_landmark_full``; the ``mediapipe/`` prefix may
+    be omitted), prepared on first use with a message on stderr, or a path to any .onnx file.
+    """
+    text = os.fspath(model)
+    if text.removeprefix("mediapipe/") in {name.removeprefix("mediapipe/") for name in ZOO}:
+        return (cache or ModelCache()).path(text)
+    path = Path(text).expanduser()
+    if path.suffix.lower() == ".onnx":
+        if not path.is_file():
+            raise UserError(f"model file {path} does not exist; give a path to an existing .onnx file or a zoo name")
+        return path
+    raise UserError(
+        f"model {text!r} is neither a zoo name nor a path to an .onnx file. Zoo names: {', '.join(ZOO)} "
+        "(see `livepose models list`)"
+    )
+

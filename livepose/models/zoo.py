@@ -1,0 +1,252 @@
+"""The registry of named models livepose can prepare: MediaPipe's hand and face models.
+
+Each entry says where the .tflite lives inside the ``mediapipe==0.10.21`` wheel, its sha256, and what
+a node needs to drive it: input name, shape and layout, pixel normalization, outputs and their
+meaning, and the keypoint schema. Facts come from the wheel's graph configs (see
+``shared/reference/mediapipe-hands-face.md``) and from reading the flatbuffers themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from livepose.errors import UserError
+
+MEDIAPIPE_VERSION = "0.10.21"
+
+HAND_LANDMARK_NAMES: tuple[str, ...] = (
+    "wrist",
+    "thumb_cmc", "thumb_mcp", "thumb_ip", "thumb_tip",
+    "index_finger_mcp", "index_finger_pip", "index_finger_dip", "index_finger_tip",
+    "middle_finger_mcp", "middle_finger_pip", "middle_finger_dip", "middle_finger_tip",
+    "ring_finger_mcp", "ring_finger_pip", "ring_finger_dip", "ring_finger_tip",
+    "pinky_mcp", "pinky_pip", "pinky_dip", "pinky_tip",
+)  # fmt: skip
+# Only keypoints 0 and 2 are documented by MediaPipe; the others keep neutral names.
+PALM_KEYPOINT_NAMES: tuple[str, ...] = (
+    "wrist_center", "palm_keypoint_1", "middle_finger_mcp", "palm_keypoint_3",
+    "palm_keypoint_4", "palm_keypoint_5", "palm_keypoint_6",
+)  # fmt: skip
+FACE_DETECTION_KEYPOINT_NAMES: tuple[str, ...] = (
+    "right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion",
+)  # fmt: skip
+IRIS_KEYPOINT_NAMES: tuple[str, ...] = ("iris_center", "iris_1", "iris_2", "iris_3", "iris_4")
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    name: str  # tensor name, identical in the .tflite and the converted .onnx
+    shape: tuple[int, ...]
+    meaning: str
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    """A named model and everything needed to prepare and drive it."""
+
+    name: str  # zoo name, e.g. "mediapipe/palm_detection_full"
+    task: str  # palm_detection | hand_landmark | face_detection | face_landmark | iris_landmark
+    description: str
+    source_member: str  # path of the .tflite inside the mediapipe wheel
+    source_sha256: str
+    source_size: int
+    input_name: str
+    input_shape: tuple[int, int, int, int]  # batch, height, width, channels
+    input_layout: str  # always "NHWC", as in TFLite
+    color_order: str  # "RGB"
+    input_range: tuple[float, float]  # pixel value 0 maps to the first, 255 to the second
+    outputs: tuple[ModelOutput, ...]
+    keypoint_count: int
+    keypoint_names: tuple[str, ...]  # empty when the points are unnamed mesh vertices
+    default: bool  # one of the models the default hand and face pipelines use
+
+    @property
+    def file_name(self) -> str:
+        """The .tflite file name, also the stem of the cached .onnx."""
+        return self.source_member.rsplit("/", 1)[-1]
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(width, height) of the input image."""
+        return self.input_shape[2], self.input_shape[1]
+
+    def output(self, name: str) -> ModelOutput:
+        for output in self.outputs:
+            if output.name == name:
+                return output
+        raise KeyError(f"{self.name} has no output {name!r}")
+
+
+_PALM_OUTPUTS = (
+    ModelOutput(
+        "Identity", (1, 2016, 18),
+        "box and keypoint regressors per SSD anchor, in input pixels: x_center, y_center, w, h offsets from "
+        "the anchor, then 7 keypoints as (x, y)",
+    ),
+    ModelOutput("Identity_1", (1, 2016, 1), "palm score per anchor, raw logit (apply sigmoid)"),
+)  # fmt: skip
+_HAND_LANDMARK_OUTPUTS = (
+    ModelOutput(
+        "Identity", (1, 63),
+        "21 landmarks as (x, y, z) in input-crop pixels; z is relative to the wrist, same scale as x",
+    ),
+    ModelOutput("Identity_1", (1, 1), "hand presence score, already a probability (sigmoid applied)"),
+    ModelOutput(
+        "Identity_2", (1, 1),
+        "handedness score, already a probability: 'Left' for a mirrored (selfie) image when above 0.5",
+    ),
+    ModelOutput("Identity_3", (1, 63), "21 world landmarks as (x, y, z) in metres, origin near the hand centre"),
+)  # fmt: skip
+
+ZOO: dict[str, ZooModel] = {
+    model.name: model
+    for model in (
+        ZooModel(
+            name="mediapipe/palm_detection_full",
+            task="palm_detection",
+            description="MediaPipe palm detector (full), SSD with 2016 anchors",
+            source_member="mediapipe/modules/palm_detection/palm_detection_full.tflite",
+            source_sha256="1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
+            source_size=2339846,
+            input_name="input_1",
+            input_shape=(1, 192, 192, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=_PALM_OUTPUTS,
+            keypoint_count=7,
+            keypoint_names=PALM_KEYPOINT_NAMES,
+            default=True,
+        ),
+        ZooModel(
+            name="mediapipe/palm_detection_lite",
+            task="palm_detection",
+            description="MediaPipe palm detector (lite), SSD with 2016 anchors",
+            source_member="mediapipe/modules/palm_detection/palm_detection_lite.tflite",
+            source_sha256="e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
+            source_size=1985440,
+            input_name="input_1",
+            input_shape=(1, 192, 192, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=_PALM_OUTPUTS,
+            keypoint_count=7,
+            keypoint_names=PALM_KEYPOINT_NAMES,
+            default=False,
+        ),
+        ZooModel(
+            name="mediapipe/hand_landmark_full",
+            task="hand_landmark",
+            description="MediaPipe hand landmarks (full): 21 points, presence, handedness, world points",
+            source_member="mediapipe/modules/hand_landmark/hand_landmark_full.tflite",
+            source_sha256="11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3",
+            source_size=5478917,
+            input_name="input_1",
+            input_shape=(1, 224, 224, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=_HAND_LANDMARK_OUTPUTS,
+            keypoint_count=21,
+            keypoint_names=HAND_LANDMARK_NAMES,
+            default=True,
+        ),
+        ZooModel(
+            name="mediapipe/hand_landmark_lite",
+            task="hand_landmark",
+            description="MediaPipe hand landmarks (lite): 21 points, presence, handedness, world points",
+            source_member="mediapipe/modules/hand_landmark/hand_landmark_lite.tflite",
+            source_sha256="048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
+            source_size=2071597,
+            input_name="input_1",
+            input_shape=(1, 224, 224, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=_HAND_LANDMARK_OUTPUTS,
+            keypoint_count=21,
+            keypoint_names=HAND_LANDMARK_NAMES,
+            default=False,
+        ),
+        ZooModel(
+            name="mediapipe/face_detection_short_range",
+            task="face_detection",
+            description="MediaPipe face detector (short range, BlazeFace), SSD with 896 anchors",
+            source_member="mediapipe/modules/face_detection/face_detection_short_range.tflite",
+            source_sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+            source_size=229714,
+            input_name="input",
+            input_shape=(1, 128, 128, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(-1.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "regressors", (1, 896, 16),
+                    "box and keypoint regressors per SSD anchor, in input pixels: x_center, y_center, w, h "
+                    "offsets from the anchor, then 6 keypoints as (x, y)",
+                ),
+                ModelOutput("classificators", (1, 896, 1), "face score per anchor, raw logit (apply sigmoid)"),
+            ),  # fmt: skip
+            keypoint_count=6,
+            keypoint_names=FACE_DETECTION_KEYPOINT_NAMES,
+            default=True,
+        ),
+        ZooModel(
+            name="mediapipe/face_landmark",
+            task="face_landmark",
+            description="MediaPipe face mesh: 468 landmarks and a face presence logit",
+            source_member="mediapipe/modules/face_landmark/face_landmark.tflite",
+            source_sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+            source_size=1242398,
+            input_name="input_1",
+            input_shape=(1, 192, 192, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(
+                ModelOutput("conv2d_21", (1, 1, 1, 1404), "468 landmarks as (x, y, z) in input-crop pixels"),
+                ModelOutput("conv2d_31", (1, 1, 1, 1), "face presence, raw logit (apply sigmoid)"),
+            ),
+            keypoint_count=468,
+            keypoint_names=(),
+            default=True,
+        ),
+        ZooModel(
+            name="mediapipe/iris_landmark",
+            task="iris_landmark",
+            description="MediaPipe iris landmarks for one eye crop (flip right eyes horizontally first)",
+            source_member="mediapipe/modules/iris_landmark/iris_landmark.tflite",
+            source_sha256="d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+            source_size=2640568,
+            input_name="input_1",
+            input_shape=(1, 64, 64, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "output_eyes_contours_and_brows", (1, 213),
+                    "71 eye-contour and brow points as (x, y, z) in input-crop pixels",
+                ),
+                ModelOutput("output_iris", (1, 15), "5 iris points (centre, then 4 on the rim) as (x, y, z)"),
+            ),  # fmt: skip
+            keypoint_count=5,
+            keypoint_names=IRIS_KEYPOINT_NAMES,
+            default=False,
+        ),
+    )
+}
+
+DEFAULT_MODELS: tuple[str, ...] = tuple(name for name, model in ZOO.items() if model.default)
+
+
+def get_model(name: str) -> ZooModel:
+    """Look a model up by zoo name; the ``mediapipe/`` prefix may be left out."""
+    if name in ZOO:
+        return ZOO[name]
+    prefixed = f"mediapipe/{name}"
+    if prefixed in ZOO:
+        return ZOO[prefixed]
+    raise UserError(f"unknown model {name!r}; known models: {', '.join(ZOO)} (see `livepose models list`)")
