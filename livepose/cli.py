@@ -132,3 +132,9 @@ def nodes(names: tuple[str, ...]) -> None:
             constraint = f" [{p.constraint}]" if p.constraint else ""
             click.echo(f"  {p.name}: {p.type_name} = {p.default!r}{constraint}  {p.doc}")
         click.echo("")
+
+
+from livepose.models.cli import doctor, models_group  # noqa: E402  (after main exists, like the commands above)
+
+main.add_command(models_group)
+main.add_command(doctor)

@@ -201,7 +201,7 @@ class ModelSession:
                 if wanted
                 else problems["cuda"]
             )
-            _warn_once(f"livepose: running models on the CPU: {reason}")
+            _warn_once(f"running models on the CPU: {reason}")
 
         self.inputs = tuple(TensorSpec(i.name, tuple(i.shape), i.type) for i in self.session.get_inputs())
         self.outputs = tuple(TensorSpec(o.name, tuple(o.shape), o.type) for o in self.session.get_outputs())
