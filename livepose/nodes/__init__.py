@@ -10,4 +10,9 @@ BUILTIN_NODES: dict[str, str] = {
     "display": "livepose.nodes.display:Display",
     "record": "livepose.nodes.record:Record",
     "export_keypoints": "livepose.nodes.export:ExportKeypoints",
+    "merge": "livepose.nodes.merge:Merge",
+    "palm_detector": "livepose.nodes.hands:PalmDetectorNode",
+    "hand_landmarks": "livepose.nodes.hands:HandLandmarksNode",
+    "face_detector": "livepose.nodes.face:FaceDetectorNode",
+    "face_landmarks": "livepose.nodes.face:FaceLandmarksNode",
 }

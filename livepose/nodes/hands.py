@@ -1,0 +1,59 @@
+"""Hand nodes: MediaPipe Hands' palm detection and hand landmark steps (see ``nodes.tracking``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from livepose.graph.frame import Frame
+from livepose.graph.node import param
+from livepose.nodes.tracking import DetectorNode, LandmarkNode, open_model
+from livepose.vision.hands import HandLandmarker, PalmDetector
+from livepose.vision.rects import TrackedRoi
+from livepose.vision.tracking import DetectionStep, LandmarkStepOutput
+
+PALM_MODELS = {0: "mediapipe/palm_detection_lite", 1: "mediapipe/palm_detection_full"}
+HAND_LANDMARK_MODELS = {0: "mediapipe/hand_landmark_lite", 1: "mediapipe/hand_landmark_full"}
+
+
+class PalmDetectorNode(DetectorNode):
+    """Find palms while fewer than max_num_hands hands are tracked; emit this frame's hand ROIs."""
+
+    rois_result = "hand_rois"
+    detections_result = "palms"
+    tracks_result = "hand_tracks"
+
+    max_num_hands: int = param(2, "most hands to track", ge=1)
+    min_detection_confidence: float = param(0.5, "palm score threshold", ge=0, le=1)
+    model_complexity: int = param(1, "0: lite model, 1: full model", choices=(0, 1))
+    model: str = param("", "zoo name or .onnx path; empty: chosen by model_complexity")
+
+    def build_step(self) -> DetectionStep:
+        model, _ = open_model(self.model or PALM_MODELS[self.model_complexity], self.provider, self.threads)
+        detector = PalmDetector(model, min_detection_confidence=self.min_detection_confidence,
+                                max_num_hands=self.max_num_hands)
+        return DetectionStep(detector.rois, self.max_num_hands)
+
+
+class HandLandmarksNode(LandmarkNode):
+    """21 hand landmarks (pixels, z in the scale of x), world landmarks and handedness per hand ROI."""
+
+    rois_result = "hand_rois"
+    objects_result = "hands"
+    tracks_result = "hand_tracks"
+
+    min_tracking_confidence: float = param(0.5, "hand presence threshold", ge=0, le=1)
+    model_complexity: int = param(1, "0: lite model, 1: full model", choices=(0, 1))
+    model: str = param("", "zoo name or .onnx path; empty: chosen by model_complexity")
+
+    def setup(self) -> None:
+        model, max_batch = open_model(self.model or HAND_LANDMARK_MODELS[self.model_complexity],
+                                      self.provider, self.threads)
+        self.landmarker = HandLandmarker(model, min_tracking_confidence=self.min_tracking_confidence,
+                                         max_batch=max_batch)
+
+    def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
+        # Handedness depends on whether this frame was mirrored, which a source may change per frame.
+        self.landmarker.mirrored = frame.mirrored
+        return self.landmarker(rgb, rois)

@@ -1,0 +1,99 @@
+"""Graph adapters for MediaPipe's detect-or-track loop, shared by the hand and face nodes.
+
+The loop is two nodes joined by a feedback stream (see ``livepose.vision.tracking``)::
+
+    frames ──► detector ──► landmarks ──► frame (objects in results)
+                  ▲             │
+                  └── tracked ◄─┘   (streams: {<tracked>: {feedback: true}})
+
+The detector node reads the previous frame's tracked ROIs from its ``tracked`` input and runs its
+model only while fewer objects than wanted are tracked; the landmark node reads the ROIs from the
+frame's results and sends the next frame's ROIs back. Offline, the runtime hands the detector
+exactly the previous frame's ROIs, so results equal MediaPipe's sequential graph; realtime, it
+hands the newest available, so a dropped frame never stalls the loop. Both nodes convert BGR to
+RGB once: the detector stores the RGB image in the results for the landmark node.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from livepose.graph.frame import Frame
+from livepose.graph.node import Node, param
+from livepose.models.runtime import PROVIDERS, ModelSession
+from livepose.vision.rects import TrackedRoi
+from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn
+
+RGB_RESULT = "rgb"
+
+
+def open_model(model: str, provider: str, threads: int) -> tuple[ModelFn, int | None]:
+    """A model callable and its largest batch (``None``: any batch size)."""
+    session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1)  # type: ignore[arg-type]
+    batch = session.inputs[0].shape[0]
+    return session.run, batch if isinstance(batch, int) else None
+
+
+def rgb_of(frame: Frame) -> np.ndarray:
+    rgb = frame.results.get(RGB_RESULT)
+    if rgb is None:
+        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        rgb.flags.writeable = False
+    return rgb
+
+
+class DetectorNode(Node):
+    """Base of the detection step: previous ROIs in, this frame's ROIs out."""
+
+    inputs = ("frame", "tracked")
+    outputs = ("frame",)
+    rois_result: ClassVar[str]
+    """Result holding the ROIs the landmark node reads."""
+    detections_result: ClassVar[str]
+    """Result holding the ROIs that came from the detector this frame (for drawing)."""
+    tracks_result: ClassVar[str]
+    """Result of the landmark node's ``tracked`` output holding next-frame ROIs."""
+
+    static_image_mode: bool = param(False, "treat every frame as unrelated: always detect, never track")
+    provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
+    threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
+
+    def build_step(self) -> DetectionStep:
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        self.step = self.build_step()
+
+    def process(self, frame: Frame, tracked: Frame | None) -> Frame:
+        previous: tuple[TrackedRoi, ...] = ()
+        if tracked is not None and not self.static_image_mode:
+            previous = tracked.results.get(self.tracks_result, ())
+        rgb = rgb_of(frame)
+        rois = tuple(self.step(rgb, previous))
+        detected = tuple(roi for roi in rois if roi.from_detection)
+        return frame.with_results(**{RGB_RESULT: rgb, self.rois_result: rois, self.detections_result: detected})
+
+
+class LandmarkNode(Node):
+    """Base of the landmark step: ROIs in, objects and next-frame ROIs out."""
+
+    inputs = ("frame",)
+    outputs = ("frame", "tracked")
+    rois_result: ClassVar[str]
+    objects_result: ClassVar[str]
+    tracks_result: ClassVar[str]
+
+    provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
+    threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
+
+    def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
+        raise NotImplementedError
+
+    def process(self, frame: Frame) -> dict[str, Frame]:
+        rois = frame.results.get(self.rois_result, ())
+        found = self.run_step(rgb_of(frame), rois, frame)
+        return {"frame": frame.with_results(**{self.objects_result: found.objects}),
+                "tracked": frame.with_results(**{self.tracks_result: found.next_rois})}
