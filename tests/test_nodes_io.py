@@ -1,0 +1,424 @@
+"""The capture, visualize, display, record and export_keypoints nodes, alone and in running pipelines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from livepose.errors import UserError
+from livepose.graph.frame import Frame
+from livepose.graph.node import NodeContext
+from livepose.graph.runner import Runner
+from livepose.graph.spec import Overrides, parse_pipeline
+from livepose.io import SourceDisconnected, SourceFrame, SyntheticSource, read_keypoints
+from livepose.nodes import display as display_module
+from livepose.nodes.capture import MEDIA_TIME, Capture
+from livepose.nodes.display import Display
+from livepose.nodes.export import ExportKeypoints
+from livepose.nodes.record import Record, segment_path
+from livepose.nodes.visualize import Visualize
+from media_paths import SHORT_CLIP, media_file
+
+SHORT_CLIP_SECONDS = 58 * 12 / 359
+
+
+class Keys:
+    """Stands in for the runner's key and stop handling."""
+
+    def __init__(self) -> None:
+        self.pressed: list[str] = []
+        self.stops: list[str] = []
+
+
+def context(mode="offline", headless=False, fps=30.0, latency_ms=25.0, keys: Keys | None = None) -> NodeContext:
+    keys = keys or Keys()
+    metrics = SimpleNamespace(live=lambda: SimpleNamespace(fps=fps, latency_ms=latency_ms, drops=0))
+
+    def on_key(key: str) -> bool:
+        keys.pressed.append(key)
+        return True
+
+    stop_event = threading.Event()
+
+    def on_stop(reason: str) -> None:
+        keys.stops.append(reason)
+        stop_event.set()
+
+    return NodeContext(mode, metrics, stop_event, on_key=on_key, on_stop=on_stop, headless=headless)
+
+
+def started(node, ctx=None):
+    node.ctx = ctx or context()
+    node.setup()
+    return node
+
+
+def drain(node, limit=10_000) -> list[Frame]:
+    frames = []
+    while len(frames) < limit and (frame := node.process()) is not None:
+        frames.append(frame)
+    return frames
+
+
+def decode(path: Path) -> tuple[int, float]:
+    with av.open(str(path)) as container:
+        count = sum(1 for _ in container.decode(video=0))
+        return count, container.duration / av.time_base
+
+
+# -- capture -------------------------------------------------------------------------------------
+def test_capture_reads_a_file_unmirrored_with_media_times():
+    path = media_file(SHORT_CLIP)
+    node = Capture(source=str(path))
+    assert node.expected_frames() == 58  # before setup, for the runner's progress bar
+    started(node)
+    frames = drain(node)
+    node.close()
+    assert [f.index for f in frames] == list(range(58))
+    assert not any(f.mirrored for f in frames)
+    assert frames[-1].results[MEDIA_TIME] == pytest.approx(57 * 12 / 359, abs=1e-3)
+    assert all(not f.image.flags.writeable for f in frames)
+
+
+def test_capture_frame_limit_and_expected_frames():
+    node = started(Capture(source="synthetic", frames=7, width=64, height=48))
+    assert node.expected_frames() == 7
+    assert len(drain(node)) == 7
+
+
+def test_capture_mirror_flips_and_marks_the_frame():
+    node = started(Capture(source="synthetic", frames=2, width=64, height=48, fps=10, mirror=True))
+    frame = drain(node)[1]
+    expected = SyntheticSource(width=64, height=48, fps=10).render(1)
+    np.testing.assert_array_equal(frame.image, cv2.flip(expected, 1))
+    assert frame.mirrored
+
+
+def test_realtime_paces_a_non_live_source_and_offline_does_not():
+    paced = started(Capture(source="synthetic", frames=11, width=64, height=48, fps=50), context("realtime"))
+    begun = time.monotonic()
+    drain(paced)
+    assert time.monotonic() - begun >= 0.19
+    free = started(Capture(source="synthetic", frames=11, width=64, height=48, fps=5), context("offline"))
+    begun = time.monotonic()
+    drain(free)
+    assert time.monotonic() - begun < 1.0
+
+
+def test_stop_interrupts_pacing_at_once():
+    ctx = context("realtime")
+    node = started(Capture(source="synthetic", width=64, height=48, fps=0.2), ctx)
+    assert node.process() is not None
+    threading.Timer(0.1, ctx.stop_event.set).start()
+    begun = time.monotonic()
+    assert node.process() is None
+    assert time.monotonic() - begun < 1.0
+
+
+def test_bad_camera_index_fails_setup_with_advice():
+    with pytest.raises(UserError, match="could not open camera 97.*--source synthetic"):
+        started(Capture(source="97"))
+
+
+class FlakySource:
+    """A live source that drops out after two frames and comes back after ``outage`` reopens."""
+
+    is_live = True
+    decode_errors = 0
+
+    def __init__(self, outage: int) -> None:
+        self.reads = 0
+        self.reopens = 0
+        self.outage = outage
+
+    def read(self) -> SourceFrame:
+        self.reads += 1
+        if self.reads == 3 or (self.reads > 3 and self.reopens < self.outage):
+            raise SourceDisconnected("flaky camera stopped delivering frames")
+        return SourceFrame(np.zeros((4, 4, 3), np.uint8), float(self.reads))
+
+    def reopen(self) -> None:
+        self.reopens += 1
+
+    def describe(self) -> str:
+        return "flaky camera"
+
+    def frame_count(self) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_lost_camera_is_retried_and_the_stream_goes_on(monkeypatch):
+    monkeypatch.setattr("livepose.nodes.capture.Backoff", lambda: SimpleNamespace(next_delay=lambda: 0.01))
+    node = started(Capture(source="synthetic"))
+    node._source = FlakySource(outage=3)
+    frames = drain(node, limit=4)
+    assert len(frames) == 4 and node._source.reopens == 3
+    assert [f.index for f in frames] == [0, 1, 2, 3]
+
+
+def test_lost_camera_ends_the_stream_after_the_reconnect_timeout(monkeypatch):
+    monkeypatch.setattr("livepose.nodes.capture.Backoff", lambda: SimpleNamespace(next_delay=lambda: 0.02))
+    node = started(Capture(source="synthetic", reconnect_timeout=0.1))
+    node._source = FlakySource(outage=10**9)
+    begun = time.monotonic()
+    assert len(drain(node)) == 2
+    assert 0.1 <= time.monotonic() - begun < 1.0
+
+
+# -- visualize -----------------------------------------------------------------------------------
+def hand_frame(mirrored=False) -> Frame:
+    landmarks = np.array([(100.0 + 5 * i, 200.0 - 6 * i, -0.5 * i) for i in range(21)])
+    hand = SimpleNamespace(landmarks=landmarks, handedness="Left", score=0.9, track_id=7,
+                           roi=SimpleNamespace(x_center=0.3, y_center=0.5, width=0.3, height=0.4, rotation=0.2))
+    face = SimpleNamespace(landmarks=np.full((468, 3), 50.0) + np.arange(468)[:, None] * 0.1,
+                           score=0.8, track_id=2, roi=None)
+    image = np.full((240, 320, 3), 30, np.uint8)
+    return Frame.capture(image, 4, mirrored=mirrored).with_results(hands=(hand,), faces=(face,), media_time=0.4)
+
+
+def test_visualize_draws_on_a_copy():
+    frame = hand_frame()
+    node = started(Visualize())
+    drawn = node.process(frame)
+    assert drawn is not frame and drawn.index == 4 and drawn.results is not None
+    assert (frame.image == 30).all()
+    changed = (drawn.image != 30).any(axis=2)
+    assert changed[150:200, 100:200].any()  # the hand
+    assert changed[:30, :150].any()  # the overlay
+    bare = started(Visualize(hands=False, face="off", boxes=False, overlay=False)).process(frame)
+    assert (bare.image == 30).all()
+
+
+def test_visualize_rejects_a_bad_colour_when_built():
+    with pytest.raises(UserError, match="colour 'blurple'"):
+        Visualize(left_color="blurple")
+
+
+# -- display -------------------------------------------------------------------------------------
+def test_display_runs_headless_when_asked_and_says_so_once(caplog):
+    node = Display()
+    node.ctx = context(headless=True)
+    with caplog.at_level(logging.WARNING, logger="livepose"):
+        node.setup()
+        for _ in range(3):
+            assert node.process(hand_frame()) is None
+    assert node.headless
+    assert [r.getMessage() for r in caplog.records] == ["display: --headless was given; running headless"]
+    node.close()
+
+
+def test_display_without_a_display_runs_headless(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the $DISPLAY check is Linux's")
+    node = started(Display())
+    assert node.headless and node.process(hand_frame()) is None
+
+
+class FakeWindow:
+    def __init__(self, title: str, fullscreen: bool) -> None:
+        self.keys: list[str | None] = []
+        self.shown = 0
+        self.closed = False
+
+    def show(self, image):
+        self.shown += 1
+
+    def poll_key(self, wait_ms):
+        return self.keys.pop(0) if self.keys else None
+
+    def is_open(self):
+        return True
+
+    def close(self):
+        self.closed = True
+
+
+def test_display_keys_quit_pause_and_forward(monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setitem(display_module.WINDOW_BACKENDS, "opencv", FakeWindow)
+    keys = Keys()
+    node = started(Display(), context(keys=keys))
+    window = node._window
+    window.keys = ["r", "x"]
+    node.process(hand_frame())
+    node.process(hand_frame())
+    assert keys.pressed == ["r", "x"] and not keys.stops
+    window.keys = [" ", None, None, " "]  # pause, two idle polls, resume
+    node.process(hand_frame())
+    assert not window.keys and window.shown == 4
+    window.keys = ["q"]
+    node.process(hand_frame())
+    assert keys.stops == ["quit key"]
+    node.close()
+    assert window.closed
+
+
+# -- record --------------------------------------------------------------------------------------
+def synthetic_frames(count, fps=30.0, size=(160, 120)) -> list[Frame]:
+    source = SyntheticSource(width=size[0], height=size[1], fps=fps, frames=count)
+    return [Frame.capture(f.image, i).with_results(media_time=f.media_time)
+            for i, f in enumerate(iter(source.read, None))]
+
+
+def test_record_toggle_writes_each_run_to_its_own_file(tmp_path):
+    node = started(Record(path=str(tmp_path / "out.mp4")))
+    frames = synthetic_frames(40)
+    for frame in frames[:10]:
+        node.process(frame)
+    node.toggle_recording()
+    assert decode(tmp_path / "out.mp4")[0] == 10  # finished at once, before close()
+    for frame in frames[10:20]:
+        node.process(frame)
+    node.toggle_recording()
+    for frame in frames[20:35]:
+        node.process(frame)
+    node.close()
+    assert node.files == [tmp_path / "out.mp4", tmp_path / "out-002.mp4"]
+    second_count, second_duration = decode(tmp_path / "out-002.mp4")
+    assert second_count == 15 and second_duration == pytest.approx(0.5, abs=1 / 30)
+    assert Record.keys == {"r": "toggle_recording"}
+
+
+def test_record_waits_for_the_key_when_not_started_and_splits_segments(tmp_path):
+    node = started(Record(path=str(tmp_path / "seg.mp4"), start=False, segment_seconds=0.5))
+    frames = synthetic_frames(45)
+    for frame in frames[:5]:
+        node.process(frame)
+    assert node.files == []
+    node.toggle_recording()
+    for frame in frames[5:]:
+        node.process(frame)
+    node.close()
+    counts = [decode(p)[0] for p in node.files]
+    assert node.files[1] == segment_path(tmp_path / "seg.mp4", 2) == tmp_path / "seg-002.mp4"
+    assert counts == [15, 15, 10]
+
+
+def test_record_into_a_missing_folder_fails_at_setup(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        started(Record(path=str(tmp_path / "nope" / "out.mp4")))
+
+
+# -- export --------------------------------------------------------------------------------------
+def test_export_writes_a_line_per_frame_and_undoes_the_selfie_mirror(tmp_path):
+    node = started(ExportKeypoints(path=str(tmp_path / "k.jsonl")))
+    node.process(hand_frame())
+    node.process(hand_frame(mirrored=True))
+    node.process(Frame.capture(np.zeros((8, 8, 3), np.uint8), 5))
+    node.close()
+    plain, mirrored, empty = read_keypoints(tmp_path / "k.jsonl")
+    assert plain["frame"] == 4 and plain["t"] == 0.4
+    assert plain["hands"][0]["id"] == 7 and plain["hands"][0]["landmarks"][2] == [110.0, 188.0, -1.0]
+    assert mirrored["hands"][0]["landmarks"][2] == [210.0, 188.0, -1.0]
+    assert mirrored["faces"][0]["landmarks"][0] == [270.0, 50.0, 50.0]
+    assert empty == {"frame": 5, "t": 0.0, "hands": [], "faces": []}
+
+
+# -- whole pipelines -----------------------------------------------------------------------------
+def run_pipeline(text: str, **overrides) -> object:
+    spec = parse_pipeline(textwrap.dedent(text), "t.yaml", Overrides(**overrides))
+    return Runner(spec, headless=True, install_signal_handlers=False).run()
+
+
+PIPELINE = """\
+    mode: offline
+    output: annotated
+    nodes:
+      - {name: cam, type: capture, outputs: frames}
+      - {name: vis, type: visualize, inputs: frames, outputs: annotated}
+      - {name: show, type: display, inputs: annotated}
+"""
+
+
+def cli_sinks(tmp_path: Path) -> list[dict]:
+    return [{"name": "rec", "type": "record", "inputs": "$output", "params": {"path": str(tmp_path / "out.mp4")}},
+            {"name": "kp", "type": "export_keypoints", "inputs": "$output",
+             "params": {"path": str(tmp_path / "k.jsonl")}}]
+
+
+def test_offline_run_of_a_clip_records_every_frame_and_its_duration(tmp_path):
+    clip = media_file(SHORT_CLIP)
+    result = run_pipeline(PIPELINE, source=str(clip), extra_nodes=cli_sinks(tmp_path))
+    assert result.exit_code == 0, result.reason
+    count, duration = decode(tmp_path / "out.mp4")
+    assert count == 58
+    assert duration == pytest.approx(SHORT_CLIP_SECONDS, abs=12 / 359)
+    lines = read_keypoints(tmp_path / "k.jsonl")
+    assert [line["frame"] for line in lines] == list(range(58))
+    assert lines[-1]["t"] == pytest.approx(57 * 12 / 359, abs=1e-3)
+
+
+def test_offline_run_of_the_synthetic_source(tmp_path):
+    result = run_pipeline(PIPELINE.replace("type: capture,", "type: capture, params: {frames: 45, width: 320, "
+                                           "height: 240},"), source="synthetic", extra_nodes=cli_sinks(tmp_path))
+    assert result.exit_code == 0, result.reason
+    count, duration = decode(tmp_path / "out.mp4")
+    assert count == 45 and duration == pytest.approx(1.5, abs=1 / 30)
+    assert len((tmp_path / "k.jsonl").read_text().splitlines()) == 45
+
+
+def test_missing_file_and_corrupt_video_stop_the_run_with_a_user_error(tmp_path, caplog):
+    fake = tmp_path / "corrupt.mp4"
+    fake.write_bytes(b"\x00" * 4096)
+    for source, message in ((str(tmp_path / "missing.mp4"), "video file not found"),
+                            (str(fake), "as a video")):
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, logger="livepose"):
+            result = run_pipeline(PIPELINE, source=source)
+        assert result.exit_code == 2
+        assert any(message in r.getMessage() for r in caplog.records)
+
+
+def test_sigint_during_a_recording_leaves_a_playable_file(tmp_path):
+    pipeline = tmp_path / "live.yaml"
+    pipeline.write_text(textwrap.dedent("""\
+        mode: realtime
+        output: annotated
+        nodes:
+          - {name: cam, type: capture, params: {source: synthetic, width: 320, height: 240, fps: 30}, outputs: frames}
+          - {name: vis, type: visualize, inputs: frames, outputs: annotated}
+    """))
+    out = tmp_path / "live.mp4"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    livepose = Path(sys.executable).with_name("livepose")
+    launched = time.monotonic()
+    child = subprocess.Popen([str(livepose), "run", str(pipeline), "--headless",
+                              "--record", str(out)], stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 20_000):
+            time.sleep(0.1)
+        time.sleep(0.5)
+        child.send_signal(signal.SIGINT)
+        wall_seconds = time.monotonic() - launched
+        _, stderr = child.communicate(timeout=15)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, stderr
+    recorded = [line for line in stderr.splitlines() if "record:" in line]
+    assert recorded, stderr
+    written = int(recorded[0].split("record: ")[1].split()[0])
+    count, duration = decode(out)
+    assert count == written > 30
+    # The pattern's own clock: at least the frames written, at most the time it ran (drops leave gaps).
+    assert written / 30 - 1 / 30 <= duration <= wall_seconds
