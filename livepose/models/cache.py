@@ -109,7 +109,7 @@ class ModelCache:
         if source is None and configured_source:
             source = Path(configured_source).expanduser()
         self.source = source
-        self.progress = progress or print_progress
+        self.progress = progress if progress is not None else print_progress
 
     @property
     def models_dir(self) -> Path:
