@@ -131,7 +131,8 @@ def main() -> None:
         f"FACE_TRIANGLES: tuple[int, ...] = (\n{flat},\n)\n"
         f'"""{len(triangles)} triangles, three landmark indices each, flattened."""\n\n'
         f"REFERENCE_FACE: tuple[tuple[float, float, float], ...] = (\n    {points},\n)\n"
-        '"""Mean frontal face (x right, y down, z negative towards the camera), centred, unit inter-ocular distance."""\n',
+        '"""Mean frontal face (x right, y down, z negative towards the camera), centred,\n'
+        'unit inter-ocular distance."""\n',
         encoding="utf-8")
     print(f"{len(faces)} faces -> {len(triangles)} triangles -> {OUTPUT}")
 

@@ -394,7 +394,10 @@ def test_sigint_during_a_recording_leaves_a_playable_file(tmp_path):
         mode: realtime
         output: annotated
         nodes:
-          - {name: cam, type: capture, params: {source: synthetic, width: 320, height: 240, fps: 30}, outputs: frames}
+          - name: cam
+            type: capture
+            params: {source: synthetic, width: 320, height: 240, fps: 30}
+            outputs: frames
           - {name: vis, type: visualize, inputs: frames, outputs: annotated}
     """))
     out = tmp_path / "live.mp4"

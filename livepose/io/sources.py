@@ -224,6 +224,14 @@ class CameraSource(VideoSource):
     def describe(self) -> str:
         return f"camera {self.device}"
 
+    def describe_mode(self) -> str:
+        """What the driver granted, which may differ from the request (size, rate, format)."""
+        width, height = self.actual_size()
+        granted = f"{width}x{height}" + (f" at {self.fps:g} fps" if self.fps else "")
+        if self.width and self.height and (width, height) != (self.width, self.height):
+            granted += f" (asked for {self.width}x{self.height})"
+        return granted
+
     def close(self) -> None:
         if self._capture is not None:
             self._capture.release()

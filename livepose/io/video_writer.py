@@ -167,10 +167,6 @@ class Mp4Writer:
                 packet.duration = self._durations.pop(packet.pts)
             self._container.mux(packet)
 
-    @property
-    def is_open(self) -> bool:
-        return self._container is not None
-
     def close(self) -> None:
         """Flush the encoder and finish the file; a writer that got no frame leaves no file."""
         if self._closed:

@@ -10,8 +10,8 @@ from typing import ClassVar
 
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
-from livepose.io.sources import (Backoff, SourceDisconnected, SourceFrame, VideoSource, open_source,
-                                 parse_source, probe_frame_count)
+from livepose.io.sources import (Backoff, CameraSource, SourceDisconnected, SourceFrame, VideoSource,
+                                 open_source, parse_source, probe_frame_count)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class Capture(Node):
         self._clock_start: float | None = None
         self._clock_media = 0.0
         self._emitted = 0
-        log.info("capture: %s%s", self._source.describe(), ", mirrored" if self._mirrored else "")
+        granted = f" {self._source.describe_mode()}" if isinstance(self._source, CameraSource) else ""
+        log.info("capture: %s%s%s", self._source.describe(), granted, ", mirrored" if self._mirrored else "")
 
     def expected_frames(self) -> int | None:
         """Frames the source holds (files, folders, a bounded pattern), for the progress bar.
@@ -64,11 +65,6 @@ class Capture(Node):
         if self.frames:
             return min(total, self.frames) if total else self.frames
         return total
-
-    @property
-    def decode_errors(self) -> int:
-        """Frames that failed to decode and were skipped."""
-        return self._source.decode_errors
 
     def process(self) -> Frame | None:
         if self.frames and self._emitted >= self.frames:

@@ -58,9 +58,5 @@ class ExportKeypoints(Node):
             self._first_time = frame.timestamp
         return frame.timestamp - self._first_time
 
-    @property
-    def frames_written(self) -> int:
-        return self._writer.frames_written
-
     def close(self) -> None:
         self._writer.close()

@@ -34,7 +34,8 @@ class Record(Node):
     keys: ClassVar[dict[str, str]] = {"r": "toggle_recording"}
 
     path: str = param(..., "MP4 file to write; later segments get -002, -003... before the suffix")
-    fps: float = param(0.0, "constant frame rate (0: variable, from the frames' capture times)", ge=0)
+    fps: float = param(0.0, "constant frame rate (0: variable, from each frame's time on its source's "
+                       "clock)", ge=0)
     codec: str = param("auto", "auto: H.264 where available, else mp4v (logged)", choices=("auto", "h264", "mp4v"))
     crf: int = param(23, "H.264 quality (lower is better and bigger; 18 looks lossless)", ge=0, le=51)
     preset: str = param("superfast", "x264 speed/size trade-off (720p30 superfast: ~10 ms a frame)",
@@ -54,10 +55,6 @@ class Record(Node):
         # Fail before the first frame, not after: a bad folder is a user error at startup.
         if not self._base.parent.exists():
             raise UserError(f"cannot record to {self._base}: folder {self._base.parent} does not exist")
-
-    @property
-    def recording(self) -> bool:
-        return self._recording
 
     def toggle_recording(self) -> None:
         """Start or stop recording; a stopped recording's file is finished at once."""

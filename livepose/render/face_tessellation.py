@@ -612,4 +612,5 @@ REFERENCE_FACE: tuple[tuple[float, float, float], ...] = (
     (0.6897, -0.5526, 0.1002),
     (0.7428, -0.5989, 0.1047),
 )
-"""Mean frontal face (x right, y down, z negative towards the camera), centred, unit inter-ocular distance."""
+"""Mean frontal face (x right, y down, z negative towards the camera), centred,
+unit inter-ocular distance."""
