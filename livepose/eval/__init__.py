@@ -1,0 +1,1 @@
+"""Evaluation helpers: MediaPipe reference outputs and comparisons against them."""

@@ -1,0 +1,238 @@
+"""Face detection and face mesh: MediaPipe's legacy ``FaceMesh`` solution (468 landmarks, no attention
+model) around ``face_detection_short_range`` and ``face_landmark``.
+
+Public API
+----------
+- ``FaceDetector(model, *, min_detection_confidence=0.5, max_num_faces=1, output_names=FACE_DETECTOR_OUTPUTS)``
+  - ``detect(image) -> Detections``: letterbox ([-1, 1] input, padding -1) → decode → weighted NMS →
+    first ``max_num_faces``; 6 keypoints (right eye, left eye, nose tip, mouth, right ear, left ear).
+  - ``rois(image) -> list[NormalizedRect]``: eye→eye rotation (target 0), square, scale 1.5.
+- ``FaceLandmarker(model, *, min_tracking_confidence=0.5, max_batch=None, output_names=FACE_LANDMARK_OUTPUTS)``:
+  the landmark step; ``__call__(image, rois) -> LandmarkStepOutput[Face]``; faces whose
+  ``sigmoid(face flag)`` is not > the threshold are dropped.
+- ``Face``: frozen result, see its docstring.
+- ``face_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from the 468
+  landmarks (their bounding box, rotation from landmark 33 → 263), before ``FACE_LANDMARKS_TO_ROI``.
+- ``FaceTracker(detector_model, landmark_model, *, static_image_mode=False, max_num_faces=1,
+  min_detection_confidence=0.5, min_tracking_confidence=0.5, max_batch=None)``: a ``Tracker[Face]``.
+
+Models follow ``tracking.ModelFn``; images are RGB uint8 ``(H, W, 3)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from livepose.vision._float32 import F32, running_bounds
+from livepose.vision.anchors import FACE_SHORT_RANGE_ANCHORS, generate_anchor_centres
+from livepose.vision.detection import (
+    FACE_SHORT_RANGE_DECODE,
+    DecodeOptions,
+    Detections,
+    decode_detections,
+    project_detections,
+)
+from livepose.vision.image_to_tensor import (
+    FACE_DETECTOR_INPUT,
+    FACE_LANDMARK_INPUT,
+    crops_to_batch,
+    image_to_letterboxed_tensor,
+    letterboxed_image_roi,
+)
+from livepose.vision.landmarks import project_landmarks, to_pixels
+from livepose.vision.nms import weighted_nms
+from livepose.vision.rects import (
+    FACE_DETECTION_TO_ROI,
+    FACE_LANDMARKS_TO_ROI,
+    NormalizedRect,
+    TrackedRoi,
+    detection_to_rect,
+    transform_rect,
+)
+from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn, Tracker, run_batched
+
+__all__ = [
+    "FaceDetectorOutputNames",
+    "FaceLandmarkOutputNames",
+    "FACE_DETECTOR_OUTPUTS",
+    "FACE_LANDMARK_OUTPUTS",
+    "NUM_FACE_LANDMARKS",
+    "Face",
+    "FaceDetector",
+    "FaceLandmarker",
+    "FaceTracker",
+    "face_landmarks_to_rect",
+]
+
+NUM_FACE_LANDMARKS = 468
+RIGHT_EYE_KEYPOINT, LEFT_EYE_KEYPOINT = 0, 1
+RIGHT_EYE_OUTER_CORNER, LEFT_EYE_OUTER_CORNER = 33, 263
+FACE_ROI_TARGET_ANGLE = 0.0
+
+
+@dataclass(frozen=True)
+class FaceDetectorOutputNames:
+    regressors: str = "regressors"
+    scores: str = "classificators"
+
+
+@dataclass(frozen=True)
+class FaceLandmarkOutputNames:
+    landmarks: str = "conv2d_21"
+    face_flag: str = "conv2d_31"
+
+
+FACE_DETECTOR_OUTPUTS = FaceDetectorOutputNames()
+FACE_LANDMARK_OUTPUTS = FaceLandmarkOutputNames()
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face in one frame.
+
+    - ``landmarks``: ``(468, 3)`` float64 pixels of the original frame: x, y, z = z_normalised * W.
+    - ``score``: face presence, ``sigmoid(face flag logit)``.
+    - ``roi``: the ROI the landmarks were read from; ``track_id``: see ``tracking``.
+    """
+
+    landmarks: np.ndarray = field(repr=False)
+    score: float
+    roi: NormalizedRect
+    track_id: int
+
+
+class FaceDetector:
+    """Face detection post-processing around ``face_detection_short_range`` (see module docstring)."""
+
+    def __init__(
+        self,
+        model: ModelFn,
+        *,
+        min_detection_confidence: float = 0.5,
+        max_num_faces: int = 1,
+        output_names: FaceDetectorOutputNames = FACE_DETECTOR_OUTPUTS,
+    ) -> None:
+        self.model = model
+        self.max_num_faces = max_num_faces
+        self.output_names = output_names
+        self.decode_options = DecodeOptions(
+            **{**FACE_SHORT_RANGE_DECODE.__dict__, "min_score": min_detection_confidence}
+        )
+        self.anchors = generate_anchor_centres(FACE_SHORT_RANGE_ANCHORS)
+
+    def detect(self, image: np.ndarray) -> Detections:
+        tensor, _ = image_to_letterboxed_tensor(image, FACE_DETECTOR_INPUT)
+        outputs = self.model(tensor[None])
+        detections = decode_detections(
+            outputs[self.output_names.regressors][0], outputs[self.output_names.scores][0], self.anchors, self.decode_options
+        )
+        detections = weighted_nms(detections, iou_threshold=0.3)
+        # The face graph maps detections back with the crop's projection matrix (not letterbox removal).
+        roi = letterboxed_image_roi(image.shape[1], image.shape[0], FACE_DETECTOR_INPUT)
+        return project_detections(detections.take(slice(0, self.max_num_faces)), roi, (image.shape[1], image.shape[0]))
+
+    def rois(self, image: np.ndarray) -> list[NormalizedRect]:
+        image_size = (image.shape[1], image.shape[0])
+        detections = self.detect(image)
+        return [
+            transform_rect(
+                detection_to_rect(
+                    detections.boxes[i],
+                    detections.keypoints[i],
+                    image_size,
+                    RIGHT_EYE_KEYPOINT,
+                    LEFT_EYE_KEYPOINT,
+                    FACE_ROI_TARGET_ANGLE,
+                ),
+                image_size,
+                FACE_DETECTION_TO_ROI,
+            )
+            for i in range(len(detections))
+        ]
+
+
+def face_landmarks_to_rect(landmarks: np.ndarray, image_size: tuple[int, int]) -> NormalizedRect:
+    """ROI around all face landmarks (normalised ``(N, 2+)``), rotated so the eye corners are level."""
+    points = np.asarray(landmarks, dtype=F32)[:, :2]
+    min_x, max_x = running_bounds(points[:, 0])
+    min_y, max_y = running_bounds(points[:, 1])
+    box = np.array([min_x, min_y, max_x - min_x, max_y - min_y], dtype=F32)
+    return detection_to_rect(
+        box, points, image_size, RIGHT_EYE_OUTER_CORNER, LEFT_EYE_OUTER_CORNER, FACE_ROI_TARGET_ANGLE
+    )
+
+
+class FaceLandmarker:
+    """The landmark step for faces (see module docstring)."""
+
+    def __init__(
+        self,
+        model: ModelFn,
+        *,
+        min_tracking_confidence: float = 0.5,
+        max_batch: int | None = None,
+        output_names: FaceLandmarkOutputNames = FACE_LANDMARK_OUTPUTS,
+    ) -> None:
+        self.model = model
+        self.min_tracking_confidence = min_tracking_confidence
+        self.max_batch = max_batch
+        self.output_names = output_names
+
+    def __call__(self, image: np.ndarray, rois: Sequence[TrackedRoi]) -> LandmarkStepOutput[Face]:
+        if not rois:
+            return LandmarkStepOutput((), ())
+        rects = [roi.rect for roi in rois]
+        batch, paddings = crops_to_batch(image, rects, FACE_LANDMARK_INPUT)
+        outputs = run_batched(self.model, batch, self.max_batch)
+        count = len(rois)
+        # The face flag is a logit (unlike the hand model's presence); no clipping in MediaPipe's graph.
+        flag = outputs[self.output_names.face_flag].reshape(count).astype(F32)
+        with np.errstate(over="ignore"):
+            presence = F32(1) / (F32(1) + np.exp(-flag))
+        accepted = np.flatnonzero(presence > self.min_tracking_confidence)
+        if accepted.size == 0:
+            return LandmarkStepOutput((), ())
+        accepted_rects = [rects[i] for i in accepted]
+        raw = outputs[self.output_names.landmarks].reshape(count, NUM_FACE_LANDMARKS, 3)[accepted]
+        normalised = project_landmarks(
+            raw, accepted_rects, FACE_LANDMARK_INPUT.width, z_scale=1.0, paddings=paddings[accepted]
+        )
+        image_size = (image.shape[1], image.shape[0])
+        faces: list[Face] = []
+        next_rois: list[TrackedRoi] = []
+        for slot, index in enumerate(accepted):
+            roi = rois[index]
+            landmarks = to_pixels(normalised[slot], image_size)
+            landmarks.flags.writeable = False
+            faces.append(Face(landmarks=landmarks, score=float(presence[index]), roi=roi.rect, track_id=roi.track_id))
+            next_rect = transform_rect(face_landmarks_to_rect(normalised[slot], image_size), image_size, FACE_LANDMARKS_TO_ROI)
+            next_rois.append(TrackedRoi(next_rect, roi.track_id, False))
+        return LandmarkStepOutput(tuple(faces), tuple(next_rois))
+
+
+class FaceTracker(Tracker[Face]):
+    """MediaPipe ``FaceMesh`` (no refinement) on one thread: ``process(image) -> tuple[Face, ...]``."""
+
+    def __init__(
+        self,
+        detector_model: ModelFn,
+        landmark_model: ModelFn,
+        *,
+        static_image_mode: bool = False,
+        max_num_faces: int = 1,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        max_batch: int | None = None,
+    ) -> None:
+        detector = FaceDetector(
+            detector_model, min_detection_confidence=min_detection_confidence, max_num_faces=max_num_faces
+        )
+        landmarker = FaceLandmarker(
+            landmark_model, min_tracking_confidence=min_tracking_confidence, max_batch=max_batch
+        )
+        super().__init__(DetectionStep(detector.rois, max_num_faces), landmarker, static_image_mode)
+        self.detector = detector
+        self.landmarker = landmarker

@@ -1,0 +1,303 @@
+"""Hand detection and hand landmarks: MediaPipe's legacy ``Hands`` solution around its two models.
+
+Public API
+----------
+- ``PalmDetector(model, *, min_detection_confidence=0.5, max_num_hands=2, output_names=PALM_OUTPUTS)``
+  - ``detect(image) -> Detections``: letterbox → model → decode → weighted NMS → first ``max_num_hands``;
+    boxes and 7 keypoints normalised to the image.
+  - ``rois(image) -> list[NormalizedRect]``: those detections as hand ROIs (wrist→middle MCP at 90°,
+    shift_y -0.5, square, scale 2.6).
+- ``HandLandmarker(model, *, min_tracking_confidence=0.5, mirrored=False, max_batch=None,
+  output_names=HAND_LANDMARK_OUTPUTS)``: the landmark step; ``__call__(image, rois)`` →
+  ``LandmarkStepOutput[Hand]``: all ROIs go through the model in batches of ``max_batch`` (``1`` for a
+  fixed-batch model, ``None`` = all at once); hands whose presence is not > the threshold are dropped.
+- ``Hand``: frozen result, see its docstring.
+- ``hand_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from 21 landmarks.
+- ``HandTracker(palm_model, landmark_model, *, static_image_mode=False, max_num_hands=2,
+  min_detection_confidence=0.5, min_tracking_confidence=0.5, mirrored=False, max_batch=None)``:
+  a ``tracking.Tracker[Hand]``; ``process(image) -> tuple[Hand, ...]``.
+
+Models follow ``tracking.ModelFn``: NHWC float32 in, outputs by name (defaults are the TFLite names).
+Images are RGB uint8 ``(H, W, 3)``.
+
+Handedness: the model assumes a mirrored (selfie) image. ``mirrored=False`` (a normal camera or a video)
+swaps the label so that ``Hand.handedness`` is the person's physical hand; the score is unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from livepose.vision._float32 import F32, atan2f, cosf, running_bounds, sinf
+from livepose.vision._float32 import normalize_radians as normalize_radians_f32
+from livepose.vision.anchors import PALM_ANCHORS, generate_anchor_centres
+from livepose.vision.detection import PALM_DECODE, DecodeOptions, Detections, decode_detections, remove_letterbox
+from livepose.vision.image_to_tensor import (
+    HAND_LANDMARK_INPUT,
+    PALM_DETECTOR_INPUT,
+    crops_to_batch,
+    image_to_letterboxed_tensor,
+)
+from livepose.vision.landmarks import project_landmarks, rotate_world_landmarks, to_pixels
+from livepose.vision.nms import weighted_nms
+from livepose.vision.rects import (
+    HAND_LANDMARKS_TO_ROI,
+    PALM_TO_HAND_ROI,
+    NormalizedRect,
+    TrackedRoi,
+    detection_to_rect,
+    transform_rect,
+)
+from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn, Tracker, run_batched
+
+__all__ = [
+    "PalmOutputNames",
+    "HandLandmarkOutputNames",
+    "PALM_OUTPUTS",
+    "HAND_LANDMARK_OUTPUTS",
+    "NUM_HAND_LANDMARKS",
+    "Hand",
+    "PalmDetector",
+    "HandLandmarker",
+    "HandTracker",
+    "hand_landmarks_to_rect",
+]
+
+NUM_HAND_LANDMARKS = 21
+PALM_WRIST_KEYPOINT = 0
+PALM_MIDDLE_MCP_KEYPOINT = 2
+HAND_ROI_TARGET_ANGLE = math.pi / 2
+# Wrist, thumb CMC/MCP/IP, and MCP + PIP of the four fingers: the joints that move little with the pose.
+ROI_LANDMARKS = np.array([0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18])
+
+
+@dataclass(frozen=True)
+class PalmOutputNames:
+    regressors: str = "Identity"
+    scores: str = "Identity_1"
+
+
+@dataclass(frozen=True)
+class HandLandmarkOutputNames:
+    landmarks: str = "Identity"
+    presence: str = "Identity_1"
+    handedness: str = "Identity_2"
+    world_landmarks: str = "Identity_3"
+
+
+PALM_OUTPUTS = PalmOutputNames()
+HAND_LANDMARK_OUTPUTS = HandLandmarkOutputNames()
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True)
+class Hand:
+    """One hand in one frame.
+
+    - ``landmarks``: ``(21, 3)`` float64 pixels of the original frame: x, y, and z = z_normalised * W
+      (same scale as x; relative to the wrist, smaller = closer to the camera).
+    - ``world_landmarks``: ``(21, 3)`` metres, origin near the hand's centre, rotated like the image.
+    - ``handedness``: ``"Left"`` or ``"Right"``, the physical hand given the ``mirrored`` flag.
+    - ``handedness_score``: confidence of that label, in [0.5, 1].
+    - ``presence``: hand presence score (> the tracking threshold, else the hand would be dropped).
+    - ``roi``: the ROI the landmarks were read from; ``track_id``: see ``tracking``.
+    """
+
+    landmarks: np.ndarray = field(repr=False)
+    world_landmarks: np.ndarray = field(repr=False)
+    handedness: str
+    handedness_score: float
+    presence: float
+    roi: NormalizedRect
+    track_id: int
+
+    @property
+    def score(self) -> float:
+        """The score MediaPipe reports with a hand: its handedness confidence."""
+        return self.handedness_score
+
+
+class PalmDetector:
+    """Palm detection post-processing around ``palm_detection_full``/``_lite`` (see module docstring)."""
+
+    def __init__(
+        self,
+        model: ModelFn,
+        *,
+        min_detection_confidence: float = 0.5,
+        max_num_hands: int = 2,
+        output_names: PalmOutputNames = PALM_OUTPUTS,
+    ) -> None:
+        self.model = model
+        self.max_num_hands = max_num_hands
+        self.output_names = output_names
+        self.decode_options = DecodeOptions(**{**PALM_DECODE.__dict__, "min_score": min_detection_confidence})
+        self.anchors = generate_anchor_centres(PALM_ANCHORS)
+
+    def detect(self, image: np.ndarray) -> Detections:
+        tensor, padding = image_to_letterboxed_tensor(image, PALM_DETECTOR_INPUT)
+        outputs = self.model(tensor[None])
+        detections = decode_detections(
+            outputs[self.output_names.regressors][0], outputs[self.output_names.scores][0], self.anchors, self.decode_options
+        )
+        detections = weighted_nms(detections, iou_threshold=0.3)
+        return remove_letterbox(detections.take(slice(0, self.max_num_hands)), padding)
+
+    def rois(self, image: np.ndarray) -> list[NormalizedRect]:
+        image_size = (image.shape[1], image.shape[0])
+        detections = self.detect(image)
+        return [
+            transform_rect(
+                detection_to_rect(
+                    detections.boxes[i],
+                    detections.keypoints[i],
+                    image_size,
+                    PALM_WRIST_KEYPOINT,
+                    PALM_MIDDLE_MCP_KEYPOINT,
+                    HAND_ROI_TARGET_ANGLE,
+                ),
+                image_size,
+                PALM_TO_HAND_ROI,
+            )
+            for i in range(len(detections))
+        ]
+
+
+def hand_landmarks_to_rect(landmarks: np.ndarray, image_size: tuple[int, int]) -> NormalizedRect:
+    """Next-frame hand ROI from ``(21, 2+)`` normalised landmarks, before ``HAND_LANDMARKS_TO_ROI``:
+    a box around 12 stable joints, aligned with the wrist → mid-palm direction (computed in pixels)."""
+    width_px, height_px = F32(image_size[0]), F32(image_size[1])
+    points = np.asarray(landmarks, dtype=F32)[ROI_LANDMARKS, :2]
+    two = F32(2)
+    wrist_x, wrist_y = points[0, 0] * width_px, points[0, 1] * height_px
+    # ROI_LANDMARKS positions 4, 6, 8 are the index, middle and ring MCPs.
+    palm_x = ((points[4, 0] + points[8, 0]) / two + points[6, 0]) / two * width_px
+    palm_y = ((points[4, 1] + points[8, 1]) / two + points[6, 1]) / two * height_px
+    rotation = normalize_radians_f32(F32(HAND_ROI_TARGET_ANGLE) - atan2f(-(palm_y - wrist_y), palm_x - wrist_x))
+    reverse = normalize_radians_f32(-rotation)
+
+    min_x, max_x = running_bounds(points[:, 0])
+    min_y, max_y = running_bounds(points[:, 1])
+    center_x = (max_x + min_x) / two
+    center_y = (max_y + min_y) / two
+    # Express the points in the ROI's frame (rotate by -rotation, in pixels) to get the tight rotated box.
+    offset_x = (points[:, 0] - center_x) * width_px
+    offset_y = (points[:, 1] - center_y) * height_px
+    cos_rev, sin_rev = cosf(reverse), sinf(reverse)
+    min_px, max_px = running_bounds(offset_x * cos_rev - offset_y * sin_rev)
+    min_py, max_py = running_bounds(offset_x * sin_rev + offset_y * cos_rev)
+    box_center_x = (max_px + min_px) / two
+    box_center_y = (max_py + min_py) / two
+    cos_r, sin_r = cosf(rotation), sinf(rotation)
+    rect_center_x = box_center_x * cos_r - box_center_y * sin_r + width_px * center_x
+    rect_center_y = box_center_x * sin_r + box_center_y * cos_r + height_px * center_y
+    return NormalizedRect(
+        x_center=float(rect_center_x / width_px),
+        y_center=float(rect_center_y / height_px),
+        width=float((max_px - min_px) / width_px),
+        height=float((max_py - min_py) / height_px),
+        rotation=float(rotation),
+    )
+
+
+class HandLandmarker:
+    """The landmark step for hands (see module docstring)."""
+
+    def __init__(
+        self,
+        model: ModelFn,
+        *,
+        min_tracking_confidence: float = 0.5,
+        mirrored: bool = False,
+        max_batch: int | None = None,
+        output_names: HandLandmarkOutputNames = HAND_LANDMARK_OUTPUTS,
+    ) -> None:
+        self.model = model
+        self.min_tracking_confidence = min_tracking_confidence
+        self.mirrored = mirrored
+        self.max_batch = max_batch
+        self.output_names = output_names
+
+    def __call__(self, image: np.ndarray, rois: Sequence[TrackedRoi]) -> LandmarkStepOutput[Hand]:
+        if not rois:
+            return LandmarkStepOutput((), ())
+        rects = [roi.rect for roi in rois]
+        batch, paddings = crops_to_batch(image, rects, HAND_LANDMARK_INPUT)
+        outputs = run_batched(self.model, batch, self.max_batch)
+        names = self.output_names
+        count = len(rois)
+        presence = outputs[names.presence].reshape(count)
+        # Strictly greater, as MediaPipe's ThresholdingCalculator.
+        accepted = np.flatnonzero(presence > self.min_tracking_confidence)
+        if accepted.size == 0:
+            return LandmarkStepOutput((), ())
+
+        accepted_rects = [rects[i] for i in accepted]
+        raw = outputs[names.landmarks].reshape(count, NUM_HAND_LANDMARKS, 3)[accepted]
+        normalised = project_landmarks(
+            raw, accepted_rects, HAND_LANDMARK_INPUT.width, z_scale=0.4, paddings=paddings[accepted]
+        )
+        world = rotate_world_landmarks(
+            outputs[names.world_landmarks].reshape(count, NUM_HAND_LANDMARKS, 3)[accepted], accepted_rects
+        )
+        # The model's score is for "Left" in a mirrored image; "Right" gets 1 - s.
+        left_scores = outputs[names.handedness].reshape(count)[accepted]
+
+        image_size = (image.shape[1], image.shape[0])
+        hands: list[Hand] = []
+        next_rois: list[TrackedRoi] = []
+        for slot, index in enumerate(accepted):
+            roi = rois[index]
+            left_score = float(left_scores[slot])
+            mirrored_label = "Left" if left_score > 0.5 else "Right"
+            score = left_score if mirrored_label == "Left" else 1.0 - left_score
+            if not self.mirrored:
+                mirrored_label = "Right" if mirrored_label == "Left" else "Left"
+            hands.append(
+                Hand(
+                    landmarks=_frozen(to_pixels(normalised[slot], image_size)),
+                    world_landmarks=_frozen(world[slot]),
+                    handedness=mirrored_label,
+                    handedness_score=score,
+                    presence=float(presence[index]),
+                    roi=roi.rect,
+                    track_id=roi.track_id,
+                )
+            )
+            next_rect = transform_rect(hand_landmarks_to_rect(normalised[slot], image_size), image_size, HAND_LANDMARKS_TO_ROI)
+            next_rois.append(TrackedRoi(next_rect, roi.track_id, False))
+        return LandmarkStepOutput(tuple(hands), tuple(next_rois))
+
+
+class HandTracker(Tracker[Hand]):
+    """MediaPipe ``Hands`` on one thread: ``process(image) -> tuple[Hand, ...]``."""
+
+    def __init__(
+        self,
+        palm_model: ModelFn,
+        landmark_model: ModelFn,
+        *,
+        static_image_mode: bool = False,
+        max_num_hands: int = 2,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        mirrored: bool = False,
+        max_batch: int | None = None,
+    ) -> None:
+        detector = PalmDetector(
+            palm_model, min_detection_confidence=min_detection_confidence, max_num_hands=max_num_hands
+        )
+        landmarker = HandLandmarker(
+            landmark_model, min_tracking_confidence=min_tracking_confidence, mirrored=mirrored, max_batch=max_batch
+        )
+        super().__init__(DetectionStep(detector.rois, max_num_hands), landmarker, static_image_mode)
+        self.detector = detector
+        self.landmarker = landmarker

@@ -1,0 +1,216 @@
+"""Image → model tensor: MediaPipe's ``ImageToTensorCalculator`` (OpenCV converter), bit for bit.
+
+Public API
+----------
+- ``letterbox_padding(roi_width, roi_height, tensor_width, tensor_height)`` → ``(left, top, right, bottom)``
+  fractions of the tensor that keep-aspect-ratio padding fills (``PadRoi``); e.g. a 512x384 image into a
+  square tensor gives ``(0, 0.125, 0, 0.125)``.
+- ``TensorSpec(width, height, value_min, value_max, keep_aspect_ratio, border)``: the input of one model;
+  ``PALM_DETECTOR_INPUT``, ``HAND_LANDMARK_INPUT``, ``FACE_DETECTOR_INPUT``, ``FACE_LANDMARK_INPUT``.
+- ``crop_to_tensor(image, rect, spec)`` → ``(tensor (H, W, 3) float32, padding)``: sample a rotated ROI.
+- ``crops_to_batch(image, rects, spec)`` → ``(tensors (B, H, W, 3) float32, paddings (B, 4))``.
+- ``image_to_letterboxed_tensor(image, spec)``: the whole image (the detectors' input), same return.
+- ``letterboxed_image_roi(image_width, image_height, spec)``: the pixel ROI that tensor was sampled from.
+
+``image`` is always an RGB ``uint8`` array ``(H, W, 3)``. The recipe: ROI in pixels, enlarged by
+``PadRoi`` when ``keep_aspect_ratio``; its corners from ``cv2.boxPoints`` mapped to the tensor corners
+``(0,H) (0,0) (W,0) (W,H)`` (corner to corner, not pixel centre to pixel centre); ``warpPerspective``
+bilinear on the uint8 image; then ``v * (max - min) / 255 + min``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal, Sequence
+
+import cv2
+import numpy as np
+
+from livepose.vision._float32 import F32
+from livepose.vision.rects import NormalizedRect
+
+__all__ = [
+    "Padding",
+    "TensorSpec",
+    "PALM_DETECTOR_INPUT",
+    "HAND_LANDMARK_INPUT",
+    "FACE_DETECTOR_INPUT",
+    "FACE_LANDMARK_INPUT",
+    "letterbox_padding",
+    "crop_to_tensor",
+    "crops_to_batch",
+    "image_to_letterboxed_tensor",
+    "letterboxed_image_roi",
+]
+
+Padding = tuple[float, float, float, float]  # left, top, right, bottom, fractions of the tensor
+NO_PADDING: Padding = (0.0, 0.0, 0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """How one model's input tensor is sampled from the image."""
+
+    width: int
+    height: int
+    value_min: float
+    value_max: float
+    keep_aspect_ratio: bool
+    # "zero": pixels outside the image are 0 before value scaling; "replicate": edge pixels repeat.
+    border: Literal["zero", "replicate"]
+
+
+PALM_DETECTOR_INPUT = TensorSpec(192, 192, 0.0, 1.0, keep_aspect_ratio=True, border="zero")
+FACE_DETECTOR_INPUT = TensorSpec(128, 128, -1.0, 1.0, keep_aspect_ratio=True, border="zero")
+HAND_LANDMARK_INPUT = TensorSpec(224, 224, 0.0, 1.0, keep_aspect_ratio=True, border="replicate")
+FACE_LANDMARK_INPUT = TensorSpec(192, 192, 0.0, 1.0, keep_aspect_ratio=False, border="replicate")
+
+_BORDER_MODES = {"zero": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}
+
+
+def letterbox_padding(
+    roi_width: float, roi_height: float, tensor_width: int, tensor_height: int
+) -> tuple[float, float, Padding]:
+    """Enlarge a ``roi_width`` x ``roi_height`` pixel ROI to the tensor's aspect ratio, centred.
+
+    Returns the enlarged ``(width, height)`` and the symmetric padding as fractions of the tensor, in
+    float32 like MediaPipe's ``PadRoi`` (a square ROI gets exactly zero padding only if its float sides
+    are exactly equal; the tiny padding otherwise matters for a bit-exact crop).
+    """
+    width, height = F32(roi_width), F32(roi_height)
+    tensor_aspect = F32(tensor_height) / F32(tensor_width)
+    roi_aspect = height / width
+    one, two = F32(1), F32(2)
+    if tensor_aspect > roi_aspect:
+        vertical = (one - roi_aspect / tensor_aspect) / two
+        return float(width), float(width * tensor_aspect), (0.0, float(vertical), 0.0, float(vertical))
+    horizontal = (one - tensor_aspect / roi_aspect) / two
+    return float(height / tensor_aspect), float(height), (float(horizontal), 0.0, float(horizontal), 0.0)
+
+
+def _roi_pixels(rect: NormalizedRect, image_width: int, image_height: int, spec: TensorSpec):
+    cx, cy, w, h, angle = rect.to_pixels(image_width, image_height)
+    padding = NO_PADDING
+    if spec.keep_aspect_ratio:
+        w, h, padding = letterbox_padding(w, h, spec.width, spec.height)
+    return ((cx, cy), (w, h), angle), padding
+
+
+# OpenCV's classic warpPerspective (before 4.11) maps each output pixel to the source in fixed point:
+# 1/32 pixel steps and 15-bit bilinear weights. MediaPipe's bundled OpenCV works that way; newer OpenCV
+# interpolates in float, which changes ~2% of the crop's values by 1 and moves landmarks by up to a pixel.
+# So the source coordinates are computed here exactly as the classic code does and handed to
+# ``cv2.remap`` in its fixed-point map format, which every OpenCV version interpolates the classic way.
+_SUBPIXEL_BITS = 5
+_SUBPIXELS = 1 << _SUBPIXEL_BITS
+# The classic code evaluates each row in blocks of this many pixels starting at the block's first
+# pixel; keeping the same evaluation order keeps the rounding (and hence the 1/32 steps) identical.
+_BLOCK_WIDTH = 64
+
+
+@lru_cache(maxsize=8)
+def _output_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    xs = np.arange(width)
+    block_start = ((xs // _BLOCK_WIDTH) * _BLOCK_WIDTH).astype(np.float64)
+    in_block = (xs - block_start).astype(np.float64)
+    rows = np.arange(height, dtype=np.float64)[:, None]
+    return block_start[None, :], in_block[None, :], rows
+
+
+def _fixed_point_maps(matrix: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Source-pixel maps of a forward ``matrix`` (source → tensor) in ``cv2.remap``'s fixed-point format:
+    integer coordinates ``(H, W, 2)`` int16 and sub-pixel table indices ``(H, W)`` uint16."""
+    m = cv2.invert(matrix, flags=cv2.DECOMP_LU)[1].ravel()
+    block_start, in_block, rows = _output_grid(width, height)
+    # Same operation order as OpenCV: (m0*x_block + m1*y) + m2, then + m0*x_in_block, times 32/w.
+    w = m[6] * block_start + m[7] * rows
+    w += m[8]
+    w += m[6] * in_block
+    with np.errstate(divide="ignore"):
+        np.divide(float(_SUBPIXELS), w, out=w)
+    if not np.isfinite(w).all():
+        w[~np.isfinite(w)] = 0.0
+    fixed = []
+    for a, b, c in ((m[0], m[1], m[2]), (m[3], m[4], m[5])):
+        coordinate = a * block_start + b * rows
+        coordinate += c
+        coordinate += a * in_block
+        coordinate *= w
+        np.clip(coordinate, -2147483648.0, 2147483647.0, out=coordinate)
+        fixed.append(np.rint(coordinate).astype(np.int32))  # round half to even, like cvRound
+    x, y = fixed
+    coords = np.empty((height, width, 2), dtype=np.int16)
+    coords[..., 0] = np.clip(x >> _SUBPIXEL_BITS, -32768, 32767)
+    coords[..., 1] = np.clip(y >> _SUBPIXEL_BITS, -32768, 32767)
+    table = ((y & (_SUBPIXELS - 1)) << _SUBPIXEL_BITS) | (x & (_SUBPIXELS - 1))
+    return coords, table.astype(np.uint16)
+
+
+def _warp_into(image: np.ndarray, roi_px, spec: TensorSpec, out: np.ndarray) -> None:
+    corners = cv2.boxPoints(roi_px).astype(np.float32)
+    target = np.array(
+        [[0, spec.height], [0, 0], [spec.width, 0], [spec.width, spec.height]], dtype=np.float32
+    )
+    matrix = cv2.getPerspectiveTransform(corners, target)
+    coords, table = _fixed_point_maps(matrix, spec.width, spec.height)
+    cv2.remap(
+        image,
+        coords,
+        table,
+        cv2.INTER_LINEAR,
+        dst=out,
+        borderMode=_BORDER_MODES[spec.border],
+        borderValue=(0, 0, 0, 0),
+    )
+
+
+def _to_float(pixels: np.ndarray, spec: TensorSpec) -> np.ndarray:
+    # MediaPipe's value transform: scale = (max - min) / 255 and offset = min, both float32.
+    scale = (F32(spec.value_max) - F32(spec.value_min)) / F32(255)
+    tensor = pixels.astype(F32)
+    tensor *= scale
+    if spec.value_min != 0.0:
+        tensor += F32(spec.value_min)
+    return tensor
+
+
+def _check_image(image: np.ndarray) -> None:
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
+
+
+def crops_to_batch(
+    image: np.ndarray, rects: Sequence[NormalizedRect], spec: TensorSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sample each ROI into one batch ``(B, H, W, 3)`` float32; paddings ``(B, 4)``."""
+    _check_image(image)
+    image_height, image_width = image.shape[:2]
+    pixels = np.empty((len(rects), spec.height, spec.width, 3), dtype=np.uint8)
+    paddings = np.zeros((len(rects), 4), dtype=np.float64)
+    for index, rect in enumerate(rects):
+        roi_px, padding = _roi_pixels(rect, image_width, image_height, spec)
+        _warp_into(image, roi_px, spec, pixels[index])
+        paddings[index] = padding
+    return _to_float(pixels, spec), paddings
+
+
+def crop_to_tensor(image: np.ndarray, rect: NormalizedRect, spec: TensorSpec) -> tuple[np.ndarray, Padding]:
+    """Sample one ROI into an ``(H, W, 3)`` float32 tensor; also returns its letterbox padding."""
+    tensors, paddings = crops_to_batch(image, [rect], spec)
+    left, top, right, bottom = (float(v) for v in paddings[0])
+    return tensors[0], (left, top, right, bottom)
+
+
+def image_to_letterboxed_tensor(image: np.ndarray, spec: TensorSpec) -> tuple[np.ndarray, Padding]:
+    """The whole image as the detector sees it (letterboxed when ``spec.keep_aspect_ratio``)."""
+    return crop_to_tensor(image, NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0), spec)
+
+
+def letterboxed_image_roi(
+    image_width: int, image_height: int, spec: TensorSpec
+) -> tuple[float, float, float, float, float]:
+    """The pixel ROI ``(cx, cy, w, h, rotation)`` that ``image_to_letterboxed_tensor`` samples (the whole
+    image enlarged to the tensor's aspect ratio); ``detection.project_detections`` maps back through it."""
+    (cx, cy), (w, h), _ = _roi_pixels(NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0), image_width, image_height, spec)[0]
+    return cx, cy, w, h, 0.0
