@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
+import threading
+
 import cv2
 import numpy as np
 import pytest
@@ -155,3 +159,36 @@ def test_backoff_doubles_up_to_its_longest_delay_and_resets():
     assert [backoff.next_delay() for _ in range(5)] == [0.25, 0.5, 1.0, 1.0, 1.0]
     backoff.reset()
     assert backoff.next_delay() == 0.25
+
+
+@pytest.fixture
+def http_server():
+    """A local web server for the shared media folder; yields its base URL."""
+    clip = media_file(SHORT_CLIP)
+    handler = functools.partial(QuietHandler, directory=str(clip.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_url_of_a_finite_video_is_read_like_a_file(http_server):
+    spec = parse_source(http_server)
+    assert spec.kind == "url"
+    source = open_source(spec)
+    assert not source.is_live and source.frame_count() == 58
+    times = [frame.media_time for frame in iter(source.read, None)]
+    source.close()
+    assert len(times) == 58 and times[-1] == pytest.approx(57 * 12 / 359, abs=1e-3)
+
+
+def test_unreachable_stream_says_what_to_check():
+    with pytest.raises(UserError, match="could not open stream rtsp://127.0.0.1:9/none.*reachable"):
+        open_source(parse_source("rtsp://127.0.0.1:9/none"))

@@ -249,6 +249,7 @@ class _AvSource(VideoSource):
         self._frames: Iterator[av.VideoFrame] | None = None
         self._stream: av.video.stream.VideoStream | None = None
         self._start_pts = 0
+        self._last_time = -math.inf
         self._first_arrival: float | None = None
         self._open()
 
@@ -301,8 +302,42 @@ class _AvSource(VideoSource):
             return None
         return SourceFrame(image, self._media_time(frame))
 
+    def frame_count(self) -> int | None:
+        stream = self._stream
+        if stream is None or self.is_live:
+            return None
+        if stream.frames:
+            return int(stream.frames)
+        # Containers such as WebM do not store a frame count: estimate it from the duration.
+        if self._container is not None and self._container.duration and stream.average_rate:
+            return round(self._container.duration / av.time_base * float(stream.average_rate))
+        return None
+
     def _media_time(self, frame: av.VideoFrame) -> float:
-        raise NotImplementedError
+        """The frame's time in the file, from zero; a frame without one follows its predecessor."""
+        if frame.pts is None or frame.time_base is None:
+            estimate = self._last_time + 1.0 / (self.fps or 30.0) if self._last_time > -math.inf else 0.0
+        else:
+            estimate = float((frame.pts - self._start_pts) * frame.time_base)
+        self._last_time = max(estimate, 0.0)
+        return self._last_time
+
+    def _read_to_end(self) -> SourceFrame | None:
+        """Read a finite stream: damaged parts are skipped, its end is the end."""
+        while self._frames is not None:
+            try:
+                decoded = self._next_decoded()
+            except av.error.FFmpegError as exc:
+                # The demuxer itself gave up (a truncated or damaged file): what was read stands.
+                self.decode_errors += 1
+                log.warning("%s: stopped reading at a damaged part: %s", self.describe(), exc)
+                return None
+            if decoded is None:
+                return None
+            frame = self._to_source_frame(decoded)
+            if frame is not None:
+                return frame
+        return None
 
     @property
     def fps(self) -> float | None:
@@ -327,73 +362,51 @@ class VideoFileSource(_AvSource):
         if path.is_dir():
             raise UserError(f"{path} is a folder: to read its images, the capture node treats "
                             f"folders as image sequences (--source {path}).")
-        self._last_time = -math.inf
         super().__init__(str(path))
 
     def _open_failure_message(self, exc: Exception) -> str:
         return (f"could not read {self.location} as a video ({exc}). The file may be corrupt, "
                 f"truncated or not a video; check that it plays in a video player.")
 
-    def frame_count(self) -> int | None:
-        stream = self._stream
-        if stream is None:
-            return None
-        if stream.frames:
-            return int(stream.frames)
-        # Containers such as WebM do not store a frame count: estimate it from the duration.
-        if self._container is not None and self._container.duration and stream.average_rate:
-            return round(self._container.duration / av.time_base * float(stream.average_rate))
-        return None
-
-    def _media_time(self, frame: av.VideoFrame) -> float:
-        if frame.pts is None or frame.time_base is None:
-            estimate = self._last_time + 1.0 / (self.fps or 30.0) if self._last_time > -math.inf else 0.0
-        else:
-            estimate = float((frame.pts - self._start_pts) * frame.time_base)
-        self._last_time = max(estimate, 0.0)
-        return self._last_time
-
     def read(self) -> SourceFrame | None:
-        while self._frames is not None:
-            try:
-                decoded = self._next_decoded()
-            except av.error.FFmpegError as exc:
-                # The demuxer itself gave up (a truncated or damaged file): what was read stands.
-                self.decode_errors += 1
-                log.warning("%s: stopped reading at a damaged part of the file: %s", self.describe(), exc)
-                return None
-            if decoded is None:
-                return None
-            frame = self._to_source_frame(decoded)
-            if frame is not None:
-                return frame
-        return None
+        return self._read_to_end()
 
     def describe(self) -> str:
         return f"video file {self.location}"
 
 
 class StreamSource(_AvSource):
-    """A network stream (RTSP, HTTP, ...): live, reopened by the caller when it drops."""
+    """A network stream (RTSP, HTTP, ...), reopened by the caller when it drops.
 
-    is_live = True
+    A URL of a finite video (one with a duration, such as an MP4 on a web server) is read like
+    a file instead: paced in realtime mode, and its end is the end of the stream.
+    """
 
     def __init__(self, url: str) -> None:
         options = {"rtsp_transport": "tcp"} if url.lower().startswith("rtsp") else {}
         super().__init__(url, options)
+
+    def _open(self) -> None:
+        super()._open()
+        assert self._container is not None
+        self.is_live = self._container.duration is None
 
     def _open_failure_message(self, exc: Exception) -> str:
         return (f"could not open stream {self.location} ({exc}). Check the URL, that the server "
                 f"is running and reachable from this machine, and any user name and password.")
 
     def _media_time(self, frame: av.VideoFrame) -> float:
-        # A stream's timestamps restart when it reconnects: the arrival time keeps one timeline.
+        if not self.is_live:
+            return super()._media_time(frame)
+        # A live stream's timestamps restart when it reconnects: arrival times keep one timeline.
         now = time.monotonic()
         if self._first_arrival is None:
             self._first_arrival = now
         return now - self._first_arrival
 
     def read(self) -> SourceFrame | None:
+        if not self.is_live:
+            return self._read_to_end()
         while True:
             try:
                 decoded = self._next_decoded() if self._frames is not None else None
