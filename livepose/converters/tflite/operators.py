@@ -224,23 +224,22 @@ def _prelu_as_depthwise_convs(builder: GraphBuilder, op: Operator, alpha: np.nda
     channels = alpha.size
     name = builder.tensor(op.outputs[0]).name
     source = builder.value(op.inputs[0], channels_first=True)
-    rectified = builder.add_node("Relu", [source], builder.unique_name(f"{name}/relu"))
-    conv_attributes = {"group": channels, "kernel_shape": [1, 1]}
-    negative_part = builder.add_node(
-        "Conv",
-        [source, builder.add_initializer(alpha.reshape(channels, 1, 1, 1).astype(np.float32), f"{name}/alpha")],
-        builder.unique_name(f"{name}/alpha_x"),
-        **conv_attributes,
-    )
-    positive_part = builder.add_node(
-        "Conv",
-        [
-            rectified,
-            builder.add_initializer((1 - alpha).reshape(channels, 1, 1, 1).astype(np.float32), f"{name}/one_minus_alpha"),
-        ],
-        builder.unique_name(f"{name}/scaled_relu"),
-        **conv_attributes,
-    )
+
+    def depthwise_scale(value: str, scale: np.ndarray, label: str) -> str:
+        weights = builder.add_initializer(scale.reshape(channels, 1, 1, 1).astype(np.float32), f"{name}/{label}")
+        return builder.add_node(
+            "Conv", [value, weights], builder.unique_name(f"{name}/{label}_x"), group=channels, kernel_shape=[1, 1]
+        )
+
+    if np.all(alpha <= 1):
+        # With 1 - alpha >= 0, (1 - alpha) * relu(x) == relu((1 - alpha) * x): the Relu fuses into the conv.
+        positive_part = builder.add_node(
+            "Relu", [depthwise_scale(source, 1 - alpha, "one_minus_alpha")], builder.unique_name(f"{name}/relu")
+        )
+    else:
+        rectified = builder.add_node("Relu", [source], builder.unique_name(f"{name}/relu"))
+        positive_part = depthwise_scale(rectified, 1 - alpha, "one_minus_alpha")
+    negative_part = depthwise_scale(source, alpha, "alpha")
     builder.add_node("Add", [negative_part, positive_part], builder.output_name(op.outputs[0], True))
 
 
