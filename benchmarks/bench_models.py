@@ -99,7 +99,10 @@ def main() -> None:
     cache = ModelCache()
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, onnxruntime {ort.__version__}")
     print(f"# inputs: {'shared media images' if (MEDIA / IMAGES[0]).exists() else 'random noise (media absent)'}")
-    print("| model | threads | ours p50 ms | TFLite p50 ms | ours p90 ms | TFLite p90 ms | ours/TFLite | max diff / range |")
+    print(
+        "| model | threads | ours p50 ms | TFLite p50 ms | ours p90 ms | TFLite p90 ms | ours/TFLite "
+        "| max diff / range |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name in args.models:
         model = ZOO[name]

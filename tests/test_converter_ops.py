@@ -18,8 +18,9 @@ import pytest
 
 from livepose.converters.tflite import UnsupportedOperatorError, convert_tflite
 
-schema = pytest.importorskip("ai_edge_litert.schema_py_generated", reason="ai-edge-litert (test extra) is not installed")
-litert = pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert (test extra) is not installed")
+_NO_LITERT = "ai-edge-litert (test extra) is not installed"
+schema = pytest.importorskip("ai_edge_litert.schema_py_generated", reason=_NO_LITERT)
+litert = pytest.importorskip("ai_edge_litert.interpreter", reason=_NO_LITERT)
 
 Activation = schema.ActivationFunctionType
 SAME, VALID = schema.Padding.SAME, schema.Padding.VALID

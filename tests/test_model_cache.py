@@ -141,7 +141,9 @@ def test_source_that_is_neither_wheel_nor_folder_is_refused(tmp_path: Path) -> N
         cache.path(SMALL_MODEL)
 
 
-def test_environment_selects_home_and_source(tmp_path: Path, mediapipe_wheel: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_selects_home_and_source(
+    tmp_path: Path, mediapipe_wheel: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LIVEPOSE_HOME", str(tmp_path / "env-home"))
     monkeypatch.setenv("LIVEPOSE_MODELS_SOURCE", str(mediapipe_wheel))
     cache = ModelCache(progress=lambda _: None)
@@ -196,7 +198,9 @@ def test_pip_failure_explains_the_offline_alternative(tmp_path: Path, monkeypatc
     assert list(cache.downloads_dir.iterdir()) == []
 
 
-def test_resolve_model_accepts_zoo_names_and_onnx_paths(offline_cache: ModelCache, messages: Messages, tmp_path: Path) -> None:
+def test_resolve_model_accepts_zoo_names_and_onnx_paths(
+    offline_cache: ModelCache, messages: Messages, tmp_path: Path
+) -> None:
     path = resolve_model(SMALL_MODEL, cache=offline_cache)
     assert messages.mention("preparing mediapipe/face_detection_short_range")
     assert resolve_model("face_detection_short_range", cache=offline_cache) == path
@@ -208,7 +212,11 @@ def test_resolve_model_accepts_zoo_names_and_onnx_paths(offline_cache: ModelCach
 
 @pytest.mark.parametrize(
     ("reference", "message"),
-    [("missing/model.onnx", "does not exist"), ("mediapipe/unknown", "neither a zoo name"), ("model.tflite", "zoo name")],
+    [
+        ("missing/model.onnx", "does not exist"),
+        ("mediapipe/unknown", "neither a zoo name"),
+        ("model.tflite", "zoo name"),
+    ],
 )
 def test_resolve_model_reports_what_to_do(reference: str, message: str) -> None:
     with pytest.raises(UserError, match=message):

@@ -247,7 +247,8 @@ class ModelCache:
             wheel.unlink()
         for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
             self.progress(
-                f"downloading mediapipe=={MEDIAPIPE_VERSION} (~36 MB, for its model files only) into {self.downloads_dir}"
+                f"downloading mediapipe=={MEDIAPIPE_VERSION} (~36 MB, for its model files only) "
+                f"into {self.downloads_dir}"
             )
             fetched = self._pip_download()
             try:

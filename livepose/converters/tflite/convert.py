@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import onnx
 
-from livepose.converters.errors import UnsupportedOperatorError
+from livepose.converters.errors import ConversionError, UnsupportedOperatorError
 from livepose.converters.tflite.flatbuffer import read_tflite
 from livepose.converters.tflite.graph import GraphBuilder
 from livepose.converters.tflite.operators import CONVERTERS
 
 ONNX_OPSET = 17
 SUPPORTED_OPERATORS: tuple[str, ...] = tuple(sorted(CONVERTERS))
+# Shape and size tensors are int32/int64 at run time too; 8- and 16-bit ones mean quantized inference.
+_INTEGER_ACTIVATIONS = {np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16)}
 
 
 def convert_tflite(source: Path | bytes, name: str | None = None) -> onnx.ModelProto:
@@ -31,6 +34,12 @@ def convert_tflite(source: Path | bytes, name: str | None = None) -> onnx.ModelP
         content = source
         name = name or "model.tflite"
     model = read_tflite(content, name)
+    for tensor in model.tensors:
+        if tensor.data is None and tensor.dtype in _INTEGER_ACTIVATIONS:
+            raise ConversionError(
+                f"{name}: tensor '{tensor.name}' carries {tensor.dtype} activations; integer-quantized models "
+                "are not supported (float32 models, optionally with float16 weights, are)"
+            )
     for op in model.operators:
         if op.name not in CONVERTERS:
             raise UnsupportedOperatorError(op.name, name, op.position, list(SUPPORTED_OPERATORS))

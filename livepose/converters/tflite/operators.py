@@ -205,12 +205,16 @@ def convert_prelu(builder: GraphBuilder, op: Operator) -> None:
     channels_first = _broadcast_layout(builder, op.inputs)
     alpha = builder.constant(op.inputs[1])
     channels = builder.tensor(op.inputs[0]).shape[-1]
-    per_channel = alpha is not None and alpha.size in (1, channels) and (alpha.ndim == 0 or alpha.shape[-1] == alpha.size)
-    if channels_first and per_channel:
+    if channels_first and alpha is not None and _is_per_channel(alpha, channels):
         _prelu_as_depthwise_convs(builder, op, np.broadcast_to(alpha.reshape(-1), (channels,)))
         return
     inputs = [_operand(builder, i, channels_first) for i in op.inputs]
     builder.add_node("PRelu", inputs, builder.output_name(op.outputs[0], channels_first))
+
+
+def _is_per_channel(alpha: np.ndarray, channels: int) -> bool:
+    """Whether a PReLU slope is one value per channel (or a single shared value)."""
+    return alpha.size in (1, channels) and (alpha.ndim == 0 or alpha.shape[-1] == alpha.size)
 
 
 def _prelu_as_depthwise_convs(builder: GraphBuilder, op: Operator, alpha: np.ndarray) -> None:
