@@ -206,6 +206,15 @@ def test_visualize_draws_on_a_copy():
     assert (bare.image == 30).all()
 
 
+def test_visualize_boxes_detections_given_as_rects_rois_or_bare():
+    rect = SimpleNamespace(x_center=0.5, y_center=0.5, width=0.2, height=0.2, rotation=0.0)
+    frame = Frame.capture(np.zeros((100, 100, 3), np.uint8), 0)
+    node = started(Visualize(overlay=False, antialias=False, box_color="#0000ff"))
+    for palms in ((SimpleNamespace(rect=rect, track_id=1),), (SimpleNamespace(roi=rect),), (rect,)):
+        drawn = node.process(frame.with_results(palms=palms)).image
+        assert tuple(drawn[50, 40]) == (255, 0, 0) and not drawn[50, 50].any()
+
+
 def test_visualize_rejects_a_bad_colour_when_built():
     with pytest.raises(UserError, match="colour 'blurple'"):
         Visualize(left_color="blurple")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import ClassVar
 
 import cv2
-from typing import ClassVar
 
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param

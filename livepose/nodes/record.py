@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 
 
 def frame_time(frame: Frame) -> float:
-    """A frame's time for recording and export: its source's media time, else its capture time."""
+    """A frame's time for recording: its source's media time, else its capture time."""
     media_time = frame.results.get(MEDIA_TIME)
     return float(media_time) if media_time is not None else frame.timestamp
 

@@ -10,8 +10,16 @@ from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, 
                                   draw_overlay, draw_rois, overlay_lines, parse_color)
 
 DETECTION_RESULTS = ("palms", "face_detections")
-"""Results whose items are detections with a rotated ``roi`` (drawn as boxes)."""
+"""Results whose items are detections with a rotated rectangle (drawn as boxes)."""
 TRACKED_RESULTS = ("hands", "faces")
+
+
+def rect_of(item: Any) -> Any | None:
+    """The rotated rectangle of a result item: the item itself (``x_center``...), or its
+    ``roi`` or ``rect`` attribute; ``None`` if it has none."""
+    if hasattr(item, "x_center"):
+        return item
+    return getattr(item, "roi", None) or getattr(item, "rect", None)
 
 
 class Visualize(Node):
@@ -52,8 +60,8 @@ class Visualize(Node):
         image = frame.image.copy()
         results = frame.results
         if self.boxes:
-            rois = [item.roi for key in (*DETECTION_RESULTS, *TRACKED_RESULTS)
-                    for item in results.get(key, ()) if getattr(item, "roi", None) is not None]
+            rois = [rect for key in (*DETECTION_RESULTS, *TRACKED_RESULTS)
+                    for item in results.get(key, ()) if (rect := rect_of(item)) is not None]
             draw_rois(image, rois, self._box_style)
         if self.face != "off":
             draw_faces(image, results.get("faces", ()), self._face_style)
