@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from livepose.converters.tflite import UnsupportedOperatorError, convert_tflite
+from livepose.converters.tflite import ConversionError, UnsupportedOperatorError, convert_tflite
 
 _NO_LITERT = "ai-edge-litert (test extra) is not installed"
 schema = pytest.importorskip("ai_edge_litert.schema_py_generated", reason=_NO_LITERT)
@@ -245,3 +245,11 @@ def test_unsupported_operator_error_names_operator_and_model() -> None:
     content = graph.build([graph.op("TANH", [graph.input], (1, 9, 11, 3))])
     with pytest.raises(UnsupportedOperatorError, match=r"my_model\.tflite: TFLite operator TANH \(operator #0\)"):
         convert_tflite(content, "my_model.tflite")
+
+
+def test_integer_quantized_model_is_refused() -> None:
+    graph = TfliteGraph()
+    graph.tensors[graph.input].type = schema.TensorType.INT8
+    content = graph.build([graph.op("RELU", [graph.input], (1, 9, 11, 3))])
+    with pytest.raises(ConversionError, match="integer-quantized models are not supported"):
+        convert_tflite(content, "quantized.tflite")
