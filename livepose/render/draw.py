@@ -30,6 +30,7 @@ FaceMode = Literal["mesh", "contours", "points"]
 SHIFT = 4
 """Fractional bits of the fixed-point coordinates handed to OpenCV (1/16 pixel)."""
 _SCALE = 1 << SHIFT
+SMALL_FACE_PIXELS = 160
 
 FACE_MESH_EDGES: np.ndarray = unique_edges(np.asarray(FACE_TRIANGLES, dtype=np.int32))
 """Every edge of the face mesh triangles once, as an (E, 2) array of landmark indices."""
@@ -75,7 +76,7 @@ class FaceStyle:
     mesh_color: BGR = (200, 200, 200)
     contour_color: BGR = (80, 220, 255)
     thickness: int = 1
-    """Line width of the mesh; contours are drawn one pixel thicker."""
+    """Line width of the mesh; contours are drawn one pixel thicker on faces of 160 pixels or more."""
     point_radius: int = 2
     labels: bool = True
     antialias: bool = True
@@ -116,6 +117,11 @@ def _points_2d(landmarks: Any, expected: int) -> np.ndarray | None:
     return points if np.isfinite(points).all() else None
 
 
+def _extent(points: np.ndarray) -> float:
+    """The larger side of the points' bounding box, in pixels."""
+    return float((points.max(axis=0) - points.min(axis=0)).max())
+
+
 def _dots(image: np.ndarray, fixed_points: np.ndarray, color: BGR, radius: int, line_type: int) -> None:
     # A zero-length polyline with round caps is a filled disc: every dot in one call.
     segments = np.repeat(fixed_points[:, None, :], 2, axis=1)
@@ -143,8 +149,10 @@ def draw_hands(image: np.ndarray, hands: Iterable[Any], style: HandStyle = HandS
         cv2.polylines(image, [fixed[list(chain)] for chain in HAND_CHAINS], False, color,
                       style.thickness, line_type, SHIFT)
         if style.joint_radius > 0:
-            _dots(image, fixed, color, style.joint_radius + 1, line_type)
-            _dots(image, fixed, style.joint_color, style.joint_radius, line_type)
+            # Joints shrink on small hands, where full-size dots would cover the fingers.
+            radius = max(1, min(style.joint_radius, round(_extent(points) / 40)))
+            _dots(image, fixed, color, radius + 1, line_type)
+            _dots(image, fixed, style.joint_color, radius, line_type)
         if style.labels:
             text = f"{hand.handedness} #{hand.track_id} {float(hand.score):.2f}"
             top = points[:, 1].argmin()
@@ -167,8 +175,10 @@ def draw_faces(image: np.ndarray, faces: Iterable[Any], style: FaceStyle = FaceS
             cv2.polylines(image, fixed[FACE_MESH_EDGES], False, style.mesh_color, style.thickness,
                           _line_type(style.mesh_antialias), SHIFT)
         if style.mode in ("mesh", "contours"):
+            # Thicker contours would fill the eyes and lips of a small face.
+            thickness = style.thickness + 1 if _extent(points) >= SMALL_FACE_PIXELS else style.thickness
             cv2.polylines(image, _contour_polylines(fixed), True, style.contour_color,
-                          style.thickness + 1, line_type, SHIFT)
+                          thickness, line_type, SHIFT)
         else:
             _dots(image, fixed[list(FACE_SPARSE_POINTS)], style.contour_color, style.point_radius, line_type)
         if style.labels:
