@@ -385,11 +385,11 @@ def test_offline_run_of_the_synthetic_source(tmp_path):
     assert len((tmp_path / "k.jsonl").read_text().splitlines()) == 45
 
 
-def test_missing_file_and_corrupt_video_stop_the_run_with_a_user_error(tmp_path, caplog):
+def test_missing_file_corrupt_video_and_bad_camera_stop_the_run_with_a_user_error(tmp_path, caplog):
     fake = tmp_path / "corrupt.mp4"
     fake.write_bytes(b"\x00" * 4096)
     for source, message in ((str(tmp_path / "missing.mp4"), "video file not found"),
-                            (str(fake), "as a video")):
+                            (str(fake), "as a video"), ("97", "could not open camera 97")):
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="livepose"):
             result = run_pipeline(PIPELINE, source=source)
