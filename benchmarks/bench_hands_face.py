@@ -1,0 +1,130 @@
+"""Speed of pipelines/hands_face.yaml on the shared clips, against baselines measured in the same run.
+
+For each clip (640x360, the clips MediaPipe's own figure was taken on):
+- sequential: livepose's hand tracker then face tracker called one after the other per frame on one
+  thread, as MediaPipe's Python solutions are (decoding included);
+- mediapipe: MediaPipe's legacy Hands + FaceMesh solutions, when a Python with mediapipe 0.10.21 is
+  given with --mediapipe-python (it cannot share livepose's environment: its pins conflict);
+- graph offline: the pipeline with every frame processed (drawing disabled, as in the baselines);
+- graph realtime: the pipeline with the file paced at its native rate, for capture-to-output latency.
+
+    python benchmarks/bench_hands_face.py [--mediapipe-python /tmp/mpvenv/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from livepose.graph.runner import Runner
+from livepose.graph.spec import Overrides, load_pipeline
+from livepose.models.runtime import ModelSession
+from livepose.vision.face import FaceTracker
+from livepose.vision.hands import HandTracker
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = Path(os.environ.get("LIVEPOSE_MEDIA", ROOT.parent / "shared" / "media"))
+CLIPS = ["Hand-keypoints/test_examples/webm/hands1.webm", "Hand-keypoints/test_examples/webm/hands3.webm",
+         "Hand-keypoints/test_examples/webm/hands5.webm"]
+PIPELINE = ROOT / "pipelines" / "hands_face.yaml"
+SETTINGS = ["face_detector.max_num_faces=2"]
+
+MEDIAPIPE_SCRIPT = """
+import sys, time, json, cv2, numpy as np, mediapipe as mp
+hands = mp.solutions.hands.Hands(max_num_hands=2, model_complexity=1)
+face = mp.solutions.face_mesh.FaceMesh(max_num_faces=2, refine_landmarks=False)
+cap = cv2.VideoCapture(sys.argv[1]); times = []; start = time.perf_counter(); n = 0
+while True:
+    t0 = time.perf_counter(); ok, frame = cap.read()
+    if not ok: break
+    rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB); hands.process(rgb); face.process(rgb)
+    times.append(time.perf_counter() - t0); n += 1
+print(json.dumps({"fps": n / (time.perf_counter() - start), "p50": float(np.median(times)) * 1e3,
+                  "p95": float(np.percentile(times, 95)) * 1e3}))
+"""
+
+
+def sequential(clip: Path) -> dict:
+    def model(name: str):
+        return ModelSession(name, provider="cpu", intra_op_threads=1).run
+
+    hands = HandTracker(model("mediapipe/palm_detection_full"), model("mediapipe/hand_landmark_full"),
+                        max_num_hands=2, max_batch=1)
+    faces = FaceTracker(model("mediapipe/face_detection_short_range"), model("mediapipe/face_landmark"),
+                        max_num_faces=2, max_batch=1)
+    capture = cv2.VideoCapture(str(clip))
+    times = []
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        ok, frame = capture.read()
+        if not ok:
+            break
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        hands.process(rgb)
+        faces.process(rgb)
+        times.append(time.perf_counter() - t0)
+    return {"fps": len(times) / (time.perf_counter() - start), "p50": float(np.median(times)) * 1e3,
+            "p95": float(np.percentile(times, 95)) * 1e3}
+
+
+def graph(clip: Path, mode: str) -> dict:
+    spec = load_pipeline(PIPELINE, Overrides(mode=mode, source=str(clip), settings=SETTINGS))
+    for node in spec.nodes:
+        if node.name == "draw":
+            node.enabled = False
+    start = time.perf_counter()
+    result = Runner(spec, headless=True, install_signal_handlers=False).run()
+    elapsed = time.perf_counter() - start
+    data = result.metrics.to_dict()
+    frames = data["nodes"]["window"]["frames_in"]
+    per_node = {name: n["process_ms"]["p50"] for name, n in data["nodes"].items()}
+    return {"fps": frames / elapsed, "p50": data["nodes"]["window"]["latency_ms"]["p50"],
+            "p95": data["nodes"]["window"]["latency_ms"]["p95"], "drops": data["total_drops"], "nodes": per_node}
+
+
+def mediapipe(python: str, clip: Path) -> dict | None:
+    out = subprocess.run([python, "-c", MEDIAPIPE_SCRIPT, str(clip)], capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mediapipe-python", help="a Python interpreter that has mediapipe==0.10.21")
+    args = parser.parse_args()
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, python "
+          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}")
+    print("| clip | variant | frames/s | latency p50 ms | latency p95 ms | x sequential |")
+    print("|---|---|---|---|---|---|")
+    for relative in CLIPS:
+        clip = MEDIA / relative
+        name = clip.stem
+        rows = {"sequential (same models, one thread)": sequential(clip)}
+        if args.mediapipe_python:
+            found = mediapipe(args.mediapipe_python, clip)
+            if found:
+                rows["mediapipe 0.10.21"] = found
+        offline = graph(clip, "offline")
+        rows["livepose graph, offline"] = offline
+        realtime = graph(clip, "realtime")
+        rows["livepose graph, realtime (native fps)"] = realtime
+        base = rows["sequential (same models, one thread)"]["fps"]
+        for variant, r in rows.items():
+            print(f"| {name} | {variant} | {r['fps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | "
+                  f"{r['fps'] / base:.2f} |")
+        print(f"| {name} | per-node p50 ms (offline) | "
+              + ", ".join(f"{k} {v:.1f}" for k, v in offline["nodes"].items() if v is not None) + " | | | |")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
