@@ -119,3 +119,29 @@ def test_killed_writer_leaves_a_playable_file(tmp_path):
     # Fragments close at each keyframe (every second): all but the last second survives.
     assert codec == "h264" and len(times) >= 60
     np.testing.assert_allclose(times, np.arange(len(times)) / 30, atol=1e-4)
+
+
+def write_pattern(path, frames, **options) -> None:
+    with Mp4Writer(path, **options) as writer:
+        for frame in iter(SyntheticSource(width=160, height=120, fps=30, frames=frames).read, None):
+            writer.write(frame.image, frame.media_time)
+
+
+def test_closed_recording_is_rewritten_with_its_index_first(tmp_path):
+    path = tmp_path / "plain.mp4"
+    write_pattern(path, 45)
+    data = path.read_bytes()
+    assert b"moof" not in data and data.find(b"moov") < data.find(b"mdat")
+    assert not (tmp_path / "plain.mp4.part").exists()
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].frames == 45
+    times, duration, _, _ = decode(path)
+    assert len(times) == 45 and duration == pytest.approx(1.5, abs=1 / 30)
+
+
+def test_large_recordings_stay_fragmented_and_playable(tmp_path):
+    path = tmp_path / "fragmented.mp4"
+    write_pattern(path, 45, faststart_limit_bytes=0)
+    assert b"moof" in path.read_bytes()
+    times, duration, _, _ = decode(path)
+    assert len(times) == 45 and duration == pytest.approx(1.5, abs=1 / 30)

@@ -7,7 +7,10 @@ constant rate instead.
 
 The file is written as fragmented MP4 (a fragment per keyframe, a keyframe every second):
 every completed fragment is on disk and playable, so even a killed process leaves a file
-with all but the last second; ``close()`` writes the rest and the index.
+with all but the last second. ``close()`` writes the rest, then rewrites a file of moderate
+size as a plain MP4 with its index first (``faststart``: frame count and duration in the
+header, playback in a browser before the download ends) by copying the packets, which takes
+tens of milliseconds; the fragmented file is replaced only once the copy is complete.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,6 +37,8 @@ FALLBACK_TIME_BASE = Fraction(1, 30000)
 
 H264_ENCODERS = ("libx264", "libopenh264", "h264")
 FALLBACK_ENCODER = "mpeg4"
+FASTSTART_LIMIT_BYTES = 100_000_000
+"""Larger recordings stay fragmented: rewriting them could outlast the shutdown grace period."""
 
 
 def available_h264_encoder() -> str | None:
@@ -57,13 +63,15 @@ class Mp4Writer:
 
     def __init__(self, path: str | os.PathLike[str], *, fps: float | None = None,
                  codec: str = "auto", crf: int = 23, preset: str = "veryfast",
-                 keyframe_interval_s: float = 1.0, nominal_fps: float = 30.0) -> None:
+                 keyframe_interval_s: float = 1.0, nominal_fps: float = 30.0,
+                 faststart_limit_bytes: int = FASTSTART_LIMIT_BYTES) -> None:
         if codec not in ("auto", "h264", "mp4v"):
             raise UserError(f"codec must be auto, h264 or mp4v, not {codec!r}")
         self.path = Path(path).expanduser()
         self.constant_fps = fps
         self.crf, self.preset = crf, preset
         self.keyframe_interval_s = keyframe_interval_s
+        self.faststart_limit_bytes = faststart_limit_bytes
         # Only sets the encoder's rate control and the last frame's duration in VFR mode.
         self.nominal_fps = fps or nominal_fps
         self.encoder = self._choose_encoder(codec)
@@ -179,7 +187,30 @@ class Mp4Writer:
         finally:
             self._container.close()
             self._container = None
-            log.debug("recorded %d frames to %s", self.frames_written, self.path)
+        if self.path.stat().st_size <= self.faststart_limit_bytes:
+            self._rewrite_with_index_first()
+        log.debug("recorded %d frames to %s", self.frames_written, self.path)
+
+    def _rewrite_with_index_first(self) -> None:
+        started = time.perf_counter()
+        partial = self.path.with_name(self.path.name + ".part")
+        try:
+            with av.open(str(self.path)) as source, \
+                    av.open(str(partial), mode="w", format="mp4", options={"movflags": "faststart"}) as target:
+                stream = source.streams.video[0]
+                copy = target.add_stream_from_template(stream)
+                for packet in source.demux(stream):
+                    if packet.dts is None:  # the demuxer's end-of-stream marker
+                        continue
+                    packet.stream = copy
+                    target.mux(packet)
+            os.replace(partial, self.path)
+        except (OSError, av.error.FFmpegError) as exc:
+            # The fragmented file is complete and playable as it is.
+            log.warning("kept %s fragmented: rewriting it failed (%s)", self.path, exc)
+            partial.unlink(missing_ok=True)
+            return
+        log.debug("rewrote %s with its index first in %.0f ms", self.path, (time.perf_counter() - started) * 1000)
 
     def __enter__(self) -> "Mp4Writer":
         return self
