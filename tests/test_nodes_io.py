@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -242,6 +243,23 @@ def test_display_without_a_display_runs_headless(monkeypatch):
     assert node.headless and node.process(hand_frame()) is None
 
 
+def test_unreachable_x_display_runs_headless_instead_of_aborting(monkeypatch):
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the $DISPLAY check is Linux's")
+    monkeypatch.setenv("DISPLAY", ":97")
+    assert not display_module.x_display_reachable(":97")
+    assert not display_module.x_display_reachable("127.0.0.1:97", timeout=0.2)
+    assert not display_module.x_display_reachable("nonsense")
+    node = started(Display())
+    assert node.headless and node.process(hand_frame()) is None
+    # A listening X server port (6000 + display number) counts as reachable.
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        port = listening.getsockname()[1]
+        if port <= 6000:
+            pytest.skip(f"ephemeral port {port} is below X11's 6000")
+        assert display_module.x_display_reachable(f"127.0.0.1:{port - 6000}.0")
+
+
 class FakeWindow:
     def __init__(self, title: str, fullscreen: bool) -> None:
         self.keys: list[str | None] = []
@@ -263,6 +281,7 @@ class FakeWindow:
 
 def test_display_keys_quit_pause_and_forward(monkeypatch):
     monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setattr(display_module, "x_display_reachable", lambda display: True)
     monkeypatch.setitem(display_module.WINDOW_BACKENDS, "opencv", FakeWindow)
     keys = Keys()
     node = started(Display(), context(keys=keys))

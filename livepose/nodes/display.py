@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from typing import Callable, Protocol
 
@@ -84,12 +85,38 @@ class OpenCvWindow:
 WINDOW_BACKENDS: dict[str, Callable[[str, bool], Window]] = {"opencv": OpenCvWindow}
 
 
+def x_display_reachable(display: str, timeout: float = 1.0) -> bool:
+    """Whether the X server ``display`` names (``[host]:N[.screen]``) accepts connections.
+
+    OpenCV's Qt aborts the whole process when it cannot connect, so this is checked first.
+    """
+    host, _, number = display.rpartition(":")
+    number = number.split(".")[0]
+    if not number.isdigit():
+        return False
+    try:
+        if host in ("", "unix"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix_socket:
+                unix_socket.settimeout(timeout)
+                unix_socket.connect(f"/tmp/.X11-unix/X{number}")
+        else:
+            socket.create_connection((host, 6000 + int(number)), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
 def display_unavailable_reason(headless: bool) -> str | None:
     """Why no window can open here, or ``None`` if one may."""
     if headless:
         return "--headless was given"
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return "no display is available ($DISPLAY is not set)"
+    if sys.platform.startswith("linux"):
+        # OpenCV's wheels draw through Qt's X11 plugin only: Wayland sessions need XWayland's $DISPLAY.
+        display = os.environ.get("DISPLAY", "")
+        if not display:
+            return "no display is available ($DISPLAY is not set)"
+        if not x_display_reachable(display):
+            return f"cannot connect to the X display {display!r} ($DISPLAY)"
     return None
 
 
