@@ -58,15 +58,12 @@ def weighted_nms(detections: Detections, iou_threshold: float = 0.3) -> Detectio
         box = detections.boxes[top].astype(F32)
         keypoints = flat_keypoints[top]
         if cluster.size:
-            # Accumulate in float32 one detection at a time, in score order, as MediaPipe does.
-            total = F32(0)
-            weighted_corners = np.zeros(4, F32)
-            weighted_keypoints = np.zeros(flat_keypoints.shape[1], F32)
-            for index in cluster:
-                score = detections.scores[index]
-                total += score
-                weighted_corners += corners[index] * score
-                weighted_keypoints += flat_keypoints[index] * score
+            # MediaPipe sums in float32 one detection at a time, in score order; a cumulative sum
+            # (unlike np.sum's pairwise summation) adds in exactly that order.
+            scores = detections.scores[cluster].astype(F32)
+            total = np.cumsum(scores, dtype=F32)[-1]
+            weighted_corners = np.cumsum(corners[cluster] * scores[:, None], axis=0, dtype=F32)[-1]
+            weighted_keypoints = np.cumsum(flat_keypoints[cluster] * scores[:, None], axis=0, dtype=F32)[-1]
             xmin, ymin = weighted_corners[0] / total, weighted_corners[1] / total
             box = np.array(
                 [xmin, ymin, weighted_corners[2] / total - xmin, weighted_corners[3] / total - ymin], F32
