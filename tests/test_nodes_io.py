@@ -24,16 +24,14 @@ from livepose.graph.frame import Frame
 from livepose.graph.node import NodeContext
 from livepose.graph.runner import Runner
 from livepose.graph.spec import Overrides, parse_pipeline
-from livepose.io import SourceDisconnected, SourceFrame, SyntheticSource, read_keypoints
+from livepose.io import SourceDisconnected, SourceFrame, SyntheticSource, VideoFileSource, read_keypoints
 from livepose.nodes import display as display_module
 from livepose.nodes.capture import MEDIA_TIME, Capture
 from livepose.nodes.display import Display
 from livepose.nodes.export import ExportKeypoints
 from livepose.nodes.record import Record, segment_path
 from livepose.nodes.visualize import Visualize
-from media_paths import SHORT_CLIP, media_file
-
-SHORT_CLIP_SECONDS = 58 * 12 / 359
+from media_paths import SHORT_CLIP, WEBM_CLIP, media_file
 
 
 class Keys:
@@ -382,16 +380,21 @@ def cli_sinks(tmp_path: Path) -> list[dict]:
              "params": {"path": str(tmp_path / "k.jsonl")}}]
 
 
-def test_offline_run_of_a_clip_records_every_frame_and_its_duration(tmp_path):
-    clip = media_file(SHORT_CLIP)
-    result = run_pipeline(PIPELINE, source=str(clip), extra_nodes=cli_sinks(tmp_path))
+@pytest.mark.parametrize("clip", [SHORT_CLIP, WEBM_CLIP])
+def test_offline_run_of_a_clip_records_every_frame_and_its_duration(tmp_path, clip):
+    path = media_file(clip)
+    source = VideoFileSource(path)
+    times = [frame.media_time for frame in iter(source.read, None)]
+    frame_seconds = 1 / source.fps
+    source.close()
+    result = run_pipeline(PIPELINE, source=str(path), extra_nodes=cli_sinks(tmp_path))
     assert result.exit_code == 0, result.reason
     count, duration = decode(tmp_path / "out.mp4")
-    assert count == 58
-    assert duration == pytest.approx(SHORT_CLIP_SECONDS, abs=12 / 359)
+    assert count == len(times)
+    assert duration == pytest.approx(times[-1] + frame_seconds, abs=frame_seconds)
     lines = read_keypoints(tmp_path / "k.jsonl")
-    assert [line["frame"] for line in lines] == list(range(58))
-    assert lines[-1]["t"] == pytest.approx(57 * 12 / 359, abs=1e-3)
+    assert [line["frame"] for line in lines] == list(range(len(times)))
+    assert [line["t"] for line in lines] == pytest.approx(times, abs=1e-6)
 
 
 def test_offline_run_of_the_synthetic_source(tmp_path):
