@@ -2,9 +2,10 @@
 
 Public API
 ----------
-- ``letterbox_padding(roi_width, roi_height, tensor_width, tensor_height)`` → ``(left, top, right, bottom)``
-  fractions of the tensor that keep-aspect-ratio padding fills (``PadRoi``); e.g. a 512x384 image into a
-  square tensor gives ``(0, 0.125, 0, 0.125)``.
+- ``letterbox_padding(roi_width, roi_height, tensor_width, tensor_height)`` → ``(new_width, new_height,
+  (left, top, right, bottom))``: the ROI enlarged to the tensor's aspect ratio and the fractions of the
+  tensor its padding fills (``PadRoi``); e.g. a 512x384 image into a square tensor gives
+  ``(0, 0.125, 0, 0.125)``.
 - ``TensorSpec(width, height, value_min, value_max, keep_aspect_ratio, border)``: the input of one model;
   ``PALM_DETECTOR_INPUT``, ``HAND_LANDMARK_INPUT``, ``FACE_DETECTOR_INPUT``, ``FACE_LANDMARK_INPUT``.
 - ``crop_to_tensor(image, rect, spec)`` → ``(tensor (H, W, 3) float32, padding)``: sample a rotated ROI.
@@ -15,7 +16,9 @@ Public API
 ``image`` is always an RGB ``uint8`` array ``(H, W, 3)``. The recipe: ROI in pixels, enlarged by
 ``PadRoi`` when ``keep_aspect_ratio``; its corners from ``cv2.boxPoints`` mapped to the tensor corners
 ``(0,H) (0,0) (W,0) (W,H)`` (corner to corner, not pixel centre to pixel centre); ``warpPerspective``
-bilinear on the uint8 image; then ``v * (max - min) / 255 + min``.
+bilinear on the uint8 image, done as OpenCV's classic fixed-point warp whatever the installed OpenCV
+version (see ``_fixed_point_maps``); then ``v * (max - min) / 255 + min``. All ROI arithmetic is float32
+as in MediaPipe, because a crop that moves by one 1/32-pixel step changes the landmarks measurably.
 """
 
 from __future__ import annotations

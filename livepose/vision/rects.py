@@ -13,8 +13,8 @@ Public API
 - ``detection_to_rect(box, keypoints, image_size, start_keypoint, end_keypoint, target_angle)``:
   MediaPipe's ``DetectionsToRectsCalculator`` (centre/size from the relative (xmin, ymin, width, height)
   box, rotation from 2 keypoints).
-- ``transform_rect(rect, image_size, scale_x, scale_y, shift_x, shift_y, square_long)``:
-  ``RectTransformationCalculator``: shift in the rotated frame, then square the long side, then scale.
+- ``transform_rect(rect, image_size, transform)``: ``RectTransformationCalculator``: shift in the
+  rotated frame, then square the long side (in pixels), then scale.
 - ``RectTransform``: those parameters as a value; ``PALM_TO_HAND_ROI``, ``HAND_LANDMARKS_TO_ROI``,
   ``FACE_DETECTION_TO_ROI``, ``FACE_LANDMARKS_TO_ROI`` hold MediaPipe's numbers.
 - ``rect_iou(a, b)``: IoU of the axis-aligned, *unrotated* rects (``x_center ± width/2``).
