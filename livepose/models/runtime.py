@@ -189,7 +189,6 @@ class ModelSession:
             raise UserError(f"onnxruntime cannot load {self.path}: {error}") from None
         self.provider: str = _SHORT_NAMES[self.session.get_providers()[0]]
 
-        wanted = usable[0] if usable else None
         if provider != "auto" and self.provider != provider:
             raise UserError(
                 f"provider {provider!r} failed to initialize for {self.path} (see onnxruntime's log above); "
@@ -197,8 +196,8 @@ class ModelSession:
             )
         if provider == "auto" and self.provider == "cpu":
             reason = (
-                f"the {wanted} provider failed to initialize (see onnxruntime's log above)"
-                if wanted
+                f"the {usable[0]} provider failed to initialize (see onnxruntime's log above)"
+                if usable
                 else problems["cuda"]
             )
             _warn_once(f"running models on the CPU: {reason}")
