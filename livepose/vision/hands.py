@@ -257,15 +257,14 @@ class HandLandmarker:
         for slot, index in enumerate(accepted):
             roi = rois[index]
             left_score = float(left_scores[slot])
-            mirrored_label = "Left" if left_score > 0.5 else "Right"
-            score = left_score if mirrored_label == "Left" else 1.0 - left_score
-            if not self.mirrored:
-                mirrored_label = "Right" if mirrored_label == "Left" else "Left"
+            label_if_mirrored = "Left" if left_score > 0.5 else "Right"
+            score = left_score if label_if_mirrored == "Left" else 1.0 - left_score
+            label = label_if_mirrored if self.mirrored else {"Left": "Right", "Right": "Left"}[label_if_mirrored]
             hands.append(
                 Hand(
                     landmarks=_frozen(to_pixels(normalised[slot], image_size)),
                     world_landmarks=_frozen(world[slot]),
-                    handedness=mirrored_label,
+                    handedness=label,
                     handedness_score=score,
                     presence=float(presence[index]),
                     roi=roi.rect,

@@ -13,9 +13,9 @@ The loop (per frame t)
 ----------------------
 1. ``DetectionStep(image, previous_rois)``: ``previous_rois`` are the ROIs computed from frame t-1's
    *accepted* landmarks (the feedback stream; empty on the first frame and always in static mode). If
-   fewer than ``max_num_objects`` are tracked, the detector runs and its ROIs are associated with the
-   tracked ones (``rects.associate_rois``: IoU > 0.5 axis-aligned, tracked ROIs win). Returns the ROIs
-   of this frame, each a ``TrackedRoi``.
+   fewer than ``max_num_objects`` are tracked, the detector runs. Its ROIs and the tracked ones are then
+   associated (``rects.associate_rois``: IoU > 0.5 axis-aligned, tracked ROIs win; without detections
+   this still drops tracked duplicates). Returns the ROIs of this frame, each a ``TrackedRoi``.
 2. The landmark step (``hands.HandLandmarker`` / ``face.FaceLandmarker``) runs the landmark model on
    those ROIs and returns a ``LandmarkStepOutput``: the accepted objects and ``next_rois``, the ROIs
    derived from their landmarks, which are the ``previous_rois`` of frame t+1.
