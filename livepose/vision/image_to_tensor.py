@@ -14,7 +14,7 @@ Public API
 - ``letterboxed_image_roi(image_width, image_height, spec)``: the pixel ROI that tensor was sampled from.
 
 ``image`` is always an RGB ``uint8`` array ``(H, W, 3)``. The recipe: ROI in pixels, enlarged by
-``PadRoi`` when ``keep_aspect_ratio``; its corners from ``cv2.boxPoints`` mapped to the tensor corners
+``PadRoi`` when ``keep_aspect_ratio``; its corners (as OpenCV's ``boxPoints`` gives them) mapped to the tensor corners
 ``(0,H) (0,0) (W,0) (W,H)`` (corner to corner, not pixel centre to pixel centre); ``warpPerspective``
 bilinear on the uint8 image, done as OpenCV's classic fixed-point warp whatever the installed OpenCV
 version (see ``_fixed_point_maps``); then ``v * (max - min) / 255 + min``. All ROI arithmetic is float32
@@ -23,6 +23,7 @@ as in MediaPipe, because a crop that moves by one 1/32-pixel step changes the la
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Sequence
@@ -150,12 +151,28 @@ def _fixed_point_maps(matrix: np.ndarray, width: int, height: int) -> tuple[np.n
     return coords, table.astype(np.uint16)
 
 
+def _box_corners(roi_px) -> np.ndarray:
+    """Corners of an OpenCV ``RotatedRect`` the way OpenCV computed them before 5.0 (bottom-left,
+    top-left, top-right, bottom-right for angle 0): newer ``cv2.boxPoints`` rounds differently, and the
+    crop is sensitive to the last bit of its corners."""
+    (cx, cy), (w, h), angle = roi_px
+    cx, cy, w, h = F32(cx), F32(cy), F32(w), F32(h)
+    radians = float(F32(angle)) * math.pi / 180.0
+    half_cos = F32(math.cos(radians)) * F32(0.5)
+    half_sin = F32(math.sin(radians)) * F32(0.5)
+    x0 = cx - half_sin * h - half_cos * w
+    y0 = cy + half_cos * h - half_sin * w
+    x1 = cx + half_sin * h - half_cos * w
+    y1 = cy - half_cos * h - half_sin * w
+    two = F32(2)
+    return np.array([[x0, y0], [x1, y1], [two * cx - x0, two * cy - y0], [two * cx - x1, two * cy - y1]], F32)
+
+
 def _warp_into(image: np.ndarray, roi_px, spec: TensorSpec, out: np.ndarray) -> None:
-    corners = cv2.boxPoints(roi_px).astype(np.float32)
     target = np.array(
         [[0, spec.height], [0, 0], [spec.width, 0], [spec.width, spec.height]], dtype=np.float32
     )
-    matrix = cv2.getPerspectiveTransform(corners, target)
+    matrix = cv2.getPerspectiveTransform(_box_corners(roi_px), target)
     coords, table = _fixed_point_maps(matrix, spec.width, spec.height)
     cv2.remap(
         image,
