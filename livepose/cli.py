@@ -130,7 +130,8 @@ def nodes(names: tuple[str, ...]) -> None:
             click.echo(f"  key '{key}': {method}")
         for p in cls.param_info():
             constraint = f" [{p.constraint}]" if p.constraint else ""
-            click.echo(f"  {p.name}: {p.type_name} = {p.default!r}{constraint}  {p.doc}")
+            default = "required" if p.required else f"= {p.default!r}"
+            click.echo(f"  {p.name}: {p.type_name} {default}{constraint}  {p.doc}")
         click.echo("")
 
 

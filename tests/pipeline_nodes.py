@@ -159,3 +159,9 @@ class Loop(Node):
     def process(self, frame: Frame, previous: Frame | None) -> Frame:
         before = previous.results["loop"] if previous is not None else 0
         return frame.with_results(loop=before + 1, seen=None if previous is None else previous.index)
+
+
+class DeepCollect(Collect):
+    """A Collect whose input edges prefer a deep drop_oldest queue."""
+
+    input_queue: ClassVar[dict] = {"size": 5, "policy": "drop_oldest"}

@@ -103,13 +103,16 @@ def test_duplicate_node_names():
 def test_cycle_is_an_error_unless_marked_feedback():
     text = pipeline("""\
       - {name: src, type: pipeline_nodes:Counter, outputs: frames}
-      - {name: loop, type: pipeline_nodes:Loop, inputs: {frame: frames, previous: looped}, outputs: looped}
+      - {name: loop, type: pipeline_nodes:Loop, inputs: {frame: frames, previous: back}, outputs: looped}
+      - {name: delay, type: pipeline_nodes:Tag, inputs: looped, outputs: back}
       - {name: out, type: pipeline_nodes:Collect, inputs: looped}
     """)
     p = only(text)
     assert "cycle" in p.message and "feedback: true" in p.fix
-    spec = parse_pipeline(text.replace("name: t\n", "name: t\nstreams: {looped: {feedback: true}}\n"), "p.yaml")
-    assert spec.streams["looped"].feedback
+    spec = parse_pipeline(text.replace("name: t\n", "name: t\nstreams: {back: {feedback: true}}\n"), "p.yaml")
+    assert spec.streams["back"].feedback
+    found = problems(text.replace("name: t\n", "name: t\nstreams: {looped: {feedback: true}}\n"))
+    assert {p.node for p in found if "every input of this node is a feedback stream" in p.message} == {"delay", "out"}
 
 
 def test_yaml_syntax_error_has_line():

@@ -64,6 +64,7 @@ class ParamInfo:
     default: Any
     doc: str
     constraint: str
+    required: bool = False
 
 
 class NodeContext:
@@ -105,6 +106,9 @@ class Node:
     keys: ClassVar[dict[str, str]] = {}
     """Key presses this node handles: key -> name of a method taking no arguments.
     The method is called from the display's thread, so it must be thread-safe."""
+    input_queue: ClassVar[dict[str, Any] | None] = None
+    """Queue settings (``{"size": n, "policy": p}``) this node's input edges get in realtime runs
+    unless the pipeline file configures the stream: a recorder wants a deep ``drop_oldest`` queue."""
     pipeline_source_param: ClassVar[str | None] = None
     """For source nodes: the parameter that the pipeline's ``source:`` and ``--source`` set."""
 
@@ -143,7 +147,7 @@ class Node:
             if p.choices is not None:
                 bounds.append("one of " + ", ".join(map(str, p.choices)))
             infos.append(ParamInfo(key, _type_name(hints.get(key, Any)), p.default, p.doc,
-                                   ", ".join(bounds)))
+                                   ", ".join(bounds), p.default is ...))
         return infos
 
     @classmethod

@@ -88,10 +88,13 @@ class Runner:
             if not n.inputs:
                 continue
             edges = []
+            preferred = n.cls.input_queue or {}
             for port, stream in n.inputs.items():
                 settings = spec.streams[stream]
-                policy = settings.policy if self.realtime else "block"
-                edges.append(Edge(stream, port, settings.size, policy, settings.feedback))
+                size, policy = settings.size, settings.policy
+                if not settings.explicit and preferred:
+                    size, policy = preferred.get("size", size), preferred.get("policy", policy)
+                edges.append(Edge(stream, port, size, policy if self.realtime else "block", settings.feedback))
             inbox = Inbox(edges, self.realtime)
             inboxes[n.name] = inbox
             for edge in edges:

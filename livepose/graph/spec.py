@@ -74,6 +74,8 @@ class StreamSettings:
     policy: str
     """Overflow policy in realtime mode; offline runs always block (every frame is processed)."""
     feedback: bool = False
+    explicit: bool = False
+    """Set in the file's ``streams:``; otherwise a consumer's preferred ``input_queue`` applies."""
 
 
 @dataclass
@@ -406,7 +408,7 @@ class _Builder:
             policy = own.get("policy", defaults.get("policy", "latest"))
             streams[stream] = StreamSettings(size if isinstance(size, int) else 1,
                                              policy if policy in POLICIES else "latest",
-                                             bool(own.get("feedback", False)))
+                                             bool(own.get("feedback", False)), stream in declared)
         for stream, settings in declared.items():
             line = declared.line_of(stream) if isinstance(declared, LocatedDict) else 0
             if stream not in streams:

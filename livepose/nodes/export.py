@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -29,6 +29,8 @@ class ExportKeypoints(Node):
     """Write each frame's hands and faces to a JSON Lines file (one object per frame)."""
 
     inputs = ("frame",)
+    # Every frame's keypoints matter more than low latency: absorb a slow disk for about a second.
+    input_queue: ClassVar[dict[str, Any]] = {"size": 30, "policy": "drop_oldest"}
 
     path: str = param(..., "JSON Lines file to write")
     decimals: int = param(3, "decimals kept of landmark coordinates", ge=0, le=6)

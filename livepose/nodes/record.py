@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
@@ -32,6 +32,8 @@ class Record(Node):
 
     inputs = ("frame",)
     keys: ClassVar[dict[str, str]] = {"r": "toggle_recording"}
+    # About a second of frames: a short encoder stall loses nothing, a long one drops the oldest.
+    input_queue: ClassVar[dict[str, Any]] = {"size": 30, "policy": "drop_oldest"}
 
     path: str = param(..., "MP4 file to write; later segments get -002, -003... before the suffix")
     fps: float = param(0.0, "constant frame rate (0: variable, from each frame's time on its source's "
