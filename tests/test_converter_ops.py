@@ -201,6 +201,13 @@ def case_pad_maxpool_prelu(g: TfliteGraph) -> list[int]:
     return [g.op("PRELU", [pooled, alpha], (1, 6, 6, 7))]
 
 
+def case_channel_padding_into_residual_add(g: TfliteGraph) -> list[int]:
+    features = g.conv(g.input, (1, 9, 11, 3), 4)
+    paddings = g.tensor((4, 2), np.array([[0, 0], [0, 0], [0, 0], [2, 3]], np.int32))
+    widened = g.op("PAD", [features, paddings], (1, 9, 11, 9))
+    return [g.op("ADD", [g.conv(features, (1, 9, 11, 4), 9), widened], (1, 9, 11, 9), schema.AddOptionsT())]
+
+
 CASES: dict[str, Callable[[TfliteGraph], list[int]]] = {
     "conv_same_stride2_relu6": case_conv_same_stride2_relu6,
     "conv_same_dilated_fp16_weights": case_conv_same_dilated_fp16_weights,
@@ -217,6 +224,7 @@ CASES: dict[str, Callable[[TfliteGraph], list[int]]] = {
     "fully_connected_on_4d_input": case_fully_connected_on_4d_input,
     "reshape_concat_logistic": case_reshape_concat_logistic,
     "pad_maxpool_prelu": case_pad_maxpool_prelu,
+    "channel_padding_into_residual_add": case_channel_padding_into_residual_add,
 }
 
 

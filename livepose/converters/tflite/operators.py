@@ -250,6 +250,9 @@ def _prelu_as_depthwise_convs(builder: GraphBuilder, op: Operator, alpha: np.nda
 def convert_pad(builder: GraphBuilder, op: Operator) -> None:
     paddings = builder.require_constant(op.inputs[1], "paddings", f"PAD #{op.position}").astype(np.int64)
     channels_first = builder.rank(op.inputs[0]) == 4 and builder.is_channels_first(op.inputs[0])
+    if channels_first and not paddings[:3].any():
+        _channel_padding_as_conv(builder, op, int(paddings[3, 0]), int(paddings[3, 1]))
+        return
     if channels_first:
         paddings = paddings[list(NHWC_TO_NCHW)]
     # ONNX wants all begins then all ends; TFLite stores (begin, end) per axis.
@@ -259,6 +262,27 @@ def convert_pad(builder: GraphBuilder, op: Operator) -> None:
         [builder.value(op.inputs[0], channels_first), pads],
         builder.output_name(op.outputs[0], channels_first),
         mode="constant",
+    )
+
+
+def _channel_padding_as_conv(builder: GraphBuilder, op: Operator, before: int, after: int) -> None:
+    """Zero channels added around a channels-first tensor, as a 1x1 convolution with identity weights.
+
+    MediaPipe's residual blocks widen their shortcut this way. onnxruntime has no blocked-layout
+    (NCHWc) Pad, so a Pad there costs two layout reorders and keeps the residual Add out of the
+    convolution; the 1x1 convolution stays blocked, absorbs the Add and is exact (x * 1 + 0).
+    """
+    channels = builder.tensor(op.inputs[0]).shape[3]
+    weights = np.zeros((before + channels + after, channels, 1, 1), np.float32)
+    weights[np.arange(channels) + before, np.arange(channels)] = 1.0
+    builder.add_node(
+        "Conv",
+        [
+            builder.value(op.inputs[0], channels_first=True),
+            builder.add_initializer(weights, f"{builder.tensor(op.outputs[0]).name}/channel_padding"),
+        ],
+        builder.output_name(op.outputs[0], channels_first=True),
+        kernel_shape=[1, 1],
     )
 
 
