@@ -46,7 +46,7 @@ WHEEL_SHA256 = "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3
 _DOWNLOAD_ATTEMPTS = 2
 
 # Bump whenever the converter's output changes, so cached models are rebuilt with the new converter.
-CONVERTER_REVISION = 1
+CONVERTER_REVISION = 2
 
 Progress = Callable[[str], None]
 
