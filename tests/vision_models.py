@@ -1,11 +1,12 @@
 """Model and media access for the vision tests (a helper module, not a conftest).
 
-Models are ``livepose.vision.tracking.ModelFn`` callables (NHWC float32 batch in, outputs by name), from:
-1. the project's model cache, when ``livepose.models.resolve_model(zoo_name)`` exists and yields an ONNX
-   file (run with onnxruntime on the CPU);
-2. otherwise the original ``.tflite`` files of the mediapipe 0.10.21 wheel, unpacked under
-   ``$LIVEPOSE_MEDIAPIPE_MODELS`` (default ``/tmp/mp_models``), run with ``ai_edge_litert``.
-Tests that need a model skip with the reason when neither is available.
+Models are ``livepose.vision.tracking.ModelFn`` callables (NHWC float32 batch in, outputs by name).
+``load_model`` gives the product's models: the project's model cache, when
+``livepose.models.resolve_model(zoo_name)`` yields an ONNX file (run with onnxruntime on the CPU), else the
+TFLite originals. ``load_tflite_model`` gives MediaPipe's own ``.tflite`` models, run with
+``ai_edge_litert``: unpacked from the mediapipe 0.10.21 wheel under ``$LIVEPOSE_MEDIAPIPE_MODELS``
+(default ``/tmp/mp_models``), or read from the wheel the project's model cache keeps. Tests that need a
+model skip with the reason when it is unavailable.
 
 Media come from ``$LIVEPOSE_MEDIA`` or ``<repo>/../shared/media``.
 """
@@ -69,15 +70,29 @@ def _onnx_model(zoo_name: str) -> ModelFn | None:
     return run
 
 
-def _tflite_model(file_stem: str) -> ModelFn | None:
-    matches = sorted(TFLITE_ROOT.glob(f"**/{file_stem}.tflite"))
-    if not matches:
+def _tflite_bytes(zoo_name: str) -> bytes | None:
+    stem = zoo_name.rsplit("/", 1)[-1]
+    matches = sorted(TFLITE_ROOT.glob(f"**/{stem}.tflite"))
+    if matches:
+        return matches[0].read_bytes()
+    try:
+        from livepose.models.cache import ModelCache
+        from livepose.models.zoo import get_model
+
+        return ModelCache().read_tflite(get_model(zoo_name))
+    except Exception:  # no cache module, no wheel and no network: the caller skips
         return None
+
+
+def _tflite_model(zoo_name: str) -> ModelFn | None:
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         return None
-    interpreter = Interpreter(model_path=str(matches[0]), num_threads=MODEL_THREADS)
+    content = _tflite_bytes(zoo_name)
+    if content is None:
+        return None
+    interpreter = Interpreter(model_content=content, num_threads=MODEL_THREADS)
     interpreter.allocate_tensors()
     input_index = interpreter.get_input_details()[0]["index"]
     outputs = [(detail["name"], detail["index"]) for detail in interpreter.get_output_details()]
@@ -97,10 +112,21 @@ def _tflite_model(file_stem: str) -> ModelFn | None:
 
 def load_model(zoo_name: str) -> ModelFn:
     """``zoo_name`` like ``mediapipe/palm_detection_full``; skips the calling test when unavailable."""
-    model = _onnx_model(zoo_name) or _tflite_model(zoo_name.rsplit("/", 1)[-1])
+    model = _onnx_model(zoo_name) or _tflite_model(zoo_name)
     if model is None:
         pytest.skip(
             f"model {zoo_name} unavailable: livepose.models.resolve_model gave no ONNX file and no .tflite under "
             f"{TFLITE_ROOT} (unzip mediapipe/modules/**/*.tflite of the mediapipe 0.10.21 wheel there)"
+        )
+    return model
+
+
+def load_tflite_model(zoo_name: str) -> ModelFn:
+    """MediaPipe's own TFLite model; skips the calling test when unavailable."""
+    model = _tflite_model(zoo_name)
+    if model is None:
+        pytest.skip(
+            f"TFLite model {zoo_name} unavailable: need ai_edge_litert and either {TFLITE_ROOT}/**/"
+            f"{zoo_name.rsplit('/', 1)[-1]}.tflite or the mediapipe wheel in the project's model cache"
         )
     return model
