@@ -151,6 +151,16 @@ def _fixed_point_maps(matrix: np.ndarray, width: int, height: int) -> tuple[np.n
     return coords, table.astype(np.uint16)
 
 
+@lru_cache(maxsize=16)
+def _cached_maps(matrix_bytes: bytes, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    # The detectors sample the same letterbox ROI on every frame of a stream: reuse its maps.
+    matrix = np.frombuffer(matrix_bytes, dtype=np.float64).reshape(3, 3)
+    coords, table = _fixed_point_maps(matrix, width, height)
+    coords.flags.writeable = False
+    table.flags.writeable = False
+    return coords, table
+
+
 def _box_corners(roi_px) -> np.ndarray:
     """Corners of an OpenCV ``RotatedRect`` the way OpenCV computed them before 5.0 (bottom-left,
     top-left, top-right, bottom-right for angle 0): newer ``cv2.boxPoints`` rounds differently, and the
@@ -173,7 +183,7 @@ def _warp_into(image: np.ndarray, roi_px, spec: TensorSpec, out: np.ndarray) -> 
         [[0, spec.height], [0, 0], [spec.width, 0], [spec.width, spec.height]], dtype=np.float32
     )
     matrix = cv2.getPerspectiveTransform(_box_corners(roi_px), target)
-    coords, table = _fixed_point_maps(matrix, spec.width, spec.height)
+    coords, table = _cached_maps(matrix.tobytes(), spec.width, spec.height)
     cv2.remap(
         image,
         coords,
