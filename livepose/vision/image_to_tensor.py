@@ -196,13 +196,14 @@ def _warp_into(image: np.ndarray, roi_px, spec: TensorSpec, out: np.ndarray) -> 
 
 
 def _to_float(pixels: np.ndarray, spec: TensorSpec) -> np.ndarray:
-    # MediaPipe's value transform: scale = (max - min) / 255 and offset = min, both float32.
+    # MediaPipe's value transform: scale = (max - min) / 255 and offset = min, both float32, applied by
+    # OpenCV's convertTo, which uses a fused multiply-add (one rounding). In float64 the product and sum
+    # are exact, so rounding once to float32 gives the fused result.
     scale = (F32(spec.value_max) - F32(spec.value_min)) / F32(255)
-    tensor = pixels.astype(F32)
-    tensor *= scale
-    if spec.value_min != 0.0:
-        tensor += F32(spec.value_min)
-    return tensor
+    tensor = pixels.astype(np.float64)
+    tensor *= float(scale)
+    tensor += float(F32(spec.value_min))
+    return tensor.astype(F32)
 
 
 def _check_image(image: np.ndarray) -> None:
