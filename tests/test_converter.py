@@ -17,7 +17,12 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from livepose.converters.tflite import SUPPORTED_OPERATORS, UnsupportedOperatorError, convert_tflite
+from livepose.converters.tflite import (
+    SUPPORTED_OPERATORS,
+    ConversionError,
+    UnsupportedOperatorError,
+    convert_tflite,
+)
 from livepose.converters.tflite import operators
 from livepose.converters.tflite.flatbuffer import Operator, read_tflite
 from livepose.converters.tflite.graph import GraphBuilder
@@ -172,7 +177,7 @@ def test_unsupported_operator_is_named_with_the_model(
 
 
 def test_non_tflite_bytes_are_rejected() -> None:
-    with pytest.raises(Exception, match="not a TFLite flatbuffer"):
+    with pytest.raises(ConversionError, match="not a TFLite flatbuffer"):
         convert_tflite(b"definitely not a flatbuffer", "broken.tflite")
 
 
