@@ -14,6 +14,7 @@ from typing import Any, Callable
 import click
 
 from livepose.errors import UserError
+from livepose.models.cli import doctor, models_group
 
 log = logging.getLogger("livepose")
 
@@ -134,8 +135,6 @@ def nodes(names: tuple[str, ...]) -> None:
             click.echo(f"  {p.name}: {p.type_name} {default}{constraint}  {p.doc}")
         click.echo("")
 
-
-from livepose.models.cli import doctor, models_group  # noqa: E402  (after main exists, like the commands above)
 
 main.add_command(models_group)
 main.add_command(doctor)
