@@ -108,15 +108,18 @@ def _roi_pixels(rect: NormalizedRect, image_width: int, image_height: int, spec:
 # ``cv2.remap`` in its fixed-point map format, which every OpenCV version interpolates the classic way.
 _SUBPIXEL_BITS = 5
 _SUBPIXELS = 1 << _SUBPIXEL_BITS
-# The classic code evaluates each row in blocks of this many pixels starting at the block's first
-# pixel; keeping the same evaluation order keeps the rounding (and hence the 1/32 steps) identical.
-_BLOCK_WIDTH = 64
+# The classic code walks the output in tiles of up to 32*32 pixels, 16 rows high, and evaluates each
+# row of a tile from the tile's first column; keeping that evaluation order keeps the rounding (and
+# hence the 1/32 steps) identical.
+_TILE_PIXELS = 32 * 32
+_TILE_ROWS = 16
 
 
 @lru_cache(maxsize=8)
 def _output_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tile_width = min(_TILE_PIXELS // min(_TILE_ROWS, height), width)
     xs = np.arange(width)
-    block_start = ((xs // _BLOCK_WIDTH) * _BLOCK_WIDTH).astype(np.float64)
+    block_start = ((xs // tile_width) * tile_width).astype(np.float64)
     in_block = (xs - block_start).astype(np.float64)
     rows = np.arange(height, dtype=np.float64)[:, None]
     return block_start[None, :], in_block[None, :], rows
