@@ -11,7 +11,7 @@ from livepose.eval.compare import FrameObjects, compare_sequences, flip_handedne
 from livepose.vision.face import Face, FaceLandmarker
 from livepose.vision.hands import Hand, HandLandmarker, PalmDetector
 from livepose.vision.rects import NormalizedRect, TrackedRoi
-from livepose.vision.tracking import DetectionStep, Tracker, run_batched
+from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, Tracker, run_batched
 
 IMAGE = np.zeros((360, 640, 3), np.uint8)
 
@@ -57,6 +57,7 @@ def test_hand_landmarker_presence_handedness_and_results():
     assert [roi.track_id for roi in output.next_rois] == [10, 12]
     assert all(not roi.from_detection for roi in output.next_rois)
     first, third = output.objects
+    assert isinstance(first, Hand)
     # Model score 0.8 is "Left" for a mirrored image, so "Right" for this unmirrored one.
     assert (first.handedness, first.handedness_score) == ("Right", pytest.approx(0.8))
     assert (third.handedness, third.handedness_score) == ("Left", pytest.approx(0.7))
@@ -148,8 +149,6 @@ def test_tracker_feeds_landmark_rois_back_and_static_mode_forgets_them():
         return [detected]
 
     def landmark_step(image, rois):
-        from livepose.vision.tracking import LandmarkStepOutput
-
         moved = tuple(TrackedRoi(NormalizedRect(r.rect.x_center + 0.01, 0.5, 0.2, 0.2), r.track_id, False) for r in rois)
         return LandmarkStepOutput(tuple(r.track_id for r in rois), moved)
 
