@@ -12,6 +12,7 @@ from livepose.vision.image_to_tensor import (
     HAND_LANDMARK_INPUT,
     PALM_DETECTOR_INPUT,
     TensorSpec,
+    _box_corners,
     _fixed_point_maps,
     crop_to_tensor,
     crops_to_batch,
@@ -111,6 +112,14 @@ def test_letterboxed_detector_input_pads_with_the_range_minimum():
     assert face[:10].max() == -1.0
     np.testing.assert_allclose(face[64, 64], 200 * 2 / 255 - 1, rtol=1e-6)
     assert letterboxed_image_roi(512, 384, PALM_DETECTOR_INPUT) == (256.0, 192.0, 512.0, 512.0, 0.0)
+
+
+def test_box_corners_order_and_rotation():
+    # Bottom-left, top-left, top-right, bottom-right: the order the tensor corners are matched to.
+    corners = _box_corners(((10.0, 20.0), (4.0, 6.0), 0.0))
+    np.testing.assert_array_equal(corners, [[8, 23], [8, 17], [12, 17], [12, 23]])
+    turned = _box_corners(((10.0, 20.0), (4.0, 6.0), 90.0))  # clockwise on screen
+    np.testing.assert_allclose(turned, [[7, 18], [13, 18], [13, 22], [7, 22]], atol=1e-5)
 
 
 def test_fixed_point_maps_step_in_32ths_of_a_pixel():
