@@ -26,7 +26,7 @@ class FaceDetectorNode(DetectorNode):
     model: str = param("mediapipe/face_detection_short_range", "zoo name or .onnx path")
 
     def build_step(self) -> DetectionStep:
-        model, _ = open_model(self.model, self.provider, self.threads)
+        model = open_model(self.model, self.provider, self.threads)
         detector = FaceDetector(model, min_detection_confidence=self.min_detection_confidence,
                                 max_num_faces=self.max_num_faces)
         return DetectionStep(detector.rois, self.max_num_faces)
@@ -41,11 +41,11 @@ class FaceLandmarksNode(LandmarkNode):
 
     min_tracking_confidence: float = param(0.5, "face presence threshold", ge=0, le=1)
     model: str = param("mediapipe/face_landmark", "zoo name or .onnx path")
+    parallel_faces: int = param(1, "faces of one frame run concurrently (1: one after the other)", ge=1)
 
     def setup(self) -> None:
-        model, max_batch = open_model(self.model, self.provider, self.threads)
-        self.landmarker = FaceLandmarker(model, min_tracking_confidence=self.min_tracking_confidence,
-                                         max_batch=max_batch)
+        model = open_model(self.model, self.provider, self.threads, self.parallel_faces)
+        self.landmarker = FaceLandmarker(model, min_tracking_confidence=self.min_tracking_confidence)
 
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
         return self.landmarker(rgb, rois)

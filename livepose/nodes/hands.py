@@ -30,7 +30,7 @@ class PalmDetectorNode(DetectorNode):
     model: str = param("", "zoo name or .onnx path; empty: chosen by model_complexity")
 
     def build_step(self) -> DetectionStep:
-        model, _ = open_model(self.model or PALM_MODELS[self.model_complexity], self.provider, self.threads)
+        model = open_model(self.model or PALM_MODELS[self.model_complexity], self.provider, self.threads)
         detector = PalmDetector(model, min_detection_confidence=self.min_detection_confidence,
                                 max_num_hands=self.max_num_hands)
         return DetectionStep(detector.rois, self.max_num_hands)
@@ -46,12 +46,12 @@ class HandLandmarksNode(LandmarkNode):
     min_tracking_confidence: float = param(0.5, "hand presence threshold", ge=0, le=1)
     model_complexity: int = param(1, "0: lite model, 1: full model", choices=(0, 1))
     model: str = param("", "zoo name or .onnx path; empty: chosen by model_complexity")
+    parallel_hands: int = param(2, "hands of one frame run concurrently (1: one after the other)", ge=1)
 
     def setup(self) -> None:
-        model, max_batch = open_model(self.model or HAND_LANDMARK_MODELS[self.model_complexity],
-                                      self.provider, self.threads)
-        self.landmarker = HandLandmarker(model, min_tracking_confidence=self.min_tracking_confidence,
-                                         max_batch=max_batch)
+        model = open_model(self.model or HAND_LANDMARK_MODELS[self.model_complexity], self.provider,
+                           self.threads, self.parallel_hands)
+        self.landmarker = HandLandmarker(model, min_tracking_confidence=self.min_tracking_confidence)
 
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
         # Handedness depends on whether this frame was mirrored, which a source may change per frame.

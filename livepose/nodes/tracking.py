@@ -16,6 +16,7 @@ RGB once: the detector stores the RGB image in the results for the landmark node
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import cv2
@@ -30,11 +31,26 @@ from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn
 RGB_RESULT = "rgb"
 
 
-def open_model(model: str, provider: str, threads: int) -> tuple[ModelFn, int | None]:
-    """A model callable and its largest batch (``None``: any batch size)."""
+def open_model(model: str, provider: str, threads: int, parallel_items: int = 1) -> ModelFn:
+    """A model callable that takes any batch size.
+
+    MediaPipe's models have a fixed batch of 1, so the items of a batch (the hands of one frame)
+    run as separate calls; with ``parallel_items`` > 1 they run concurrently (onnxruntime releases
+    the GIL), which shortens the tracking loop's critical path on a multi-core CPU.
+    """
     session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1)  # type: ignore[arg-type]
-    batch = session.inputs[0].shape[0]
-    return session.run, batch if isinstance(batch, int) else None
+    if not isinstance(session.inputs[0].shape[0], int):
+        return session.run
+    pool = ThreadPoolExecutor(parallel_items, thread_name_prefix="livepose-model") if parallel_items > 1 else None
+
+    def run(batch: np.ndarray) -> dict[str, np.ndarray]:
+        if len(batch) == 1:
+            return session.run(batch)
+        items = [batch[i:i + 1] for i in range(len(batch))]
+        results = list(pool.map(session.run, items)) if pool is not None else [session.run(b) for b in items]
+        return {name: np.concatenate([r[name] for r in results]) for name in results[0]}
+
+    return run
 
 
 def rgb_of(frame: Frame) -> np.ndarray:
