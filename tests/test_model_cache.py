@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import zipfile
@@ -22,17 +21,6 @@ from livepose.models.cache import (
 from livepose.models.zoo import ZOO, get_model
 
 SMALL_MODEL = "mediapipe/face_detection_short_range"  # 230 kB: the quickest to convert
-
-
-@pytest.fixture(scope="session")
-def mediapipe_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real wheel fetched with pip through the cache (once per test session), or a skip."""
-    home = Path(os.environ["LIVEPOSE_HOME"]) if os.environ.get("LIVEPOSE_HOME") else None
-    cache = ModelCache(home=home or tmp_path_factory.getbasetemp() / "livepose-home", progress=lambda _: None)
-    try:
-        return cache.source_wheel()
-    except ModelSourceError as error:
-        pytest.skip(f"cannot download the mediapipe wheel: {error}")
 
 
 class Messages(list[str]):

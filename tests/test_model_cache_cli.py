@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from livepose.cli import main
-from livepose.models.cache import ModelCache, ModelSourceError
 from livepose.models.zoo import ZOO
-
-
-@pytest.fixture(scope="session")
-def mediapipe_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = Path(os.environ["LIVEPOSE_HOME"]) if os.environ.get("LIVEPOSE_HOME") else None
-    cache = ModelCache(home=home or tmp_path_factory.getbasetemp() / "livepose-home", progress=lambda _: None)
-    try:
-        return cache.source_wheel()
-    except ModelSourceError as error:
-        pytest.skip(f"cannot download the mediapipe wheel: {error}")
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from livepose import Frame, Node
 from livepose.graph.runner import Runner

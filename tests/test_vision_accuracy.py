@@ -20,7 +20,8 @@ from livepose.eval.compare import ComparisonStats, FrameObjects, compare_sequenc
 from livepose.eval.reference import ReferenceFrame, load_reference
 from livepose.vision.face import FaceTracker
 from livepose.vision.hands import HandTracker
-from vision_models import load_model, load_tflite_model, media_path
+from media_paths import media_file as media_path
+from vision_models import load_model, load_tflite_model
 
 MIN_COUNT_AGREEMENT = 0.97
 MAX_MEDIAN_PX = 1.0

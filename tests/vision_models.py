@@ -22,18 +22,8 @@ import pytest
 
 ModelFn = Callable[[np.ndarray], Mapping[str, np.ndarray]]
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-MEDIA_ROOT = Path(os.environ.get("LIVEPOSE_MEDIA", REPO_ROOT.parent / "shared" / "media"))
 TFLITE_ROOT = Path(os.environ.get("LIVEPOSE_MEDIAPIPE_MODELS", "/tmp/mp_models"))
 MODEL_THREADS = 2
-
-
-def media_path(relative: str) -> Path:
-    """Path of a shared media file; skips the calling test when it is absent."""
-    path = MEDIA_ROOT / relative
-    if not path.exists():
-        pytest.skip(f"shared media not found: {path} (set LIVEPOSE_MEDIA)")
-    return path
 
 
 def _onnx_model(zoo_name: str) -> ModelFn | None:
