@@ -15,13 +15,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from livepose.eval.mediapipe_check import THRESHOLDS, compare_keypoints, image_set_folder, run_keypoints
+from livepose.eval.mediapipe_check import (REFERENCE_SETTINGS, THRESHOLDS, compare_keypoints, image_set_folder,
+                                          run_keypoints)
 from livepose.eval.reference import load_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ROOT / "pipelines" / "hands_face.yaml"
-# The reference ran FaceMesh with max_num_faces=2.
-SETTINGS = ["face_detector.max_num_faces=2"]
+SETTINGS = list(REFERENCE_SETTINGS)
 STATIC = ["palms.static_image_mode=true", "face_detector.static_image_mode=true"]
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from livepose.eval.mediapipe_check import compare_keypoints, image_set_folder, run_keypoints
+from livepose.eval.mediapipe_check import REFERENCE_SETTINGS, compare_keypoints, image_set_folder, run_keypoints
 from livepose.eval.reference import load_reference
 from media_paths import MEDIA, media_file
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ROOT / "pipelines" / "hands_face.yaml"
-SETTINGS = ["face_detector.max_num_faces=2"]
+SETTINGS = list(REFERENCE_SETTINGS)
 DEFAULT_MODELS = ["mediapipe/palm_detection_full", "mediapipe/hand_landmark_full",
                   "mediapipe/face_detection_short_range", "mediapipe/face_landmark"]
 

@@ -72,6 +72,39 @@ def test_webm_frame_count_is_estimated_from_the_duration():
     assert estimate is not None and abs(estimate - decoded) <= 2
 
 
+def _write_bt709_tagged_clip(path) -> None:
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.colorspace = 1  # ITU-R BT.709
+        stream.codec_context.color_range = 1  # limited ("TV") range
+        image = np.zeros((48, 64, 3), np.uint8)
+        image[..., 0] = np.linspace(0, 255, 64)[None]
+        image[..., 1] = np.linspace(255, 0, 48)[:, None]
+        image[..., 2] = 120
+        for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_color_matrix_follows_the_tag_or_forces_opencv4s_bt601(tmp_path):
+    path = tmp_path / "bt709.mp4"
+    _write_bt709_tagged_clip(path)
+    decoded = {}
+    for matrix in ("auto", "bt601", "bt709"):
+        source = VideoFileSource(path, color_matrix=matrix)
+        decoded[matrix] = source.read().image.astype(int)
+        source.close()
+    assert np.array_equal(decoded["auto"], decoded["bt709"])
+    # The two matrices weigh the chroma differently: saturated colours move by many levels.
+    assert np.abs(decoded["bt601"] - decoded["bt709"]).max() > 10
+    with pytest.raises(ValueError, match="color_matrix must be one of"):
+        VideoFileSource(path, color_matrix="srgb")
+
+
 def test_missing_file_says_so(tmp_path):
     with pytest.raises(UserError, match="video file not found: .*nope.mp4"):
         open_source(parse_source(str(tmp_path / "nope.mp4")))

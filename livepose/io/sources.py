@@ -238,13 +238,27 @@ class CameraSource(VideoSource):
             self._capture = None
 
 
+COLOR_MATRICES = ("auto", "bt601", "bt709")
+"""How decoded YUV becomes BGR: ``auto`` follows the stream's own colour tag (BT.601 when it has
+none); ``bt601`` / ``bt709`` force one. OpenCV 4 (and so most Python pipelines, MediaPipe's
+examples included) always uses BT.601, so ``bt601`` reproduces its pixels on BT.709-tagged video."""
+
+
+def _color_conversion(color_matrix: str) -> dict[str, str]:
+    if color_matrix not in COLOR_MATRICES:
+        raise ValueError(f"color_matrix must be one of {', '.join(COLOR_MATRICES)}, not {color_matrix!r}")
+    return {} if color_matrix == "auto" else {"src_colorspace": {"bt601": "ITU601", "bt709": "ITU709"}[color_matrix]}
+
+
 class _AvSource(VideoSource):
     """Shared decoding through PyAV (FFmpeg): files and network streams."""
 
-    def __init__(self, location: str, options: dict[str, str] | None = None) -> None:
+    def __init__(self, location: str, options: dict[str, str] | None = None,
+                 color_matrix: str = "auto") -> None:
         super().__init__()
         self.location = location
         self._options = options or {}
+        self._convert_options = _color_conversion(color_matrix)
         self._container: av.container.InputContainer | None = None
         self._frames: Iterator[av.VideoFrame] | None = None
         self._stream: av.video.stream.VideoStream | None = None
@@ -295,7 +309,7 @@ class _AvSource(VideoSource):
 
     def _to_source_frame(self, frame: av.VideoFrame) -> SourceFrame | None:
         try:
-            image = frame.to_ndarray(format="bgr24")
+            image = frame.to_ndarray(format="bgr24", **self._convert_options)
         except (av.error.FFmpegError, ValueError) as exc:
             self.decode_errors += 1
             log.debug("%s: skipped a frame that failed to convert: %s", self.describe(), exc)
@@ -354,7 +368,7 @@ class _AvSource(VideoSource):
 class VideoFileSource(_AvSource):
     """A video file read frame by frame; frames that fail to decode are skipped and counted."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], color_matrix: str = "auto") -> None:
         path = Path(path).expanduser()
         if not path.exists():
             raise UserError(f"video file not found: {path}. Check the path, or use --source 0 "
@@ -362,7 +376,7 @@ class VideoFileSource(_AvSource):
         if path.is_dir():
             raise UserError(f"{path} is a folder: to read its images, the capture node treats "
                             f"folders as image sequences (--source {path}).")
-        super().__init__(str(path))
+        super().__init__(str(path), color_matrix=color_matrix)
 
     def _open_failure_message(self, exc: Exception) -> str:
         return (f"could not read {self.location} as a video ({exc}). The file may be corrupt, "
@@ -382,9 +396,9 @@ class StreamSource(_AvSource):
     a file instead: paced in realtime mode, and its end is the end of the stream.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, color_matrix: str = "auto") -> None:
         options = {"rtsp_transport": "tcp"} if url.lower().startswith("rtsp") else {}
-        super().__init__(url, options)
+        super().__init__(url, options, color_matrix)
 
     def _open(self) -> None:
         super()._open()
@@ -541,22 +555,23 @@ class SyntheticSource(VideoSource):
 
 
 def open_source(spec: SourceSpec, *, width: int = 1280, height: int = 720, fps: float = 30.0,
-                fourcc: str = "", frames: int | None = None) -> VideoSource:
+                fourcc: str = "", frames: int | None = None, color_matrix: str = "auto") -> VideoSource:
     """Open the source a :class:`SourceSpec` names.
 
     ``width``, ``height`` and ``fps`` are requests to a camera and the size and rate of the
     synthetic pattern; ``fps`` also paces an image folder. ``frames`` bounds the synthetic
-    pattern (``None``: endless). Raises :class:`~livepose.errors.UserError` saying what to try
+    pattern (``None``: endless). ``color_matrix`` (see :data:`COLOR_MATRICES`) applies to files
+    and streams. Raises :class:`~livepose.errors.UserError` saying what to try
     when the source cannot be opened.
     """
     if spec.kind == "camera":
         return CameraSource(spec.target, width=width, height=height, fps=fps, fourcc=fourcc)
     if spec.kind == "file":
-        return VideoFileSource(str(spec.target))
+        return VideoFileSource(str(spec.target), color_matrix=color_matrix)
     if spec.kind == "images":
         return ImageFolderSource(str(spec.target), fps=fps)
     if spec.kind == "url":
-        return StreamSource(str(spec.target))
+        return StreamSource(str(spec.target), color_matrix=color_matrix)
     return SyntheticSource(width=width, height=height, fps=fps, frames=frames)
 
 

@@ -10,8 +10,8 @@ import cv2
 
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
-from livepose.io.sources import (Backoff, CameraSource, SourceDisconnected, SourceFrame, VideoSource,
-                                 open_source, parse_source, probe_frame_count)
+from livepose.io.sources import (COLOR_MATRICES, Backoff, CameraSource, SourceDisconnected, SourceFrame,
+                                 VideoSource, open_source, parse_source, probe_frame_count)
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ class Capture(Node):
                         "the driver's default)")
     mirror: bool | None = param(None, "flip left-right for a selfie view (default: cameras only)")
     frames: int = param(0, "stop after this many frames (0: the whole source; synthetic: endless)", ge=0)
+    color_matrix: str = param("auto", "files and streams: YUV to BGR matrix; auto follows the video's tag, "
+                              "bt601 decodes like OpenCV 4", choices=COLOR_MATRICES)
     reconnect_timeout: float = param(0.0, "seconds to keep retrying a lost camera or stream before "
                                      "ending the stream (0: until stopped)", ge=0)
 
@@ -46,7 +48,8 @@ class Capture(Node):
         self._spec = parse_source(self.source)
         synthetic_frames = self.frames or None
         self._source: VideoSource = open_source(self._spec, width=self.width, height=self.height,
-                                                fps=self.fps, fourcc=self.fourcc, frames=synthetic_frames)
+                                                fps=self.fps, fourcc=self.fourcc, frames=synthetic_frames,
+                                                color_matrix=self.color_matrix)
         self._mirrored = self.mirror if self.mirror is not None else self._spec.kind == "camera"
         self._paced = self.ctx.realtime and not self._source.is_live
         self._clock_start: float | None = None
