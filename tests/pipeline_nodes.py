@@ -161,6 +161,23 @@ class Loop(Node):
         return frame.with_results(loop=before + 1, seen=None if previous is None else previous.index)
 
 
+class PreparingLoop(Loop):
+    """A Loop that notes which frames reached ``prepare`` before their feedback came back."""
+
+    fail_on: list[int] = param([], "frame indices whose prepare raises")
+
+    def setup(self) -> None:
+        self.prepared: set[int] = set()
+
+    def prepare(self, frame: Frame) -> None:
+        if frame.index in self.fail_on:
+            raise RuntimeError(f"prepare failed on frame {frame.index}")
+        self.prepared.add(frame.index)
+
+    def process(self, frame: Frame, previous: Frame | None) -> Frame:
+        return super().process(frame, previous).with_results(prepared=frame.index in self.prepared)
+
+
 class DeepCollect(Collect):
     """A Collect whose input edges prefer a deep drop_oldest queue."""
 

@@ -102,28 +102,52 @@ def test_feedback_offline_waits_for_the_previous_index():
     inbox.put(main, frame(0))
     inbox.put(main, frame(1))
     d0 = inbox.get()
-    assert d0.index == 0 and d0.frames["previous"] is None
+    assert d0.index == 0 and not inbox.feedback_pending(d0) and inbox.feedback(d0) == {"previous": None}
+    d1 = inbox.get()
+    assert d1.index == 1 and d1.feedback_of == 0 and set(d1.frames) == {"frame"}
+    assert inbox.feedback_pending(d1), "frame 0's feedback has not come back yet"
     result: list = []
-    consumer = threading.Thread(target=lambda: result.append(inbox.get()))
+    consumer = threading.Thread(target=lambda: result.append(inbox.feedback(d1)))
     consumer.start()
     consumer.join(0.2)
-    assert consumer.is_alive(), "frame 1 must wait for frame 0's feedback"
+    assert consumer.is_alive(), "frame 1's feedback must wait for frame 0's message"
     inbox.put(back, frame(0).with_results(loop=1))
     consumer.join(2)
-    assert result[0].index == 1 and result[0].frames["previous"].results["loop"] == 1
+    assert result[0]["previous"].results["loop"] == 1
+
+
+def test_feedback_offline_is_not_pending_once_sent_and_a_skip_reads_as_none():
+    main = Edge("frames", "frame", 4, "block", False)
+    back = Edge("loop", "previous", 2, "block", True)
+    inbox = Inbox([main, back], realtime=False)
+    for i in range(3):
+        inbox.put(main, frame(i))
+    inbox.feedback(inbox.get())
+    inbox.put(back, frame(0))
+    d1 = inbox.get()
+    assert not inbox.feedback_pending(d1) and inbox.feedback(d1)["previous"].index == 0
+    inbox.put(back, Skip(1))
+    d2 = inbox.get()
+    assert not inbox.feedback_pending(d2) and inbox.feedback(d2) == {"previous": None}
 
 
 def test_feedback_realtime_takes_the_newest_without_waiting():
     main = Edge("frames", "frame", 1, "latest", False)
     back = Edge("loop", "previous", 1, "latest", True)
     inbox = Inbox([main, back], realtime=True)
+
+    def next_feedback():
+        delivery = inbox.get()
+        assert not inbox.feedback_pending(delivery)
+        return inbox.feedback(delivery)["previous"]
+
     inbox.put(main, frame(0))
-    assert inbox.get().frames["previous"] is None
+    assert next_feedback() is None
     inbox.put(back, frame(0))
     inbox.put(main, frame(5))
-    assert inbox.get().frames["previous"].index == 0
+    assert next_feedback().index == 0
     inbox.put(main, frame(6))
-    assert inbox.get().frames["previous"].index == 0, "the last feedback stays until a newer one arrives"
+    assert next_feedback().index == 0, "the last feedback stays until a newer one arrives"
 
 
 def test_close_releases_a_blocked_producer_and_abort_releases_the_consumer():

@@ -129,6 +129,34 @@ def test_feedback_loop_realtime_never_waits_for_dropped_frames():
     assert all(s is None or s < f.index for s, f in zip(seen, COLLECTED["out"]))
 
 
+LOOP_WITH_PREPARE = """\
+    streams: {delayed: {feedback: true}}
+    nodes:
+      - {name: src, type: "pipeline_nodes:Counter", params: {count: 20, fps: 500}, outputs: frames}
+      - {name: loop, type: "pipeline_nodes:PreparingLoop", inputs: {frame: frames, previous: delayed},
+         outputs: looped, params: {fail_on: %s}}
+      - {name: slow, type: "pipeline_nodes:Tag", inputs: looped, outputs: delayed, params: {delay: 0.02}}
+      - {name: out, type: "pipeline_nodes:Collect", inputs: looped}
+"""
+
+
+def test_prepare_runs_while_the_feedback_is_on_its_way_and_changes_no_result():
+    run(LOOP_WITH_PREPARE % "[]", mode="offline")
+    frames = COLLECTED["out"]
+    assert [f.results["loop"] for f in frames] == list(range(1, 21))
+    prepared = [f.results["prepared"] for f in frames]
+    assert not prepared[0], "frame 0 has no feedback to wait for"
+    assert sum(prepared) >= 15, "the slow loop keeps every later frame waiting for its feedback"
+
+
+def test_prepare_is_not_called_in_realtime_and_its_failure_stops_the_run():
+    assert run(LOOP_WITH_PREPARE % "[]", mode="realtime").exit_code == 0
+    assert not any(f.results["prepared"] for f in COLLECTED["out"])
+    failed = run(LOOP_WITH_PREPARE % "[3]", mode="offline")
+    assert failed.exit_code == 1 and "loop" in failed.reason
+    assert [f.index for f in COLLECTED["out"]] == [0, 1, 2]
+
+
 def test_node_exception_with_stop_shuts_down_cleanly(caplog):
     t0 = time.monotonic()
     result = run("""\

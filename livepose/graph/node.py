@@ -161,6 +161,17 @@ class Node:
     def process(self, **inputs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement process()")
 
+    def prepare(self, **inputs: Any) -> None:
+        """Optional, for nodes with feedback inputs: start a frame's work before its feedback arrives.
+
+        Offline, frame t's regular inputs often reach a node in a loop before the loop has sent
+        back frame t-1's message. Then the runtime calls ``prepare`` with the regular inputs
+        while the feedback is on its way, and ``process`` with all inputs once it has come, so
+        work that does not depend on the feedback (a detector's model run) overlaps with the
+        rest of the loop. Not called when the feedback is already there, nor in realtime runs,
+        where feedback never waits: ``process`` must not rely on it.
+        """
+
     def close(self) -> None:
         """Release resources; called once, on every kind of shutdown, after setup succeeded."""
 

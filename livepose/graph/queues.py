@@ -57,12 +57,18 @@ class Edge:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """What ``Inbox.get`` hands the node: a frame index's inputs, a skip, or the end."""
+    """What ``Inbox.get`` hands the node: a frame index's regular inputs, or a skip.
+
+    Feedback inputs are read in a second step, ``Inbox.feedback(delivery)``, so that a node can
+    start the work that does not need them while they are still on their way round the loop.
+    """
 
     index: int
     frames: dict[str, Any]
-    """Port -> Frame for regular ports; port -> Frame or None for feedback ports."""
+    """Port -> Frame for the regular ports (empty for a skip)."""
     skipped: bool = False
+    feedback_of: int | None = None
+    """The index whose feedback messages belong to this delivery (the previously delivered one)."""
 
 
 class Inbox:
@@ -116,7 +122,10 @@ class Inbox:
             self._readable.notify()
 
     def get(self) -> Delivery | None:
-        """Block until the next joined index; ``None`` once the inputs have ended."""
+        """Block until the next joined index of the regular inputs; ``None`` once they have ended.
+
+        A node with feedback inputs must then call :meth:`feedback` with the delivery, skipped or not.
+        """
         with self._lock:
             while True:
                 if self._aborted:
@@ -145,19 +154,43 @@ class Inbox:
             self._writable.notify_all()
         return discarded
 
-    def _deliver(self, index: int, items: list[Any]) -> Delivery | None:
+    def _deliver(self, index: int, items: list[Any]) -> Delivery:
         skipped = any(isinstance(item, Skip) for item in items)
         frames: dict[str, Any] = {} if skipped else {e.port: item for e, item in zip(self._regular, items)}
-        for edge in self._feedback:
-            value = self._feedback_value(edge)
-            if self._aborted:
-                return None
-            if not skipped:
-                frames[edge.port] = value
+        feedback_of = self._previous_index
         self._previous_index = index
-        return Delivery(index, frames, skipped)
+        return Delivery(index, frames, skipped, feedback_of)
 
-    def _feedback_value(self, edge: Edge) -> Any:
+    @property
+    def has_feedback(self) -> bool:
+        return bool(self._feedback)
+
+    def feedback_pending(self, delivery: Delivery) -> bool:
+        """Whether :meth:`feedback` would wait: offline, some loop has not yet sent the message of
+        ``delivery.feedback_of``."""
+        if self._realtime or delivery.feedback_of is None:
+            return False
+        with self._lock:
+            for edge in self._feedback:
+                if not any(item.index >= delivery.feedback_of for item in edge.items):
+                    return True
+            return False
+
+    def feedback(self, delivery: Delivery) -> dict[str, Any] | None:
+        """The feedback inputs of ``delivery``: port -> Frame, or None where there is none.
+
+        Must be called for every delivery (skips included) so each loop stays in step. Returns
+        ``None`` if the run was aborted while waiting.
+        """
+        with self._lock:
+            values = {}
+            for edge in self._feedback:
+                values[edge.port] = self._feedback_value(edge, delivery.feedback_of)
+                if self._aborted:
+                    return None
+            return values
+
+    def _feedback_value(self, edge: Edge, wanted: int | None) -> Any:
         """The feedback stream's message for the previously handled frame.
 
         Offline, wait for exactly that index so results equal a sequential run. Realtime, take
@@ -170,7 +203,6 @@ class Inbox:
             queue.clear()
             value = self._last_feedback.get(edge.port)
             return None if isinstance(value, Skip) else value
-        wanted = self._previous_index
         if wanted is None:
             return None
         while True:

@@ -275,16 +275,30 @@ class Runner:
     def _consume(self, rn: _RunningNode) -> None:
         inbox = rn.inbox
         assert inbox is not None
+        prepares = inbox.has_feedback and type(rn.node).prepare is not Node.prepare
         while True:
             delivery = inbox.get()
             if delivery is None:
                 return
-            if delivery.skipped:
+            frames = delivery.frames
+            prepare_seconds = 0.0
+            prepared: Any = None
+            if prepares and rn.enabled and not delivery.skipped and inbox.feedback_pending(delivery):
+                started = time.perf_counter()
+                prepared = self._call(rn, rn.node.prepare, frames, delivery.index)
+                if prepared is _FAILED:
+                    return
+                prepare_seconds = time.perf_counter() - started
+            if inbox.has_feedback:
+                feedback = inbox.feedback(delivery)
+                if feedback is None:
+                    return
+                frames = {**frames, **feedback}
+            if delivery.skipped or prepared is _SKIPPED:
                 rn.metrics.skipped += 1
                 self._emit(rn, None, delivery.index)
                 continue
             rn.metrics.frames_in += 1
-            frames = delivery.frames
             started = time.perf_counter()
             if rn.enabled:
                 outcome = self._call(rn, rn.node.process, frames, delivery.index)
@@ -293,7 +307,7 @@ class Runner:
             else:
                 outcome = self._pass_through(rn, frames)
             finished = time.perf_counter()
-            rn.metrics.processed(started, finished)
+            rn.metrics.processed(started - prepare_seconds, finished)
             self._emit(rn, None if outcome is _SKIPPED else outcome, delivery.index)
             if rn.is_sink:
                 capture_time = next(f.timestamp for f in frames.values() if isinstance(f, Frame))

@@ -9,8 +9,10 @@ The loop is two nodes joined by a feedback stream (see ``livepose.vision.trackin
 The detector node reads the previous frame's tracked ROIs from its ``tracked`` input and runs its
 model only while fewer objects than wanted are tracked; the landmark node reads the ROIs from the
 frame's results and sends the next frame's ROIs back. Offline, the runtime hands the detector
-exactly the previous frame's ROIs, so results equal MediaPipe's sequential graph; realtime, it
-hands the newest available, so a dropped frame never stalls the loop. Both nodes convert BGR to
+exactly the previous frame's ROIs, so results equal MediaPipe's sequential graph; while it waits
+for them, the detector runs its model ahead (``prepare``) whenever the previous frame needed it,
+so detection of frame t overlaps landmarks of frame t-1. Realtime, it hands the newest available,
+so a dropped frame never stalls the loop. Both nodes convert BGR to
 RGB once: the detector stores the RGB image in the results for the landmark node.
 """
 
@@ -25,7 +27,7 @@ import numpy as np
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
-from livepose.vision.rects import TrackedRoi
+from livepose.vision.rects import NormalizedRect, TrackedRoi
 from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn
 
 RGB_RESULT = "rgb"
@@ -82,13 +84,28 @@ class DetectorNode(Node):
 
     def setup(self) -> None:
         self.step = self.build_step()
+        self._last_frame_detected = True
+        self._prepared: tuple[int, np.ndarray, list[NormalizedRect] | None] | None = None
+
+    def prepare(self, frame: Frame) -> None:
+        # Offline, the landmark node is still busy with the previous frame: run the detector now,
+        # in parallel with it, if the previous frame needed the detector (it then usually needs it
+        # again). A wrong guess costs one unused detection, never a different answer.
+        rgb = rgb_of(frame)
+        detections = self.step.detect(rgb) if self._last_frame_detected else None
+        self._prepared = (frame.index, rgb, detections)
 
     def process(self, frame: Frame, tracked: Frame | None) -> Frame:
         previous: tuple[TrackedRoi, ...] = ()
         if tracked is not None and not self.static_image_mode:
             previous = tracked.results.get(self.tracks_result, ())
-        rgb = rgb_of(frame)
-        rois = tuple(self.step(rgb, previous))
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and prepared[0] == frame.index:
+            _, rgb, detections = prepared
+        else:
+            rgb, detections = rgb_of(frame), None
+        self._last_frame_detected = self.step.needs_detection(previous)
+        rois = tuple(self.step(rgb, previous, detections))
         detected = tuple(roi for roi in rois if roi.from_detection)
         return frame.with_results(**{RGB_RESULT: rgb, self.rois_result: rois, self.detections_result: detected})
 

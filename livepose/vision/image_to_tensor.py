@@ -115,43 +115,57 @@ _TILE_PIXELS = 32 * 32
 _TILE_ROWS = 16
 
 
+# Source coordinates beyond +-32768 pixels (a degenerate ROI) are clipped there: both neighbours of
+# such a sample are border pixels, so the clipped value samples the same as the exact one.
+_COORDINATE_LIMIT = 32768.0 * _SUBPIXELS
+
+
 @lru_cache(maxsize=8)
 def _output_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     tile_width = min(_TILE_PIXELS // min(_TILE_ROWS, height), width)
     xs = np.arange(width)
     block_start = ((xs // tile_width) * tile_width).astype(np.float64)
     in_block = (xs - block_start).astype(np.float64)
-    rows = np.arange(height, dtype=np.float64)[:, None]
-    return block_start[None, :], in_block[None, :], rows
+    rows = np.arange(height, dtype=np.float64)
+    return block_start, in_block, rows
+
+
+def _projective_row(a: float, b: float, c: float, width: int, height: int) -> np.ndarray:
+    """``a*x + b*y + c`` over the output grid, summed in OpenCV's order:
+    ``((a*x_block + b*y) + c) + a*x_in_block``."""
+    block_start, in_block, rows = _output_grid(width, height)
+    value = np.add.outer(b * rows, a * block_start)
+    value += c
+    value += a * in_block
+    return value
 
 
 def _fixed_point_maps(matrix: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Source-pixel maps of a forward ``matrix`` (source → tensor) in ``cv2.remap``'s fixed-point format:
     integer coordinates ``(H, W, 2)`` int16 and sub-pixel table indices ``(H, W)`` uint16."""
     m = cv2.invert(matrix, flags=cv2.DECOMP_LU)[1].ravel()
-    block_start, in_block, rows = _output_grid(width, height)
-    # Same operation order as OpenCV: (m0*x_block + m1*y) + m2, then + m0*x_in_block, times 32/w.
-    w = m[6] * block_start + m[7] * rows
-    w += m[8]
-    w += m[6] * in_block
+    scale = _projective_row(m[6], m[7], m[8], width, height)
     with np.errstate(divide="ignore"):
-        np.divide(float(_SUBPIXELS), w, out=w)
-    if not np.isfinite(w).all():
-        w[~np.isfinite(w)] = 0.0
+        np.divide(float(_SUBPIXELS), scale, out=scale)
+    finite = np.isfinite(scale)
+    if not finite.all():
+        scale[~finite] = 0.0
     fixed = []
     for a, b, c in ((m[0], m[1], m[2]), (m[3], m[4], m[5])):
-        coordinate = a * block_start + b * rows
-        coordinate += c
-        coordinate += a * in_block
-        coordinate *= w
-        np.clip(coordinate, -2147483648.0, 2147483647.0, out=coordinate)
-        fixed.append(np.rint(coordinate).astype(np.int32))  # round half to even, like cvRound
+        coordinate = _projective_row(a, b, c, width, height)
+        coordinate *= scale
+        np.clip(coordinate, -_COORDINATE_LIMIT, _COORDINATE_LIMIT - 1, out=coordinate)
+        np.rint(coordinate, out=coordinate)  # round half to even, like cvRound
+        fixed.append(coordinate.astype(np.int32))
     x, y = fixed
     coords = np.empty((height, width, 2), dtype=np.int16)
-    coords[..., 0] = np.clip(x >> _SUBPIXEL_BITS, -32768, 32767)
-    coords[..., 1] = np.clip(y >> _SUBPIXEL_BITS, -32768, 32767)
-    table = ((y & (_SUBPIXELS - 1)) << _SUBPIXEL_BITS) | (x & (_SUBPIXELS - 1))
-    return coords, table.astype(np.uint16)
+    np.right_shift(x, _SUBPIXEL_BITS, out=coords[..., 0], casting="unsafe")
+    np.right_shift(y, _SUBPIXEL_BITS, out=coords[..., 1], casting="unsafe")
+    y &= _SUBPIXELS - 1
+    y <<= _SUBPIXEL_BITS
+    x &= _SUBPIXELS - 1
+    y |= x
+    return coords, y.astype(np.uint16)
 
 
 @lru_cache(maxsize=16)

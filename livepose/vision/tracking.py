@@ -96,12 +96,21 @@ class DetectionStep:
         """The detector runs whenever fewer objects than wanted are tracked (even with one missing)."""
         return len(previous_rois) < self.max_num_objects
 
-    def __call__(self, image: np.ndarray, previous_rois: Sequence[TrackedRoi]) -> list[TrackedRoi]:
+    def detect(self, image: np.ndarray) -> list[NormalizedRect]:
+        """The detector's ROIs for ``image``, whatever is tracked: lets a caller run the detector
+        ahead of knowing ``previous_rois`` and hand the result to ``__call__``."""
+        return self._detect_rois(image)
+
+    def __call__(self, image: np.ndarray, previous_rois: Sequence[TrackedRoi],
+                 detections: Sequence[NormalizedRect] | None = None) -> list[TrackedRoi]:
+        """This frame's ROIs; ``detections``, if given, are ``detect(image)`` computed beforehand."""
         if not self.needs_detection(previous_rois):
             # MediaPipe still runs association on the tracked ROIs alone, which drops duplicates
             # (two ROIs that converged on one object).
             return associate_rois((), previous_rois, self.association_iou)
-        detected = [TrackedRoi(rect, -1, True) for rect in self._detect_rois(image)]
+        if detections is None:
+            detections = self._detect_rois(image)
+        detected = [TrackedRoi(rect, -1, True) for rect in detections]
         merged = associate_rois(detected, previous_rois, self.association_iou)
         result = []
         for roi in merged:
