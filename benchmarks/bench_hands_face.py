@@ -8,7 +8,10 @@ For each clip (640x360, the clips MediaPipe's own figure was taken on):
 - graph offline: the pipeline with every frame processed (drawing disabled, as in the baselines);
 - graph realtime: the pipeline with the file paced at its native rate, for capture-to-output latency.
 
-    python benchmarks/bench_hands_face.py [--mediapipe-python /tmp/mpvenv/bin/python]
+The first three run in interleaved rounds (``--rounds``, default 3) and the table gives medians, with
+the graph / MediaPipe ratio of every round: this shared VM's speed drifts by 20-30% between runs.
+
+    python benchmarks/bench_hands_face.py [--mediapipe-python /tmp/mpvenv/bin/python] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from statistics import median
 
 import cv2
 import numpy as np
@@ -100,30 +104,53 @@ def mediapipe(python: str, clip: Path) -> dict | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mediapipe-python", help="a Python interpreter that has mediapipe==0.10.21")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved rounds per clip (each runs every variant once); medians are reported")
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, python "
-          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}")
-    print("| clip | variant | frames/s | latency p50 ms | latency p95 ms | x sequential |")
-    print("|---|---|---|---|---|---|")
+          f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, {args.rounds} interleaved rounds")
+    print("| clip | variant | frames/s (median) | all rounds | latency p50 ms | latency p95 ms | x MediaPipe |")
+    print("|---|---|---|---|---|---|---|")
+    ratios: list[float] = []
     for relative in CLIPS:
         clip = MEDIA / relative
         name = clip.stem
-        rows = {"sequential (same models, one thread)": sequential(clip)}
-        if args.mediapipe_python:
-            found = mediapipe(args.mediapipe_python, clip)
-            if found:
-                rows["mediapipe 0.10.21"] = found
-        offline = graph(clip, "offline")
-        rows["livepose graph, offline"] = offline
-        realtime = graph(clip, "realtime")
-        rows["livepose graph, realtime (native fps)"] = realtime
-        base = rows["sequential (same models, one thread)"]["fps"]
-        for variant, r in rows.items():
-            print(f"| {name} | {variant} | {r['fps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | "
-                  f"{r['fps'] / base:.2f} |")
-        print(f"| {name} | per-node p50 ms (offline) | "
-              + ", ".join(f"{k} {v:.1f}" for k, v in offline["nodes"].items() if v is not None) + " | | | |")
+        rounds: dict[str, list[dict]] = {}
+        graph_vs_mediapipe: list[float] = []
+        for _ in range(args.rounds):
+            # Variants alternate within a round so that the machine's slow and quick spells hit them alike.
+            found = {"sequential (same models, one thread)": sequential(clip)}
+            if args.mediapipe_python:
+                reference = mediapipe(args.mediapipe_python, clip)
+                if reference:
+                    found["mediapipe 0.10.21"] = reference
+            found["livepose graph, offline"] = graph(clip, "offline")
+            for variant, r in found.items():
+                rounds.setdefault(variant, []).append(r)
+            if "mediapipe 0.10.21" in found:
+                graph_vs_mediapipe.append(found["livepose graph, offline"]["fps"] / found["mediapipe 0.10.21"]["fps"])
+        rounds["livepose graph, realtime (native fps)"] = [graph(clip, "realtime")]
+        mediapipe_runs = rounds.get("mediapipe 0.10.21")
+        mediapipe_fps = median([r["fps"] for r in mediapipe_runs]) if mediapipe_runs else None
+        for variant, runs in rounds.items():
+            fps = median([r["fps"] for r in runs])
+            if "realtime" in variant:
+                versus = "(paced at the clip rate)"
+            else:
+                versus = f"{fps / mediapipe_fps:.2f}" if mediapipe_fps else ""
+            if variant == "livepose graph, offline" and graph_vs_mediapipe:
+                versus += f" (per round: {', '.join(f'{v:.2f}' for v in graph_vs_mediapipe)})"
+            every = ", ".join(f"{r['fps']:.1f}" for r in runs)
+            p50, p95 = median([r["p50"] for r in runs]), median([r["p95"] for r in runs])
+            print(f"| {name} | {variant} | {fps:.1f} | {every} | {p50:.1f} | {p95:.1f} | {versus} |")
+        offline = rounds["livepose graph, offline"][-1]
+        print(f"| {name} | per-node p50 ms (offline, last round) | "
+              + ", ".join(f"{k} {v:.1f}" for k, v in offline["nodes"].items() if v is not None) + " | | | | |")
+        ratios.extend(graph_vs_mediapipe)
         sys.stdout.flush()
+    if ratios:
+        print(f"\ngraph offline / MediaPipe, every round of every clip: median {median(ratios):.2f}, "
+              f"range {min(ratios):.2f} to {max(ratios):.2f}")
 
 
 if __name__ == "__main__":
