@@ -43,13 +43,19 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1)
     session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1)  # type: ignore[arg-type]
     if not isinstance(session.inputs[0].shape[0], int):
         return session.run
-    pool = ThreadPoolExecutor(parallel_items, thread_name_prefix="livepose-model") if parallel_items > 1 else None
+    # The calling thread runs one item itself and the pool the others: one thread fewer to wake.
+    helpers = parallel_items - 1
+    pool = ThreadPoolExecutor(helpers, thread_name_prefix="livepose-model") if helpers else None
 
     def run(batch: np.ndarray) -> dict[str, np.ndarray]:
         if len(batch) == 1:
             return session.run(batch)
         items = [batch[i:i + 1] for i in range(len(batch))]
-        results = list(pool.map(session.run, items)) if pool is not None else [session.run(b) for b in items]
+        if pool is None:
+            results = [session.run(item) for item in items]
+        else:
+            pending = [pool.submit(session.run, item) for item in items[1:]]
+            results = [session.run(items[0])] + [future.result() for future in pending]
         return {name: np.concatenate([r[name] for r in results]) for name in results[0]}
 
     return run

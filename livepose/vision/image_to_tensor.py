@@ -24,6 +24,7 @@ as in MediaPipe, because a crop that moves by one 1/32-pixel step changes the la
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, Sequence
@@ -130,42 +131,74 @@ def _output_grid(width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return block_start, in_block, rows
 
 
-def _projective_row(a: float, b: float, c: float, width: int, height: int) -> np.ndarray:
-    """``a*x + b*y + c`` over the output grid, summed in OpenCV's order:
+def _projective_row(a: float, b: float, c: float, out: np.ndarray) -> np.ndarray:
+    """``a*x + b*y + c`` over the output grid of ``out``'s shape, into ``out``, summed in OpenCV's order:
     ``((a*x_block + b*y) + c) + a*x_in_block``."""
+    height, width = out.shape
     block_start, in_block, rows = _output_grid(width, height)
-    value = np.add.outer(b * rows, a * block_start)
-    value += c
-    value += a * in_block
-    return value
+    np.add.outer(b * rows, a * block_start, out=out)
+    out += c
+    out += a * in_block
+    return out
 
 
-def _fixed_point_maps(matrix: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+class _MapWorkspace:
+    """Scratch and output arrays for the maps of one tensor size, reused crop after crop on one thread:
+    fresh ones (five of 200-400 kB per crop) cost more in page faults than the arithmetic itself."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.scale = np.empty((height, width), np.float64)
+        self.coordinate = np.empty((height, width), np.float64)
+        self.fixed_x = np.empty((height, width), np.int32)
+        self.fixed_y = np.empty((height, width), np.int32)
+        self.coords = np.empty((height, width, 2), np.int16)
+        self.table = np.empty((height, width), np.uint16)
+
+
+_workspaces = threading.local()
+
+
+def _workspace(width: int, height: int) -> _MapWorkspace:
+    spaces = getattr(_workspaces, "by_size", None)
+    if spaces is None:
+        spaces = _workspaces.by_size = {}
+    space = spaces.get((width, height))
+    if space is None:
+        space = spaces[(width, height)] = _MapWorkspace(width, height)
+    return space
+
+
+def _fixed_point_maps(
+    matrix: np.ndarray, width: int, height: int, workspace: _MapWorkspace | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Source-pixel maps of a forward ``matrix`` (source → tensor) in ``cv2.remap``'s fixed-point format:
-    integer coordinates ``(H, W, 2)`` int16 and sub-pixel table indices ``(H, W)`` uint16."""
+    integer coordinates ``(H, W, 2)`` int16 and sub-pixel table indices ``(H, W)`` uint16. With a
+    ``workspace`` the maps are written into (and overwrite) its arrays; without, they are new arrays."""
+    space = workspace if workspace is not None else _MapWorkspace(width, height)
     m = cv2.invert(matrix, flags=cv2.DECOMP_LU)[1].ravel()
-    scale = _projective_row(m[6], m[7], m[8], width, height)
+    scale = _projective_row(m[6], m[7], m[8], space.scale)
     with np.errstate(divide="ignore"):
         np.divide(float(_SUBPIXELS), scale, out=scale)
     finite = np.isfinite(scale)
     if not finite.all():
         scale[~finite] = 0.0
-    fixed = []
-    for a, b, c in ((m[0], m[1], m[2]), (m[3], m[4], m[5])):
-        coordinate = _projective_row(a, b, c, width, height)
+    coordinate = space.coordinate
+    for (a, b, c), fixed in (((m[0], m[1], m[2]), space.fixed_x), ((m[3], m[4], m[5]), space.fixed_y)):
+        _projective_row(a, b, c, coordinate)
         coordinate *= scale
         np.clip(coordinate, -_COORDINATE_LIMIT, _COORDINATE_LIMIT - 1, out=coordinate)
         np.rint(coordinate, out=coordinate)  # round half to even, like cvRound
-        fixed.append(coordinate.astype(np.int32))
-    x, y = fixed
-    coords = np.empty((height, width, 2), dtype=np.int16)
+        np.copyto(fixed, coordinate, casting="unsafe")  # exact: the values are whole numbers
+    x, y = space.fixed_x, space.fixed_y
+    coords, table = space.coords, space.table
     np.right_shift(x, _SUBPIXEL_BITS, out=coords[..., 0], casting="unsafe")
     np.right_shift(y, _SUBPIXEL_BITS, out=coords[..., 1], casting="unsafe")
     y &= _SUBPIXELS - 1
     y <<= _SUBPIXEL_BITS
     x &= _SUBPIXELS - 1
     y |= x
-    return coords, y.astype(np.uint16)
+    np.copyto(table, y, casting="unsafe")
+    return coords, table
 
 
 @lru_cache(maxsize=16)
@@ -195,12 +228,15 @@ def _box_corners(roi_px) -> np.ndarray:
     return np.array([[x0, y0], [x1, y1], [two * cx - x0, two * cy - y0], [two * cx - x1, two * cy - y1]], F32)
 
 
-def _warp_into(image: np.ndarray, roi_px, spec: TensorSpec, out: np.ndarray) -> None:
+def _warp_into(image: np.ndarray, roi_px, spec: TensorSpec, out: np.ndarray, repeated: bool) -> None:
     target = np.array(
         [[0, spec.height], [0, 0], [spec.width, 0], [spec.width, spec.height]], dtype=np.float32
     )
     matrix = cv2.getPerspectiveTransform(_box_corners(roi_px), target)
-    coords, table = _cached_maps(matrix.tobytes(), spec.width, spec.height)
+    if repeated:
+        coords, table = _cached_maps(matrix.tobytes(), spec.width, spec.height)
+    else:
+        coords, table = _fixed_point_maps(matrix, spec.width, spec.height, _workspace(spec.width, spec.height))
     cv2.remap(
         image,
         coords,
@@ -212,15 +248,24 @@ def _warp_into(image: np.ndarray, roi_px, spec: TensorSpec, out: np.ndarray) -> 
     )
 
 
-def _to_float(pixels: np.ndarray, spec: TensorSpec) -> np.ndarray:
+@lru_cache(maxsize=8)
+def _value_table(value_min: float, value_max: float) -> np.ndarray:
     # MediaPipe's value transform: scale = (max - min) / 255 and offset = min, both float32, applied by
     # OpenCV's convertTo, which uses a fused multiply-add (one rounding). In float64 the product and sum
-    # are exact, so rounding once to float32 gives the fused result.
-    scale = (F32(spec.value_max) - F32(spec.value_min)) / F32(255)
-    tensor = pixels.astype(np.float64)
-    tensor *= float(scale)
-    tensor += float(F32(spec.value_min))
-    return tensor.astype(F32)
+    # are exact, so rounding once to float32 gives the fused result. A uint8 pixel has 256 values:
+    # tabulate them once.
+    scale = (F32(value_max) - F32(value_min)) / F32(255)
+    table = (np.arange(256, dtype=np.float64) * float(scale) + float(F32(value_min))).astype(F32)
+    table.flags.writeable = False
+    return table
+
+
+def _to_float(pixels: np.ndarray, spec: TensorSpec) -> np.ndarray:
+    batch, height, width, channels = pixels.shape
+    tensor = np.empty(pixels.shape, F32)
+    cv2.LUT(pixels.reshape(batch * height, width, channels), _value_table(spec.value_min, spec.value_max),
+            dst=tensor.reshape(batch * height, width, channels))
+    return tensor
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -229,16 +274,19 @@ def _check_image(image: np.ndarray) -> None:
 
 
 def crops_to_batch(
-    image: np.ndarray, rects: Sequence[NormalizedRect], spec: TensorSpec
+    image: np.ndarray, rects: Sequence[NormalizedRect], spec: TensorSpec, *, repeated: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sample each ROI into one batch ``(B, H, W, 3)`` float32; paddings ``(B, 4)``."""
+    """Sample each ROI into one batch ``(B, H, W, 3)`` float32; paddings ``(B, 4)``.
+
+    ``repeated=True`` keeps the sampling maps for the next call with the same ROI and image size (the
+    detectors' whole-image letterbox); tracked ROIs change every frame and are not kept."""
     _check_image(image)
     image_height, image_width = image.shape[:2]
     pixels = np.empty((len(rects), spec.height, spec.width, 3), dtype=np.uint8)
     paddings = np.zeros((len(rects), 4), dtype=np.float64)
     for index, rect in enumerate(rects):
         roi_px, padding = _roi_pixels(rect, image_width, image_height, spec)
-        _warp_into(image, roi_px, spec, pixels[index])
+        _warp_into(image, roi_px, spec, pixels[index], repeated)
         paddings[index] = padding
     return _to_float(pixels, spec), paddings
 
@@ -252,7 +300,9 @@ def crop_to_tensor(image: np.ndarray, rect: NormalizedRect, spec: TensorSpec) ->
 
 def image_to_letterboxed_tensor(image: np.ndarray, spec: TensorSpec) -> tuple[np.ndarray, Padding]:
     """The whole image as the detector sees it (letterboxed when ``spec.keep_aspect_ratio``)."""
-    return crop_to_tensor(image, NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0), spec)
+    tensors, paddings = crops_to_batch(image, [NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0)], spec, repeated=True)
+    left, top, right, bottom = (float(v) for v in paddings[0])
+    return tensors[0], (left, top, right, bottom)
 
 
 def letterboxed_image_roi(
