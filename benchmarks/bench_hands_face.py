@@ -10,6 +10,9 @@ For each clip (640x360, the clips MediaPipe's own figure was taken on):
 
 The first three run in interleaved rounds (``--rounds``, default 3) and the table gives medians, with
 the graph / MediaPipe ratio of every round: this shared VM's speed drifts by 20-30% between runs.
+Throughput and CPU per frame are steady-state figures for every variant alike: from the first result
+to the last, so model loading and first-call warm-up (about 0.25 s for MediaPipe, whose models load
+on the first frame) are left out; they are reported as start-up, the time to the first result.
 
     python benchmarks/bench_hands_face.py [--mediapipe-python /tmp/mpvenv/bin/python] [--rounds 3]
 """
@@ -20,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -43,19 +47,22 @@ PIPELINE = ROOT / "pipelines" / "hands_face.yaml"
 SETTINGS = ["face_detector.max_num_faces=2"]
 
 MEDIAPIPE_SCRIPT = """
-import sys, time, json, cv2, numpy as np, mediapipe as mp
+import sys, time, json, resource, cv2, numpy as np, mediapipe as mp
 hands = mp.solutions.hands.Hands(max_num_hands=2, model_complexity=1)
 face = mp.solutions.face_mesh.FaceMesh(max_num_faces=2, refine_landmarks=False)
-cap = cv2.VideoCapture(sys.argv[1]); times = []; start = time.perf_counter(); n = 0
+cap = cv2.VideoCapture(sys.argv[1]); times = []; ends = []; start = time.perf_counter()
 while True:
     t0 = time.perf_counter(); ok, frame = cap.read()
     if not ok: break
     rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB); hands.process(rgb); face.process(rgb)
-    times.append(time.perf_counter() - t0); n += 1
-print(json.dumps({"fps": n / (time.perf_counter() - start), "p50": float(np.median(times)) * 1e3,
-                  "p95": float(np.percentile(times, 95)) * 1e3}))
+    ends.append(time.perf_counter()); times.append(ends[-1] - t0)
+    if len(ends) == 1: cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+print(json.dumps({"fps": (len(ends) - 1) / (ends[-1] - ends[0]), "startup_ms": (ends[0] - start) * 1e3,
+                  "cpu_ms": cpu / (len(ends) - 1) * 1e3, "p50": float(np.median(times[1:])) * 1e3,
+                  "p95": float(np.percentile(times[1:], 95)) * 1e3}))
 """
-
 
 def sequential(clip: Path) -> dict:
     def model(name: str):
@@ -66,7 +73,8 @@ def sequential(clip: Path) -> dict:
     faces = FaceTracker(model("mediapipe/face_detection_short_range"), model("mediapipe/face_landmark"),
                         max_num_faces=2, max_batch=1)
     capture = cv2.VideoCapture(str(clip))
-    times = []
+    times: list[float] = []
+    ends: list[float] = []
     start = time.perf_counter()
     while True:
         t0 = time.perf_counter()
@@ -76,9 +84,25 @@ def sequential(clip: Path) -> dict:
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         hands.process(rgb)
         faces.process(rgb)
-        times.append(time.perf_counter() - t0)
-    return {"fps": len(times) / (time.perf_counter() - start), "p50": float(np.median(times)) * 1e3,
-            "p95": float(np.percentile(times, 95)) * 1e3}
+        ends.append(time.perf_counter())
+        times.append(ends[-1] - t0)
+        if len(ends) == 1:
+            cpu_start = _cpu_seconds()
+    return _steady(ends, start, _cpu_seconds() - cpu_start, times[1:])
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _steady(ends: list[float], start: float, cpu_seconds: float, latencies: list[float]) -> dict:
+    """Throughput from the first result to the last (model loading and warm-up excluded, as for
+    MediaPipe, whose first frame takes ~0.25 s), CPU per frame over the same span, and latency."""
+    frames = len(ends) - 1
+    return {"fps": frames / (ends[-1] - ends[0]), "startup_ms": (ends[0] - start) * 1e3,
+            "cpu_ms": cpu_seconds / frames * 1e3, "p50": float(np.median(latencies)) * 1e3,
+            "p95": float(np.percentile(latencies, 95)) * 1e3}
 
 
 def graph(clip: Path, mode: str) -> dict:
@@ -86,14 +110,30 @@ def graph(clip: Path, mode: str) -> dict:
     for node in spec.nodes:
         if node.name == "draw":
             node.enabled = False
+    runner = Runner(spec, headless=True, install_signal_handlers=False)
+    # CPU is sampled when the first result leaves the sink, so that it covers the same span as the
+    # throughput (everything after start-up).
+    sink = runner.metrics.nodes["window"]
+    first_result_cpu: list[float] = []
+    finished = runner.metrics.sink_finished
+
+    def sink_finished(metrics, capture_time, now):  # type: ignore[no-untyped-def]
+        if metrics is sink and not first_result_cpu:
+            first_result_cpu.append(_cpu_seconds())
+        finished(metrics, capture_time, now)
+
+    runner.metrics.sink_finished = sink_finished  # type: ignore[method-assign]
     start = time.perf_counter()
-    result = Runner(spec, headless=True, install_signal_handlers=False).run()
-    elapsed = time.perf_counter() - start
+    result = runner.run()
+    cpu_seconds = _cpu_seconds() - first_result_cpu[0]
     data = result.metrics.to_dict()
-    frames = data["nodes"]["window"]["frames_in"]
+    frames = sink.frames_processed
+    # first_time/last_time are perf_counter readings: when the sink started its first and ended its last frame.
+    fps = (frames - 1) / (sink.last_time - sink.first_time)
     per_node = {name: n["process_ms"]["p50"] for name, n in data["nodes"].items()}
-    return {"fps": frames / elapsed, "p50": data["nodes"]["window"]["latency_ms"]["p50"],
-            "p95": data["nodes"]["window"]["latency_ms"]["p95"], "drops": data["total_drops"], "nodes": per_node}
+    return {"fps": fps, "startup_ms": (sink.first_time - start) * 1e3, "cpu_ms": cpu_seconds / (frames - 1) * 1e3,
+            "p50": data["nodes"]["window"]["latency_ms"]["p50"], "p95": data["nodes"]["window"]["latency_ms"]["p95"],
+            "drops": data["total_drops"], "nodes": per_node}
 
 
 def mediapipe(python: str, clip: Path) -> dict | None:
@@ -109,8 +149,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, python "
           f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}, {args.rounds} interleaved rounds")
-    print("| clip | variant | frames/s (median) | all rounds | latency p50 ms | latency p95 ms | x MediaPipe |")
-    print("|---|---|---|---|---|---|---|")
+    print("| clip | variant | frames/s (median) | all rounds | CPU ms/frame | start-up ms | latency p50 ms | "
+          "latency p95 ms | x MediaPipe |")
+    print("|---|---|---|---|---|---|---|---|---|")
     ratios: list[float] = []
     for relative in CLIPS:
         clip = MEDIA / relative
@@ -142,10 +183,12 @@ def main() -> None:
                 versus += f" (per round: {', '.join(f'{v:.2f}' for v in graph_vs_mediapipe)})"
             every = ", ".join(f"{r['fps']:.1f}" for r in runs)
             p50, p95 = median([r["p50"] for r in runs]), median([r["p95"] for r in runs])
-            print(f"| {name} | {variant} | {fps:.1f} | {every} | {p50:.1f} | {p95:.1f} | {versus} |")
+            cpu, startup = median([r["cpu_ms"] for r in runs]), median([r["startup_ms"] for r in runs])
+            print(f"| {name} | {variant} | {fps:.1f} | {every} | {cpu:.1f} | {startup:.0f} | {p50:.1f} | {p95:.1f} "
+                  f"| {versus} |")
         offline = rounds["livepose graph, offline"][-1]
         print(f"| {name} | per-node p50 ms (offline, last round) | "
-              + ", ".join(f"{k} {v:.1f}" for k, v in offline["nodes"].items() if v is not None) + " | | | | |")
+              + ", ".join(f"{k} {v:.1f}" for k, v in offline["nodes"].items() if v is not None) + " | | | | | | |")
         ratios.extend(graph_vs_mediapipe)
         sys.stdout.flush()
     if ratios:

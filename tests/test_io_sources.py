@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import threading
 
 import cv2
@@ -70,6 +71,28 @@ def test_webm_frame_count_is_estimated_from_the_duration():
     while source.read() is not None:
         decoded += 1
     assert estimate is not None and abs(estimate - decoded) <= 2
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts native threads through Linux's /proc")
+def test_frames_equal_pyavs_own_conversion_without_starting_threads_per_frame():
+    import av
+
+    path = media_file(WEBM_CLIP)
+    with av.open(str(path)) as container:
+        expected = [frame.to_ndarray(format="bgr24") for _, frame in zip(range(12), container.decode(video=0))]
+    source = VideoFileSource(path)
+    first = source.read().image
+    threads_after_first_frame = set(os.listdir("/proc/self/task"))
+    started = set()
+    images = [first]
+    for _ in range(11):
+        images.append(source.read().image)
+        started |= set(os.listdir("/proc/self/task")) - threads_after_first_frame
+    source.close()
+    for image, reference in zip(images, expected, strict=True):
+        np.testing.assert_array_equal(image, reference)
+    # PyAV's to_ndarray builds a scaler per frame whose worker threads start and stop each time.
+    assert not started
 
 
 def _write_bt709_tagged_clip(path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 import pytest
@@ -145,6 +146,49 @@ def test_batch_of_crops_matches_single_crops():
         np.testing.assert_allclose(paddings[index], padding)
     with pytest.raises(ValueError):
         crops_to_batch(image.astype(np.float32), rects, HAND_LANDMARK_INPUT)
+
+
+def test_crops_from_several_threads_match_crops_on_one():
+    # The sampling maps live in per-thread buffers: concurrent crops must not share them.
+    image = _gradient_image(320, 240)
+    rects = [NormalizedRect(0.3 + 0.01 * i, 0.4, 0.3, 0.4, 0.1 * i) for i in range(8)]
+    expected = [crop_to_tensor(image, rect, HAND_LANDMARK_INPUT)[0] for rect in rects]
+    results: dict[int, list[np.ndarray]] = {}
+
+    def crop_all(worker: int) -> None:
+        results[worker] = [crop_to_tensor(image, rect, HAND_LANDMARK_INPUT)[0] for rect in rects * 5]
+
+    workers = [threading.Thread(target=crop_all, args=(w,)) for w in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for crops in results.values():
+        for index, crop in enumerate(crops):
+            np.testing.assert_array_equal(crop, expected[index % len(rects)])
+
+
+def test_kept_letterbox_maps_sample_like_fresh_ones():
+    image = _gradient_image(320, 240)
+    whole = NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0)
+    for spec in (PALM_DETECTOR_INPUT, FACE_DETECTOR_INPUT):
+        fresh, fresh_padding = crops_to_batch(image, [whole], spec)
+        for _ in range(2):  # the second call reads the kept maps
+            kept, padding = image_to_letterboxed_tensor(image, spec)
+            np.testing.assert_array_equal(kept, fresh[0])
+            np.testing.assert_allclose(padding, fresh_padding[0])
+
+
+@pytest.mark.parametrize("spec", [HAND_LANDMARK_INPUT, FACE_DETECTOR_INPUT])
+def test_pixel_values_scale_with_one_rounding(spec):
+    # Every uint8 value, as OpenCV's convertTo (one fused multiply-add in float32) maps it.
+    image = np.repeat(np.arange(256, dtype=np.uint8), 3).reshape(16, 16, 3)
+    tensor, _ = crop_to_tensor(image, NormalizedRect(0.5, 0.5, 1.0, 1.0), TensorSpec(16, 16, spec.value_min,
+                                                                                       spec.value_max, False, "zero"))
+    scale = (np.float32(spec.value_max) - np.float32(spec.value_min)) / np.float32(255)
+    fused = (image.astype(np.float64) * float(scale) + float(np.float32(spec.value_min))).astype(np.float32)
+    np.testing.assert_array_equal(tensor, fused)
+    assert tensor.dtype == np.float32 and tensor.min() == spec.value_min
 
 
 # --- rects ---------------------------------------------------------------------------------------
