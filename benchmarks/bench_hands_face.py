@@ -5,14 +5,18 @@ For each clip (640x360, the clips MediaPipe's own figure was taken on):
   thread, as MediaPipe's Python solutions are (decoding included);
 - mediapipe: MediaPipe's legacy Hands + FaceMesh solutions, when a Python with mediapipe 0.10.21 is
   given with --mediapipe-python (it cannot share livepose's environment: its pins conflict);
-- graph offline: the pipeline with every frame processed (drawing disabled, as in the baselines);
+- graph offline: the pipeline with every frame processed (drawing disabled, as in the baselines); its
+  face branch is one ``face_tracker`` node in a worker process at nice 10;
+- graph offline, face on threads: the same with the face branch as two nodes on the pipeline's own
+  threads (``hands_face_threads.yaml``, the layout before the worker process), for the same-run ratio;
 - graph realtime: the pipeline with the file paced at its native rate, for capture-to-output latency.
 
 The first three run in interleaved rounds (``--rounds``, default 3) and the table gives medians, with
 the graph / MediaPipe ratio of every round: this shared VM's speed drifts by 20-30% between runs.
 Throughput and CPU per frame are steady-state figures for every variant alike: from the first result
 to the last, so model loading and first-call warm-up (about 0.25 s for MediaPipe, whose models load
-on the first frame) are left out; they are reported as start-up, the time to the first result.
+on the first frame) are left out; they are reported as start-up, the time to the first result. CPU
+includes the worker processes' own.
 
     python benchmarks/bench_hands_face.py [--mediapipe-python /tmp/mpvenv/bin/python] [--rounds 3]
 """
@@ -35,6 +39,7 @@ import numpy as np
 
 from livepose.graph.runner import Runner
 from livepose.graph.spec import Overrides, load_pipeline
+from livepose.graph.worker import WorkerProcessNode
 from livepose.models.runtime import ModelSession
 from livepose.vision.face import FaceTracker
 from livepose.vision.hands import HandTracker
@@ -44,7 +49,9 @@ MEDIA = Path(os.environ.get("LIVEPOSE_MEDIA", ROOT.parent / "shared" / "media"))
 CLIPS = ["Hand-keypoints/test_examples/webm/hands1.webm", "Hand-keypoints/test_examples/webm/hands3.webm",
          "Hand-keypoints/test_examples/webm/hands5.webm"]
 PIPELINE = ROOT / "pipelines" / "hands_face.yaml"
-SETTINGS = ["face_detector.max_num_faces=2"]
+SETTINGS = ["face.max_num_faces=2"]
+THREADS_PIPELINE = ROOT / "benchmarks" / "hands_face_threads.yaml"
+THREADS_SETTINGS = ["face_detector.max_num_faces=2"]
 
 MEDIAPIPE_SCRIPT = """
 import sys, time, json, resource, cv2, numpy as np, mediapipe as mp
@@ -105,12 +112,17 @@ def _steady(ends: list[float], start: float, cpu_seconds: float, latencies: list
             "p95": float(np.percentile(latencies, 95)) * 1e3}
 
 
-def graph(clip: Path, mode: str) -> dict:
-    spec = load_pipeline(PIPELINE, Overrides(mode=mode, source=str(clip), settings=SETTINGS))
+def graph(clip: Path, mode: str, pipeline: Path = PIPELINE, settings: list[str] = SETTINGS) -> dict:
+    spec = load_pipeline(pipeline, Overrides(mode=mode, source=str(clip), settings=settings))
     for node in spec.nodes:
         if node.name == "draw":
             node.enabled = False
     runner = Runner(spec, headless=True, install_signal_handlers=False)
+    workers = [node for node in runner.nodes.values() if isinstance(node, WorkerProcessNode)]
+
+    def cpu_seconds_now() -> float:
+        return _cpu_seconds() + sum(worker.worker_cpu_seconds for worker in workers)
+
     # CPU is sampled when the first result leaves the sink, so that it covers the same span as the
     # throughput (everything after start-up).
     sink = runner.metrics.nodes["window"]
@@ -119,13 +131,13 @@ def graph(clip: Path, mode: str) -> dict:
 
     def sink_finished(metrics, capture_time, now):  # type: ignore[no-untyped-def]
         if metrics is sink and not first_result_cpu:
-            first_result_cpu.append(_cpu_seconds())
+            first_result_cpu.append(cpu_seconds_now())
         finished(metrics, capture_time, now)
 
     runner.metrics.sink_finished = sink_finished  # type: ignore[method-assign]
     start = time.perf_counter()
     result = runner.run()
-    cpu_seconds = _cpu_seconds() - first_result_cpu[0]
+    cpu_seconds = cpu_seconds_now() - first_result_cpu[0]
     data = result.metrics.to_dict()
     frames = sink.frames_processed
     # first_time/last_time are perf_counter readings: when the sink started its first and ended its last frame.
@@ -153,6 +165,7 @@ def main() -> None:
           "latency p95 ms | x MediaPipe |")
     print("|---|---|---|---|---|---|---|---|---|")
     ratios: list[float] = []
+    worker_gain: list[float] = []
     for relative in CLIPS:
         clip = MEDIA / relative
         name = clip.stem
@@ -166,6 +179,8 @@ def main() -> None:
                 if reference:
                     found["mediapipe 0.10.21"] = reference
             found["livepose graph, offline"] = graph(clip, "offline")
+            found["livepose graph, offline, face on threads"] = graph(clip, "offline", THREADS_PIPELINE,
+                                                                      THREADS_SETTINGS)
             for variant, r in found.items():
                 rounds.setdefault(variant, []).append(r)
             if "mediapipe 0.10.21" in found:
@@ -190,10 +205,14 @@ def main() -> None:
         print(f"| {name} | per-node p50 ms (offline, last round) | "
               + ", ".join(f"{k} {v:.1f}" for k, v in offline["nodes"].items() if v is not None) + " | | | | | | |")
         ratios.extend(graph_vs_mediapipe)
+        worker_gain.extend(a["fps"] / b["fps"] for a, b in zip(rounds["livepose graph, offline"],
+                                                               rounds["livepose graph, offline, face on threads"]))
         sys.stdout.flush()
     if ratios:
         print(f"\ngraph offline / MediaPipe, every round of every clip: median {median(ratios):.2f}, "
               f"range {min(ratios):.2f} to {max(ratios):.2f}")
+    print(f"graph offline / graph with the face on threads, every round of every clip: median "
+          f"{median(worker_gain):.2f}, range {min(worker_gain):.2f} to {max(worker_gain):.2f}")
 
 
 if __name__ == "__main__":

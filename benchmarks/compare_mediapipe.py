@@ -22,7 +22,7 @@ from livepose.eval.reference import load_reference
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ROOT / "pipelines" / "hands_face.yaml"
 SETTINGS = list(REFERENCE_SETTINGS)
-STATIC = ["palms.static_image_mode=true", "face_detector.static_image_mode=true"]
+STATIC = ["palms.static_image_mode=true", "face.static_image_mode=true"]
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import ClassVar
@@ -182,3 +183,66 @@ class DeepCollect(Collect):
     """A Collect whose input edges prefer a deep drop_oldest queue."""
 
     input_queue: ClassVar[dict] = {"size": 5, "policy": "drop_oldest"}
+
+
+class Fill(Node):
+    """A new picture: every pixel set to the frame index (modulo 256)."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    def process(self, frame: Frame) -> Frame:
+        return frame.with_image(np.full_like(frame.image, frame.index % 256))
+
+
+class KeepFirst(Node):
+    """Keeps the first picture it gets and reports its mean with every frame (it must never change)."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    def setup(self) -> None:
+        self.first: np.ndarray | None = None
+
+    def process(self, frame: Frame) -> Frame:
+        if self.first is None:
+            self.first = frame.image
+        return frame.with_results(first_mean=float(self.first.mean()))
+
+
+class WhereAmI(Node):
+    """Reports the process it runs in and that process's CPU niceness."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    def process(self, frame: Frame) -> Frame:
+        return frame.with_results(pid=os.getpid(), nice=os.nice(0))
+
+
+class ExitProcess(Node):
+    """Ends its whole process abruptly (as a crash in native code would) on frame `at`."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    at: int = param(3, "the frame index that ends the process")
+
+    def process(self, frame: Frame) -> Frame:
+        if frame.index == self.at:
+            os._exit(3)
+        return frame
+
+
+class NeedsModel(Node):
+    """A processing node whose setup fails like a missing model does."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    def setup(self) -> None:
+        from livepose.errors import UserError
+
+        raise UserError("model 'nowhere.onnx' not found: run `livepose models prepare`")
+
+    def process(self, frame: Frame) -> Frame:
+        return frame

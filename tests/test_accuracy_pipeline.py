@@ -7,6 +7,7 @@ native resolution, handedness >= 99% (physically correct labels: the clips are n
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ def test_static_images_match_mediapipe(models_ready, tmp_path):
     recording = load_reference(media_file("reference/images.mediapipe.json.gz"))
     folder = image_set_folder(recording, MEDIA, tmp_path / "images")
     out = tmp_path / "keypoints.jsonl"
-    static = ["palms.static_image_mode=true", "face_detector.static_image_mode=true"]
+    static = ["palms.static_image_mode=true", "face.static_image_mode=true"]
     assert run_keypoints(PIPELINE, folder, out, SETTINGS + static).exit_code == 0
     result = compare_keypoints(out, recording)
     reference_hands = sum(len(f.hands) for f in recording.frames)
@@ -55,3 +56,19 @@ def test_static_images_match_mediapipe(models_ready, tmp_path):
     assert result.hands.matched_objects >= 0.9 * reference_hands
     assert result.faces.matched_objects >= 0.9 * reference_faces
     assert result.passes(), result
+
+
+def test_face_tracker_node_gives_the_two_node_loops_answers(models_ready, tmp_path):
+    # hands_face.yaml runs the face as one face_tracker node in a worker process; face.yaml keeps the
+    # detector and mesh as two nodes joined by a feedback stream. Offline they must agree exactly.
+    clip = media_file(load_reference(media_file("reference/test_video.mediapipe.json.gz")).source)
+    both = tmp_path / "hands_face.jsonl"
+    face_only = tmp_path / "face.jsonl"
+    assert run_keypoints(PIPELINE, clip, both, ["face.max_num_faces=2"]).exit_code == 0
+    assert run_keypoints(ROOT / "pipelines" / "face.yaml", clip, face_only,
+                         ["face_detector.max_num_faces=2"]).exit_code == 0
+    rows = [json.loads(line) for line in both.read_text().splitlines()]
+    expected = [json.loads(line) for line in face_only.read_text().splitlines()]
+    assert len(rows) == len(expected) > 0
+    assert sum(len(row["faces"]) for row in rows) > 0
+    assert [row["faces"] for row in rows] == [row["faces"] for row in expected]

@@ -200,3 +200,18 @@ def test_extra_nodes_tap_the_output():
     spec = parse_pipeline(GOOD, "p.yaml", Overrides(extra_nodes=[
         {"name": "tap", "type": "pipeline_nodes:Collect", "inputs": "$output"}]))
     assert spec.nodes[-1].inputs == {"frame": "tagged"}
+
+
+def test_process_setting_runs_a_node_in_a_worker_and_bad_values_name_the_line_and_fix():
+    spec = parse_pipeline(GOOD.replace("    params: {key: a, factor: 2}\n",
+                                       "    params: {key: a, factor: 2}\n    process: {nice: 7}\n"), "p.yaml")
+    assert spec.nodes[1].worker is not None and spec.nodes[1].worker.nice == 7
+    assert type(spec.nodes[1].build()).__name__ == "WorkerProcessNode" and spec.nodes[0].worker is None
+    for value, words in (("{nice: 30}", "from 0 to 19"), ("fast", "is not true, false or {nice: N}"),
+                         ("{nice: 1, cores: 2}", "is not true, false or {nice: N}")):
+        p = only(GOOD.replace("    params: {key: a, factor: 2}\n", f"    params: {{key: a, factor: 2}}\n    process: {value}\n"))
+        assert (p.line, p.node) == (11, "tag") and words in p.message and p.fix
+    source = only(GOOD.replace("    outputs: frames\n", "    outputs: frames\n    process: true\n", 1))
+    assert source.node == "src" and "inputs and outputs" in source.message
+    sink = only(GOOD.replace("    inputs: tagged\n", "    inputs: tagged\n    process: true\n"))
+    assert sink.node == "out" and "inputs and outputs" in sink.message

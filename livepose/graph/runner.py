@@ -113,6 +113,11 @@ class Runner:
                                         n.name in sinks, n.enabled))
         return running
 
+    @property
+    def nodes(self) -> dict[str, Node]:
+        """The pipeline's node objects, by name (for tools that inspect a run, such as benchmarks)."""
+        return {rn.spec.name: rn.node for rn in self._nodes}
+
     # -- controls ------------------------------------------------------------------------
     def request_stop(self, reason: str = "stop requested") -> None:
         """Stop the sources; the rest of the pipeline drains and finalizes."""

@@ -20,6 +20,7 @@ A pipeline file looks like::
         params: {strength: 15}
         hotkey: b                      # toggles the node; disabled nodes pass frames through
         on_error: skip_frame           # or stop (default)
+        process: {nice: 10}            # its own worker process (own GIL), lower CPU priority
 
 ``load_pipeline`` returns a :class:`PipelineSpec` or raises a :class:`ProblemReport` that lists
 every error with file, line, node and fix.
@@ -37,6 +38,7 @@ import yaml
 from livepose.graph.node import Node
 from livepose.graph.problems import Problem, ProblemReport, did_you_mean
 from livepose.graph.registry import NodeTypeError, known_node_types, resolve_node_type
+from livepose.graph.worker import WorkerProcessNode, WorkerSettings
 from livepose.graph.yamlsource import LocatedDict, LocatedList, as_located, load_yaml, load_yaml_file
 
 POLICIES = ("latest", "drop_oldest", "block")
@@ -64,6 +66,7 @@ _NODE_KEYS = {
     "hotkey": "a key that enables/disables the node at runtime",
     "enabled": "whether the node starts enabled (true)",
     "on_error": "stop or skip_frame",
+    "process": "run the node in a worker process: true, or {nice: 0-19} to also lower its CPU priority",
 }
 _STREAM_KEYS = ("size", "policy", "feedback")
 
@@ -91,8 +94,12 @@ class NodeSpec:
     enabled: bool = True
     on_error: str = "stop"
     line: int = 0
+    worker: WorkerSettings | None = None
+    """Set when the node runs in a worker process (``process:``)."""
 
     def build(self) -> Node:
+        if self.worker is not None:
+            return WorkerProcessNode(self.name, self.cls, self.params, self.worker)
         return self.cls(name=self.name, **self.params)
 
 
@@ -286,9 +293,41 @@ class _Builder:
         if not isinstance(enabled, bool):
             self.error(located.line_of("enabled"), name, "enabled must be true or false", "")
             enabled = True
+        worker = self._worker_settings(located, cls, name)
         if validated is None or inputs is None or outputs is None:
             return None
-        return NodeSpec(name, type_name, cls, validated, inputs, outputs, hotkey, enabled, on_error, item_line)
+        return NodeSpec(name, type_name, cls, validated, inputs, outputs, hotkey, enabled, on_error, item_line,
+                        worker)
+
+    def _worker_settings(self, located: LocatedDict, cls: type[Node], name: str) -> WorkerSettings | None:
+        value = located.get("process", False)
+        if value is False:
+            return None
+        line = located.line_of("process")
+        if value is True:
+            value = {}
+        if not isinstance(value, dict) or set(value) - {"nice"}:
+            self.error(line, name, f"process: {value!r} is not true, false or {{nice: N}}",
+                       "write process: true, or process: {nice: 10} to also lower its CPU priority")
+            return None
+        nice = value.get("nice", 0)
+        if isinstance(nice, bool) or not isinstance(nice, int) or not 0 <= nice <= 19:
+            self.error(line, name, f"process nice {nice!r} must be a whole number from 0 to 19",
+                       "0 keeps the pipeline's priority; 19 runs only when nothing else wants the CPU")
+            return None
+        if not cls.inputs or not cls.outputs:
+            self.error(line, name, "only a node with inputs and outputs can run in a worker process",
+                       "remove process: from this node")
+            return None
+        if cls.keys:
+            self.error(line, name, "this node handles key presses, which cannot reach a worker process",
+                       "remove process: from this node")
+            return None
+        if cls.__module__ == "__main__":
+            self.error(line, name, "a node class defined in the script being run cannot be loaded by a worker "
+                       "process", "move the class into a module and name it as package.module:ClassName")
+            return None
+        return WorkerSettings(nice)
 
     def _validate_params(self, cls: type[Node], type_name: str, name: str, params: dict[str, Any],
                          line_of: Any, from_cli: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -15,4 +15,5 @@ BUILTIN_NODES: dict[str, str] = {
     "hand_landmarks": "livepose.nodes.hands:HandLandmarksNode",
     "face_detector": "livepose.nodes.face:FaceDetectorNode",
     "face_landmarks": "livepose.nodes.face:FaceLandmarksNode",
+    "face_tracker": "livepose.nodes.face:FaceTrackerNode",
 }

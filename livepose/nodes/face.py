@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 
 from livepose.graph.frame import Frame
-from livepose.graph.node import param
-from livepose.nodes.tracking import DetectorNode, LandmarkNode, open_model
-from livepose.vision.face import FaceDetector, FaceLandmarker
+from livepose.graph.node import Node, param
+from livepose.models.runtime import PROVIDERS
+from livepose.nodes.tracking import DetectorNode, LandmarkNode, open_model, rgb_of
+from livepose.vision.face import FaceDetector, FaceLandmarker, FaceTracker
 from livepose.vision.rects import TrackedRoi
 from livepose.vision.tracking import DetectionStep, LandmarkStepOutput
 
@@ -49,3 +50,39 @@ class FaceLandmarksNode(LandmarkNode):
 
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
         return self.landmarker(rgb, rois)
+
+
+class FaceTrackerNode(Node):
+    """Face detection and the face mesh in one node, tracked from frame to frame on one thread.
+
+    The same algorithm and results as ``face_detector`` + ``face_landmarks`` joined by a feedback
+    stream, without the hand-offs between two threads: the cheaper choice for a branch that is
+    not the pipeline's bottleneck, and the one to run in a worker process (``process: {nice: 10}``).
+    """
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    max_num_faces: int = param(1, "most faces to track", ge=1)
+    min_detection_confidence: float = param(0.5, "face score threshold", ge=0, le=1)
+    min_tracking_confidence: float = param(0.5, "face presence threshold", ge=0, le=1)
+    static_image_mode: bool = param(False, "treat every frame as unrelated: always detect, never track")
+    detector_model: str = param("mediapipe/face_detection_short_range", "zoo name or .onnx path")
+    landmark_model: str = param("mediapipe/face_landmark", "zoo name or .onnx path")
+    provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
+    threads: int = param(1, "ONNX Runtime intra-op threads per model (0: one per core)", ge=0)
+
+    def setup(self) -> None:
+        self.tracker = FaceTracker(
+            open_model(self.detector_model, self.provider, self.threads),
+            open_model(self.landmark_model, self.provider, self.threads),
+            static_image_mode=self.static_image_mode,
+            max_num_faces=self.max_num_faces,
+            min_detection_confidence=self.min_detection_confidence,
+            min_tracking_confidence=self.min_tracking_confidence,
+        )
+
+    def process(self, frame: Frame) -> Frame:
+        rois, faces = self.tracker.step(rgb_of(frame))
+        detected = tuple(roi for roi in rois if roi.from_detection)
+        return frame.with_results(faces=faces, face_rois=rois, face_detections=detected)

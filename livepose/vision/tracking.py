@@ -141,8 +141,12 @@ class Tracker(Generic[ObjectT]):
 
     def process(self, image: np.ndarray) -> tuple[ObjectT, ...]:
         """Objects found in one RGB uint8 frame."""
+        return self.step(image)[1]
+
+    def step(self, image: np.ndarray) -> tuple[tuple[TrackedRoi, ...], tuple[ObjectT, ...]]:
+        """One frame: the ROIs the landmark model ran on (tracked or detected) and the objects found."""
         previous = () if self.static_image_mode else self._previous_rois
-        rois = self.detection_step(image, previous)
+        rois = tuple(self.detection_step(image, previous))
         output = self.landmark_step(image, rois)
         self._previous_rois = output.next_rois
-        return output.objects
+        return rois, output.objects
