@@ -30,6 +30,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -124,8 +125,7 @@ class _SharedBuffer:
 
 
 def _temporary_fd() -> int:
-    import tempfile
-
+    # Where there is no memfd (macOS): an unlinked temporary file, mapped by both processes.
     handle, path = tempfile.mkstemp(prefix="livepose-frame-")
     os.unlink(path)
     return handle
