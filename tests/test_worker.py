@@ -69,7 +69,7 @@ def test_a_worker_node_may_keep_its_input_pictures():
     assert int(COLLECTED["out"][-1].image[0, 0, 0]) == 11
 
 
-def test_worker_runs_in_its_own_process_at_the_asked_priority_and_ends_with_the_run():
+def test_worker_runs_in_its_own_process_at_the_asked_priority_and_ends_with_the_run(caplog):
     run("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 3}, outputs: a}
@@ -79,6 +79,7 @@ def test_worker_runs_in_its_own_process_at_the_asked_priority_and_ends_with_the_
     results = COLLECTED["out"][0].results
     assert results["pid"] != os.getpid()
     assert results["nice"] == min(os.nice(0) + 5, 19)
+    assert f"frame 0 reached process {results['pid']}" in caplog.text, "the worker's log reaches the pipeline's"
     with pytest.raises(ProcessLookupError):
         os.kill(results["pid"], 0)
 

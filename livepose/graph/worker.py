@@ -13,7 +13,8 @@ frames: its input images are private copies, so it may keep them.
 
 What the worker reports comes back as the in-process node would report it: a :class:`UserError`
 in the worker is a ``UserError`` here (a message, no traceback); any other exception carries the
-worker's traceback. A worker that dies makes the node fail with its exit status, so the pipeline
+worker's traceback. What the worker logs is logged here, with the pipeline's format and level. A
+worker that dies makes the node fail with its exit status, so the pipeline
 shuts down by its usual rules and never waits on a dead process. A worker whose parent dies exits.
 
 Limits: only nodes with inputs and outputs can run in a worker; their ``keys`` handlers and
@@ -22,6 +23,7 @@ Limits: only nodes with inputs and outputs can run in a worker; their ``keys`` h
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import pickle
@@ -231,7 +233,8 @@ class WorkerProcessNode(Node):
         target = f"{self.node_class.__module__}:{self.node_class.__qualname__}"
         self._call(("setup", {"sys_path": list(sys.path), "node_class": target, "name": self.name,
                               "params": self.params, "mode": self.ctx.mode, "headless": self.ctx.headless,
-                              "nice": self.settings.nice}))
+                              "nice": self.settings.nice,
+                              "log_level": logging.getLogger("livepose").getEffectiveLevel()}))
 
     def process(self, **inputs: Any) -> Any:
         messages: dict[str, _FrameMessage | Any] = {}
@@ -275,6 +278,8 @@ class WorkerProcessNode(Node):
                 (status, *payload), received_fds = _receive(self._socket)
             except (EOFError, OSError):
                 raise WorkerError(self._death_notice()) from None
+        for name, level, text in payload.pop():
+            logging.getLogger(name).log(level, "%s", text)
         if status == "ok":
             result, self.worker_cpu_seconds = payload
             if request[0] == "process":
@@ -333,9 +338,29 @@ def _die_with_parent() -> None:
             pass
 
 
+class _LogRecorder(logging.Handler):
+    """Keeps the worker's log records until the next answer carries them to the pipeline, which logs
+    them with its own handlers (the CLI's format and level)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+    def take(self) -> list[tuple[str, int, str]]:
+        records, self.records = self.records, []
+        return records
+
+
 class _Worker:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
+        self.log = _LogRecorder()
+        logger = logging.getLogger("livepose")
+        logger.handlers[:] = [self.log]
+        logger.propagate = False
         self.node: Node | None = None
         self.readers: dict[str, _ImageReader] = {}
         self.channels: dict[str, _ImageChannel] = {}
@@ -352,14 +377,15 @@ class _Worker:
             except Exception as exc:
                 kind = "user" if isinstance(exc, UserError) else "error"
                 message = str(exc) if kind == "user" else f"{type(exc).__name__}: {exc}"
-                _send(self.sock, ("error", kind, message, traceback.format_exc().rstrip()))
+                _send(self.sock, ("error", kind, message, traceback.format_exc().rstrip(), self.log.take()))
                 continue
             answer, answer_fds = result
-            _send(self.sock, ("ok", answer, time.process_time()), answer_fds)
+            _send(self.sock, ("ok", answer, time.process_time(), self.log.take()), answer_fds)
             if command == "close":
                 return
 
     def _setup(self, config: dict[str, Any], fds: list[int]) -> tuple[None, list[int]]:
+        logging.getLogger("livepose").setLevel(config["log_level"])
         if config["nice"]:
             os.nice(config["nice"])
         for entry in reversed(config["sys_path"]):
