@@ -223,6 +223,21 @@ class WhereAmI(Node):
         return frame.with_results(pid=os.getpid(), nice=os.nice(0))
 
 
+class WarnOnce(Node):
+    """Logs one once-per-run warning in setup (as the CPU fallback of a model node does)."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    def setup(self) -> None:
+        from livepose.logs import warn_once
+
+        warn_once(logging.getLogger("livepose.tests"), "the same warning from every process")
+
+    def process(self, frame: Frame) -> Frame:
+        return frame
+
+
 class ExitProcess(Node):
     """Ends its whole process abruptly (as a crash in native code would) on frame `at`."""
 

@@ -11,8 +11,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+import livepose.logs
 from livepose.errors import UserError
-from livepose.models import runtime
 from livepose.models.runtime import ModelSession, check_providers, provider_problem
 
 GPU_WORKS = provider_problem("cuda") is None
@@ -85,7 +85,7 @@ def test_io_binding_keeps_outputs_as_device_values(tiny_model: Path, feeds: dict
 def test_auto_falls_back_to_cpu_with_one_line_reason(
     tiny_model: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(runtime, "_warned", set())
+    monkeypatch.setattr(livepose.logs, "_warned", set())
     with caplog.at_level(logging.WARNING, logger="livepose.models.runtime"):
         first = ModelSession(tiny_model, provider="auto")
         ModelSession(tiny_model, provider="auto")

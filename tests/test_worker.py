@@ -10,6 +10,8 @@ import time
 import numpy as np
 import pytest
 
+import livepose.logs
+
 from livepose.graph.runner import Runner
 from livepose.graph.spec import Overrides, parse_pipeline
 from pipeline_nodes import COLLECTED
@@ -82,6 +84,20 @@ def test_worker_runs_in_its_own_process_at_the_asked_priority_and_ends_with_the_
     assert f"frame 0 reached process {results['pid']}" in caplog.text, "the worker's log reaches the pipeline's"
     with pytest.raises(ProcessLookupError):
         os.kill(results["pid"], 0)
+
+
+def test_a_once_per_run_warning_is_shown_once_whichever_processes_give_it(caplog, monkeypatch):
+    monkeypatch.setattr(livepose.logs, "_warned", set())
+    run("""\
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 2}, outputs: a}
+          - {name: here, type: "pipeline_nodes:WarnOnce", inputs: a, outputs: b}
+          - {name: there, type: "pipeline_nodes:WarnOnce", inputs: b, outputs: c, process: true}
+          - {name: elsewhere, type: "pipeline_nodes:WarnOnce", inputs: c, outputs: d, process: true}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: d}
+    """)
+    assert len(COLLECTED["out"]) == 2
+    assert caplog.text.count("the same warning from every process") == 1
 
 
 def test_exception_in_a_worker_stops_the_run_with_the_workers_traceback(caplog):

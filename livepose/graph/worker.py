@@ -44,6 +44,7 @@ import numpy as np
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, NodeContext
+from livepose.logs import is_once_warning, warn_once
 
 _HEADER = struct.Struct("<QI")  # payload length, number of file descriptors sent with it
 _MAX_FDS = 8
@@ -278,8 +279,11 @@ class WorkerProcessNode(Node):
                 (status, *payload), received_fds = _receive(self._socket)
             except (EOFError, OSError):
                 raise WorkerError(self._death_notice()) from None
-        for name, level, text in payload.pop():
-            logging.getLogger(name).log(level, "%s", text)
+        for name, level, text, once in payload.pop():
+            if once:
+                warn_once(logging.getLogger(name), text)
+            else:
+                logging.getLogger(name).log(level, "%s", text)
         if status == "ok":
             result, self.worker_cpu_seconds = payload
             if request[0] == "process":
@@ -344,12 +348,12 @@ class _LogRecorder(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__()
-        self.records: list[tuple[str, int, str]] = []
+        self.records: list[tuple[str, int, str, bool]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append((record.name, record.levelno, record.getMessage()))
+        self.records.append((record.name, record.levelno, record.getMessage(), is_once_warning(record)))
 
-    def take(self) -> list[tuple[str, int, str]]:
+    def take(self) -> list[tuple[str, int, str, bool]]:
         records, self.records = self.records, []
         return records
 

@@ -25,6 +25,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper
 
 from livepose.errors import UserError
+from livepose.logs import warn_once
 from livepose.models.cache import livepose_home, resolve_model
 
 Provider = Literal["auto", "tensorrt", "cuda", "cpu"]
@@ -45,14 +46,6 @@ _OPTIMIZATION_LEVELS: dict[str, ort.GraphOptimizationLevel] = {
 }
 
 logger = logging.getLogger(__name__)
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        logger.warning(message)
-
 
 @cache
 def _preload_pip_cuda_libraries() -> None:
@@ -200,7 +193,7 @@ class ModelSession:
                 if usable
                 else problems["cuda"]
             )
-            _warn_once(f"running models on the CPU: {reason}")
+            warn_once(logger, f"running models on the CPU: {reason}")
 
         self.inputs = tuple(TensorSpec(i.name, tuple(i.shape), i.type) for i in self.session.get_inputs())
         self.outputs = tuple(TensorSpec(o.name, tuple(o.shape), o.type) for o in self.session.get_outputs())
