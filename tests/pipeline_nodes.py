@@ -264,3 +264,19 @@ class NeedsModel(Node):
 
     def process(self, frame: Frame) -> Frame:
         return frame
+
+
+LIVE: dict[str, list] = {}
+"""Live metrics snapshots seen by LiveProbe nodes, by node name."""
+
+
+class LiveProbe(Node):
+    """Records the pipeline's live metrics at every frame (what a visualizer's overlay shows)."""
+
+    inputs = ("frame",)
+
+    def setup(self) -> None:
+        LIVE[self.name] = []
+
+    def process(self, frame: Frame) -> None:
+        LIVE[self.name].append(self.ctx.metrics.live())

@@ -314,3 +314,49 @@ def test_node_preferred_input_queue_applies_unless_the_file_sets_the_stream():
     configured = "streams: {frames: {size: 2, policy: latest}}\n" + textwrap.dedent(text)
     runner = Runner(parse_pipeline(configured, "t.yaml"), install_signal_handlers=False)
     assert {c: (e.size, e.policy) for c, e in runner.metrics.edges()}["deep"] == (2, "latest")
+
+
+REALTIME_JOIN = """\
+    mode: realtime
+    max_in_flight: %d
+    nodes:
+      - {name: src, type: "pipeline_nodes:Counter", params: {count: 120, fps: 200}, outputs: frames}
+      - {name: slow, type: "pipeline_nodes:Tag", inputs: frames, outputs: fa, params: {key: a, delay: 0.012}}
+      - {name: fast, type: "pipeline_nodes:Tag", inputs: frames, outputs: fb, params: {key: b, delay: 0.004}}
+      - {name: join, type: "pipeline_nodes:Merge", inputs: {left: fa, right: fb}, outputs: merged}
+      - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
+"""
+
+
+@pytest.mark.parametrize("in_flight", [1, 2])
+def test_realtime_admits_at_the_source_and_every_admitted_frame_reaches_the_sink(in_flight):
+    result = run(REALTIME_JOIN % in_flight)
+    data = result.metrics.to_dict()
+    delivered = [f.index for f in COLLECTED["out"]]
+    assert result.exit_code == 0
+    admitted = data["nodes"]["src"]["frames_out"]
+    assert admitted == data["nodes"]["slow"]["frames_in"] == data["nodes"]["fast"]["frames_in"]
+    assert len(delivered) == admitted, "no admitted frame is lost at the join"
+    assert data["nodes"]["src"]["dropped"] == 120 - admitted > 0, "the slow branch sets the pace"
+    assert data["total_drops"] == data["nodes"]["src"]["dropped"], "drops happen at the source only"
+    assert delivered == sorted(delivered) and delivered[-1] == 119, "the last frame is held, not lost"
+    assert data["captured"] == 120 and data["delivered"] == admitted
+
+
+def test_without_admission_each_branch_drops_on_its_own_and_the_join_loses_frames():
+    result = run(REALTIME_JOIN % 0)
+    data = result.metrics.to_dict()
+    entered = data["nodes"]["fast"]["frames_in"]
+    assert data["nodes"]["src"]["frames_out"] == 120 and data["nodes"]["src"]["dropped"] == 0
+    assert len(COLLECTED["out"]) < 0.9 * entered, "the work of the fast branch is mostly thrown away"
+
+
+def test_live_rate_is_what_reaches_the_sinks():
+    from pipeline_nodes import LIVE
+
+    run((REALTIME_JOIN % 1).replace("{name: out, type: \"pipeline_nodes:Collect\", inputs: merged}",
+                                    "{name: out, type: \"pipeline_nodes:LiveProbe\", inputs: merged}"))
+    late = LIVE["out"][len(LIVE["out"]) // 2:]
+    assert late and all(s.source_fps > 120 for s in late), "the source runs at 200 fps"
+    assert all(0 < s.fps < 0.6 * s.source_fps for s in late), "the overlay shows the delivered rate"
+    assert all(s.latency_ms > 10 for s in late), "the slow branch takes 12 ms a frame"

@@ -60,6 +60,8 @@ class NodeMetrics:
         self.frames_processed = 0
         self.skipped = 0
         self.errors = 0
+        self.dropped = 0
+        """Sources of a realtime run: frames produced that the graph had no room for (never processed)."""
         self.process_seconds = SampleRing()
         self.latency_seconds = SampleRing()
         """End-to-end latency, capture to this node's finish; recorded at sinks only."""
@@ -82,11 +84,14 @@ class NodeMetrics:
 
 @dataclass(frozen=True)
 class LiveSnapshot:
-    """What a display overlay shows: source rate and end-to-end latency over the last second."""
+    """What a display overlay shows, over the last second: the rate at which frames reach the sinks
+    (every sink: a frame counts once all have it), their end-to-end latency, and what the sources
+    captured in the same time."""
 
     fps: float
     latency_ms: float
     drops: int
+    source_fps: float = float("nan")
 
 
 class PipelineMetrics:
@@ -115,17 +120,34 @@ class PipelineMetrics:
         return [(consumer, edge) for consumer, inbox in self._inboxes.items() for edge in inbox.edges]
 
     def total_drops(self) -> int:
-        return sum(e.drops for _, e in self.edges()) + sum(i.join_drops for i in self._inboxes.values())
+        return (sum(e.drops for _, e in self.edges()) + sum(i.join_drops for i in self._inboxes.values())
+                + sum(m.dropped for m in self.nodes.values()))
+
+    def drops_at(self, name: str) -> int:
+        """Frames lost at this node: refused at admission (sources), or dropped from its inputs."""
+        inbox = self._inboxes.get(name)
+        queued = sum(e.drops for e in inbox.edges) + inbox.join_drops if inbox is not None else 0
+        return self.nodes[name].dropped + queued
 
     def live(self) -> LiveSnapshot:
         now = time.monotonic()
         horizon = now - LIVE_SECONDS
-        recent = [t for t in list(self._source_times) if t >= horizon]
-        fps = (len(recent) - 1) / (recent[-1] - recent[0]) if len(recent) > 1 and recent[-1] > recent[0] else 0.0
+        source_fps = _rate([t for t in list(self._source_times) if t >= horizon])
+        delivered = [[when for when, _ in list(self.nodes[sink].recent_latency) if when >= horizon]
+                     for sink in self._sinks]
+        fps = min((_rate(times) for times in delivered), default=0.0)
         latencies = [lat for sink in self._sinks for when, lat in list(self.nodes[sink].recent_latency)
                      if when >= horizon]
         latency = float(np.median(latencies)) * 1000 if latencies else float("nan")
-        return LiveSnapshot(fps, latency, self.total_drops())
+        return LiveSnapshot(fps, latency, self.total_drops(), source_fps)
+
+    def captured(self) -> int:
+        """Frames the sources produced, whether or not the graph took them."""
+        return sum(self.nodes[s].frames_out + self.nodes[s].dropped for s in self._sources)
+
+    def delivered(self) -> int:
+        """Frames that reached every sink (the fewest any sink handled)."""
+        return min((self.nodes[s].frames_in for s in self._sinks), default=0)
 
     def to_dict(self) -> dict[str, Any]:
         """Every figure of the run, in milliseconds and frames per second."""
@@ -134,8 +156,8 @@ class PipelineMetrics:
         for name, m in self.nodes.items():
             p50, p95 = m.process_seconds.percentiles(50, 95)
             entry: dict[str, Any] = {
-                "frames_in": m.frames_in, "frames_out": m.frames_out, "skipped": m.skipped, "errors": m.errors,
-                "fps": round(m.throughput(), 2),
+                "frames_in": m.frames_in, "frames_out": m.frames_out, "dropped": self.drops_at(name),
+                "skipped": m.skipped, "errors": m.errors, "fps": round(m.throughput(), 2),
                 "process_ms": {"p50": _ms(p50), "p95": _ms(p95), "max": _ms(m.process_seconds.maximum())},
             }
             if name in self._sinks:
@@ -146,27 +168,48 @@ class PipelineMetrics:
                     "depth": e.depth, "max_depth": e.max_depth, "drops": e.drops}
                    for consumer, e in self.edges()]
         joins = {name: inbox.join_drops for name, inbox in self._inboxes.items() if inbox.join_drops}
-        return {"wall_seconds": round(end - self.started, 3), "nodes": nodes, "streams": streams,
-                "join_drops": joins, "total_drops": self.total_drops()}
+        return {"wall_seconds": round(end - self.started, 3), "captured": self.captured(),
+                "delivered": self.delivered(), "nodes": nodes, "streams": streams, "join_drops": joins,
+                "total_drops": self.total_drops()}
 
     def write_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
 
     def summary_table(self) -> str:
         data = self.to_dict()
-        rows = [("node", "in", "out", "fps", "p50 ms", "p95 ms", "max ms", "e2e p50", "e2e p95")]
+        rows = [("node", "in", "out", "drop", "fps", "p50 ms", "p95 ms", "max ms", "e2e p50", "e2e p95")]
         for name, n in data["nodes"].items():
             lat = n.get("latency_ms", {})
-            rows.append((name, str(n["frames_in"]), str(n["frames_out"]), f"{n['fps']:.1f}",
+            rows.append((name, str(n["frames_in"]), str(n["frames_out"]), str(n["dropped"]), f"{n['fps']:.1f}",
                          _fmt(n["process_ms"]["p50"]), _fmt(n["process_ms"]["p95"]), _fmt(n["process_ms"]["max"]),
                          _fmt(lat.get("p50")), _fmt(lat.get("p95"))))
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
         lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
                  for r in rows]
-        dropped = [f"{s['stream']}->{s['consumer']}: {s['drops']}" for s in data["streams"] if s["drops"]]
+        dropped = [f"{name} (not admitted): {self.nodes[name].dropped}" for name in self._sources
+                   if self.nodes[name].dropped]
+        dropped += [f"{s['stream']}->{s['consumer']}: {s['drops']}" for s in data["streams"] if s["drops"]]
         dropped += [f"join in {name}: {count}" for name, count in data["join_drops"].items()]
         lines.append(f"drops: {', '.join(dropped) if dropped else 'none'}   wall time: {data['wall_seconds']:.2f} s")
+        lines.append(self._delivery_line(data))
         return "\n".join(lines)
+
+    def _delivery_line(self, data: dict[str, Any]) -> str:
+        captured, delivered = data["captured"], data["delivered"]
+        share = f" ({100 * delivered / captured:.0f} %)" if captured else ""
+        rates = [data["nodes"][s]["fps"] for s in self._sinks]
+        latencies = [data["nodes"][s].get("latency_ms", {}).get("p50") for s in self._sinks]
+        known = [lat for lat in latencies if lat is not None]
+        latency = f", latency p50 {max(known):.1f} ms" if known else ""
+        return (f"delivered: {delivered} of {captured} frames{share} at "
+                f"{min(rates, default=0.0):.1f} fps{latency}")
+
+
+def _rate(times: list[float]) -> float:
+    """Events per second over a list of increasing times."""
+    if len(times) < 2 or times[-1] <= times[0]:
+        return 0.0
+    return (len(times) - 1) / (times[-1] - times[0])
 
 
 def _ms(seconds: float) -> float | None:

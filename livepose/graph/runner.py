@@ -10,7 +10,6 @@ whose setup succeeded, whatever the path, so sinks always finalize their files.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 import traceback
@@ -19,7 +18,9 @@ from typing import Any, Callable
 
 from tqdm import tqdm
 
+from livepose import interrupts
 from livepose.errors import UserError
+from livepose.graph.admission import FlowLimiter
 from livepose.graph.frame import Frame
 from livepose.graph.metrics import NodeMetrics, PipelineMetrics
 from livepose.graph.node import Node, NodeContext
@@ -42,6 +43,8 @@ class RunResult:
     reason: str
     metrics: PipelineMetrics
     stuck_nodes: list[str] = field(default_factory=list)
+    started: bool = False
+    """Whether every node was set up and frames began to flow (else there is nothing to report)."""
 
 
 @dataclass(eq=False)
@@ -53,7 +56,16 @@ class _RunningNode:
     metrics: NodeMetrics
     is_sink: bool
     enabled: bool
+    limiter: FlowLimiter | None = None
+    """Sources of a realtime run: admission of their frames (see ``livepose.graph.admission``)."""
+    emit_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Sources: keeps their frames in order when a sink's thread sends on a held frame."""
+    limiters: list[tuple["_RunningNode", FlowLimiter]] = field(default_factory=list)
+    """Sinks: the admissions of the sources upstream, told when this sink has handled a frame."""
+    setup_started: bool = False
+    setup_done: bool = False
     setup_ok: bool = False
+    finished: bool = False
     thread: threading.Thread | None = None
 
 
@@ -71,8 +83,9 @@ class Runner:
         self._lock = threading.Lock()
         self._stop_reason: str | None = None
         self._failure: tuple[int, str] | None = None
-        self._all_done = threading.Event()
+        self._settled = threading.Condition(self._lock)
         self._go = threading.Event()
+        self._started = False
         self._aborted = False
         self._remaining = 0
         self._setups_pending = 0
@@ -82,6 +95,7 @@ class Runner:
 
     # -- construction ---------------------------------------------------------------------
     def _build(self, spec: PipelineSpec, headless: bool) -> list[_RunningNode]:
+        in_flight = spec.max_in_flight if self.realtime else 0
         inboxes: dict[str, Inbox] = {}
         edges_by_stream: dict[str, list[tuple[Inbox, Edge]]] = {}
         for n in spec.nodes:
@@ -94,6 +108,9 @@ class Runner:
                 size, policy = settings.size, settings.policy
                 if not settings.explicit and preferred:
                     size, policy = preferred.get("size", size), preferred.get("policy", policy)
+                if in_flight and not settings.feedback:
+                    # Admission keeps at most in_flight frames per stream: none is dropped after it.
+                    size = max(size, in_flight)
                 edges.append(Edge(stream, port, size, policy if self.realtime else "block", settings.feedback))
             inbox = Inbox(edges, self.realtime)
             inboxes[n.name] = inbox
@@ -111,6 +128,14 @@ class Runner:
             routes = {port: edges_by_stream.get(stream, []) for port, stream in n.outputs.items()}
             running.append(_RunningNode(n, node, inboxes.get(n.name), routes, self.metrics.nodes[n.name],
                                         n.name in sinks, n.enabled))
+        if in_flight:
+            by_name = {rn.spec.name: rn for rn in running}
+            for source in sources:
+                downstream = [name for name in _reachable(spec, source) if name in sinks]
+                limiter = FlowLimiter(in_flight, downstream)
+                by_name[source].limiter = limiter
+                for sink in downstream:
+                    by_name[sink].limiters.append((by_name[source], limiter))
         return running
 
     @property
@@ -126,6 +151,9 @@ class Runner:
                 self._stop_reason = reason
                 log.info("stopping: %s", reason)
         self.stop_event.set()
+        for rn in self._nodes:
+            if rn.limiter is not None:
+                rn.limiter.wake()
 
     def press_key(self, key: str) -> bool:
         """Dispatch a key press: quit keys, YAML hotkeys, then node key handlers."""
@@ -157,12 +185,17 @@ class Runner:
 
     # -- running -------------------------------------------------------------------------
     def run(self) -> RunResult:
-        previous_handlers = self._install_signals() if self.install_signal_handlers else {}
-        try:
+        if not self.install_signal_handlers:
             return self._run()
-        finally:
-            for sig, handler in previous_handlers.items():
-                signal.signal(sig, handler)
+        with interrupts.listening(self._on_signal):
+            return self._run()
+
+    def _on_signal(self, name: str) -> None:
+        if self.stop_event.is_set():
+            log.warning("%s again: aborting", name)
+            self._abort()
+        else:
+            self.request_stop(name)
 
     def _run(self) -> RunResult:
         self._remaining = len(self._nodes)
@@ -174,19 +207,30 @@ class Runner:
             rn.thread.start()
         # The last thread to finish also sets stop_event, so this wakes on either way out.
         self.stop_event.wait()
+        # A stop during set-up (a camera that is not there, Ctrl-C) releases the nodes already set up
+        # at once; a node still setting up (a model loading) is not waited for: it closes when done.
+        self._go.set()
         stuck: list[str] = []
-        if not self._all_done.wait(DRAIN_SECONDS):
+        if not self._wait_settled(DRAIN_SECONDS):
             self._abort()
-            self._all_done.wait(ABORT_SECONDS)
-            stuck = [rn.spec.name for rn in self._nodes if rn.thread is not None and rn.thread.is_alive()]
+            self._wait_settled(ABORT_SECONDS)
+            stuck = [rn.spec.name for rn in self._nodes if rn.setup_ok and rn.thread is not None
+                     and rn.thread.is_alive()]
             if stuck:
                 log.error("node(s) %s did not stop in time; leaving them behind", ", ".join(stuck))
         self.metrics.finished = time.monotonic()
         if self._progress_bar is not None:
             self._progress_bar.close()
         if self._failure is not None:
-            return RunResult(self._failure[0], self._failure[1], self.metrics, stuck)
-        return RunResult(0, self._stop_reason or "end of stream", self.metrics, stuck)
+            return RunResult(self._failure[0], self._failure[1], self.metrics, stuck, self._started)
+        return RunResult(0, self._stop_reason or "end of stream", self.metrics, stuck, self._started)
+
+    def _wait_settled(self, timeout: float) -> bool:
+        """Wait until every node has finished, except those still inside ``setup()``."""
+        with self._lock:
+            return self._settled.wait_for(
+                lambda: all(rn.finished or (rn.setup_started and not rn.setup_done) for rn in self._nodes),
+                timeout)
 
     def _abort(self) -> None:
         self._aborted = True
@@ -194,23 +238,8 @@ class Runner:
         for rn in self._nodes:
             if rn.inbox is not None:
                 rn.inbox.abort()
-
-    def _install_signals(self) -> dict[int, Any]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-
-        def handle(signum: int, _frame: Any) -> None:
-            name = signal.Signals(signum).name
-            if self.stop_event.is_set():
-                log.warning("%s again: aborting", name)
-                self._abort()
-            else:
-                self.request_stop(name)
-
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, handle)
-        return previous
+            if rn.limiter is not None:
+                rn.limiter.wake()
 
     def _start_progress(self) -> None:
         if not self.progress or self.realtime:
@@ -228,7 +257,7 @@ class Runner:
         try:
             self._setup(rn)
             self._go.wait()
-            if rn.setup_ok and not self._aborted and self._failure is None:
+            if rn.setup_ok and self._started and not self._aborted and self._failure is None:
                 if rn.spec.inputs:
                     self._consume(rn)
                 else:
@@ -242,9 +271,12 @@ class Runner:
             self._finish(rn)
 
     def _setup(self, rn: _RunningNode) -> None:
+        with self._lock:
+            rn.setup_started = not self.stop_event.is_set()
         try:
-            rn.node.setup()
-            rn.setup_ok = True
+            if rn.setup_started:
+                rn.node.setup()
+                rn.setup_ok = True
         except UserError as exc:
             log.error("node '%s': %s", rn.spec.name, exc)
             self._fail(2, f"node '{rn.spec.name}' could not start")
@@ -253,13 +285,19 @@ class Runner:
             self._fail(1, f"node '{rn.spec.name}' failed in setup")
         finally:
             with self._lock:
+                rn.setup_done = True
                 self._setups_pending -= 1
                 if self._setups_pending == 0:
+                    self._started = self._failure is None and not self.stop_event.is_set()
+                    if self._started:
+                        log.debug("running: every node is set up")
                     self._go.set()
+                self._settled.notify_all()
 
     def _produce(self, rn: _RunningNode) -> None:
         produced = 0
         metrics = self.metrics
+        limiter = rn.limiter
         while not self.stop_event.is_set():
             if self.max_frames is not None and produced >= self.max_frames:
                 break
@@ -274,8 +312,28 @@ class Runner:
             finished = time.perf_counter()
             rn.metrics.processed(started, finished)
             metrics.source_emitted(time.monotonic())
-            self._emit(rn, outcome, produced)
+            index = outcome.index if isinstance(outcome, Frame) else produced
             produced += 1
+            with rn.emit_lock:
+                if limiter is None or limiter.offer(index, outcome):
+                    self._emit(rn, outcome, index)
+        if limiter is not None:
+            if not self.stop_event.is_set():
+                # The last frame of a file may be held: let the graph take it before the stream ends.
+                limiter.wait_until_drained(None, self.stop_event)
+            with rn.emit_lock:
+                if limiter.take_held() is not None:
+                    limiter.dropped += 1
+            rn.metrics.dropped = limiter.dropped
+
+    def _sink_handled(self, rn: _RunningNode, index: int | None) -> None:
+        """Tell the admissions upstream that this sink is done with frame ``index`` (None: with all)."""
+        for source, limiter in rn.limiters:
+            with source.emit_lock:
+                held = limiter.sink_ended(rn.spec.name) if index is None else limiter.finished(rn.spec.name, index)
+                if held is not None:
+                    self._emit(source, held[1], held[0])
+                source.metrics.dropped = limiter.dropped
 
     def _consume(self, rn: _RunningNode) -> None:
         inbox = rn.inbox
@@ -302,6 +360,8 @@ class Runner:
             if delivery.skipped or prepared is _SKIPPED:
                 rn.metrics.skipped += 1
                 self._emit(rn, None, delivery.index)
+                if rn.limiters:
+                    self._sink_handled(rn, delivery.index)
                 continue
             rn.metrics.frames_in += 1
             started = time.perf_counter()
@@ -319,6 +379,8 @@ class Runner:
                 self.metrics.sink_finished(rn.metrics, capture_time, time.monotonic())
                 if self._progress_bar is not None and rn is self._progress_node:
                     self._progress_bar.update(1)
+                if rn.limiters:
+                    self._sink_handled(rn, delivery.index)
 
     def _pass_through(self, rn: _RunningNode, frames: dict[str, Any]) -> Any:
         outputs = rn.spec.outputs
@@ -383,6 +445,8 @@ class Runner:
     def _finish(self, rn: _RunningNode) -> None:
         if rn.inbox is not None:
             rn.inbox.close()
+        if rn.limiters:
+            self._sink_handled(rn, None)
         for targets in rn.routes.values():
             for inbox, edge in targets:
                 inbox.put(edge, END)
@@ -393,11 +457,32 @@ class Runner:
                 log.error("node '%s' failed in close():\n%s", rn.spec.name, traceback.format_exc().rstrip())
                 self._fail(1, f"node '{rn.spec.name}' failed in close()")
         with self._lock:
+            rn.finished = True
             self._remaining -= 1
+            self._settled.notify_all()
             if self._remaining == 0:
-                self._all_done.set()
                 self.stop_event.set()
 
 
 _FAILED = object()
 _SKIPPED = object()
+
+
+def _reachable(spec: PipelineSpec, start: str) -> list[str]:
+    """The nodes downstream of ``start`` along regular (not feedback) streams."""
+    consumers: dict[str, list[str]] = {}
+    for n in spec.nodes:
+        for stream in n.inputs.values():
+            if not spec.streams[stream].feedback:
+                consumers.setdefault(stream, []).append(n.name)
+    outputs = {n.name: list(n.outputs.values()) for n in spec.nodes}
+    seen: list[str] = []
+    frontier = [start]
+    while frontier:
+        name = frontier.pop()
+        for stream in outputs[name]:
+            for consumer in consumers.get(stream, []):
+                if consumer not in seen:
+                    seen.append(consumer)
+                    frontier.append(consumer)
+    return seen

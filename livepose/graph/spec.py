@@ -28,6 +28,7 @@ every error with file, line, node and fix.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -35,6 +36,7 @@ from typing import Any, Iterable, Mapping
 import pydantic
 import yaml
 
+from livepose.graph.admission import DEFAULT_MAX_IN_FLIGHT
 from livepose.graph.node import Node
 from livepose.graph.problems import Problem, ProblemReport, did_you_mean
 from livepose.graph.registry import NodeTypeError, known_node_types, resolve_node_type
@@ -51,6 +53,7 @@ _TOP_LEVEL_KEYS = {
     "name": "a name for the pipeline",
     "description": "free text",
     "mode": "realtime or offline",
+    "max_in_flight": "realtime: frames a source may have in the graph at once (0: no admission, queues drop)",
     "source": "default source of capture nodes (camera index, path, URL or 'synthetic')",
     "output": "the stream --record and --keypoints tap",
     "queue": "default queue settings: {size, policy}",
@@ -113,6 +116,10 @@ class PipelineSpec:
     nodes: list[NodeSpec]
     streams: dict[str, StreamSettings]
     warnings: list[Problem] = field(default_factory=list)
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT
+    """Realtime runs: how many frames each source may have between itself and the sinks; a frame
+    that finds the graph full is dropped at the source, so no work is wasted on it (0: none, and
+    each queue drops by its own policy)."""
 
     def producers(self) -> dict[str, NodeSpec]:
         return {stream: n for n in self.nodes for stream in n.outputs.values()}
@@ -143,7 +150,7 @@ def parse_pipeline(text: str, path: str = "<string>", overrides: Overrides | Non
 
 def build_pipeline(data: Any, path: str, overrides: Overrides | None = None) -> PipelineSpec:
     """Validate a pipeline given as data (from YAML, or dicts and lists built in Python)."""
-    builder = _Builder(path)
+    builder = _Builder(path, _module_folders(path))
     spec = builder.build(as_located(data), overrides or Overrides())
     if builder.errors:
         raise ProblemReport(builder.errors)
@@ -152,9 +159,22 @@ def build_pipeline(data: Any, path: str, overrides: Overrides | None = None) -> 
     return spec
 
 
+def _module_folders(path: str) -> list[Path]:
+    """Where a ``module:Class`` type's module may live: beside the pipeline file, then the current folder."""
+    folders = [Path.cwd()]
+    pipeline = Path(path)
+    if pipeline.is_file():
+        folders.insert(0, pipeline.resolve().parent)
+    return folders
+
+
 class _Builder:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, module_folders: list[Path]) -> None:
         self.path = path
+        self.module_folders = module_folders
+        self._unknown_cli_params: list[tuple[str, str, str, Any, list[str]]] = []
+        self._node_types: dict[str, tuple[str, type[Node]]] = {}
+        """Every node whose type resolved (even if its parameters did not): name -> (type, class)."""
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
 
@@ -189,6 +209,7 @@ class _Builder:
         nodes = [n for n in built if n is not None]
         self._check_unknown_override_targets(
             node_overrides, {str(item.get("name")) for item, _ in entries if isinstance(item, dict)})
+        self._report_unknown_cli_params()
         self._check_duplicates(nodes)
         output = self._resolve_output(data, nodes)
         for n in nodes:
@@ -205,7 +226,18 @@ class _Builder:
             self._check_wiring(nodes, streams, output)
         self._check_hotkeys(nodes)
         return PipelineSpec(self.path, str(data.get("name", Path(self.path).stem)), mode,
-                            None if source is None else str(source), output, nodes, streams)
+                            None if source is None else str(source), output, nodes, streams,
+                            max_in_flight=self._max_in_flight(data))
+
+    def _max_in_flight(self, data: LocatedDict) -> int:
+        value = data.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
+            self.error(data.line_of("max_in_flight"), None,
+                       f"max_in_flight must be a whole number from 0 to 64, got {value!r}",
+                       "1 (the default) works on one frame at a time; 2 lets the next frame start early; "
+                       "0 turns admission off")
+            return DEFAULT_MAX_IN_FLIGHT
+        return value
 
     def _check_keys(self, data: LocatedDict, allowed: Mapping[str, str], node: str | None, what: str) -> None:
         for key in data:
@@ -237,11 +269,29 @@ class _Builder:
         return result
 
     def _check_unknown_override_targets(self, overrides: dict[str, dict[str, Any]], names: set[str]) -> None:
-        for node in overrides:
-            if node not in names:
-                hint = did_you_mean(node, names)
-                self.error(0, None, f"--set {node}.…: there is no node named '{node}'",
-                           hint or "nodes: " + ", ".join(sorted(names)))
+        for node, params in overrides.items():
+            if node in names:
+                continue
+            of_type = [name for name, (type_name, _) in self._node_types.items() if type_name == node]
+            close = difflib.get_close_matches(node, list(names), n=1, cutoff=0.6)
+            prefer = close[0] if close else (of_type[0] if of_type else None)
+            fixes = [fix for key, value in params.items()
+                     if (fix := _setting_fix(self._node_types, key, value, prefer))]
+            if fixes:
+                hint = "write " + " ".join(fixes)
+            elif of_type:
+                hint = f"--set takes node names, not types: the {node} node here is '{of_type[0]}'"
+            else:
+                hint = did_you_mean(node, names) or "nodes: " + ", ".join(sorted(names))
+            self.error(0, None, f"--set {node}.{next(iter(params), '…')}: there is no node named '{node}'", hint)
+
+    def _report_unknown_cli_params(self) -> None:
+        """Unknown ``--set`` parameters, with a fix that may name another node (the one that has it)."""
+        for name, type_name, key, value, known in self._unknown_cli_params:
+            fix = _setting_fix(self._node_types, key, value, prefer=name)
+            hint = f"write {fix}" if fix else (
+                "parameters: " + ", ".join(known) if known else f"{type_name} takes no parameters")
+            self.error(0, name, f"unknown parameter '{key}' for type {type_name} (from --set {name}.{key})", hint)
 
     # -- nodes -----------------------------------------------------------------------------
     def _build_node(self, item: Any, line: int, overrides: dict[str, dict[str, Any]]) -> NodeSpec | None:
@@ -263,12 +313,13 @@ class _Builder:
             self.error(item_line, name, "the node has no 'type'", "see `livepose nodes` for the types")
             return None
         try:
-            cls = resolve_node_type(type_name)
+            cls = resolve_node_type(type_name, self.module_folders)
         except NodeTypeError as exc:
             hint = did_you_mean(type_name, known_node_types())
             self.error(located.line_of("type"), name, str(exc),
                        hint or "run `livepose nodes` for the list, or use package.module:ClassName")
             return None
+        self._node_types.setdefault(name, (type_name, cls))
         raw_params = located.get("params") or LocatedDict()
         if not isinstance(raw_params, dict):
             self.error(located.line_of("params"), name, "'params' must be a mapping", "write params: {key: value}")
@@ -339,7 +390,9 @@ class _Builder:
                 key = str(err["loc"][0]) if err["loc"] else ""
                 line = 0 if key in from_cli else line_of(key)
                 where = f" (from --set {name}.{key})" if key in from_cli else ""
-                if err["type"] == "extra_forbidden":
+                if err["type"] == "extra_forbidden" and key in from_cli:
+                    self._unknown_cli_params.append((name, type_name, key, from_cli[key], known))
+                elif err["type"] == "extra_forbidden":
                     hint = did_you_mean(key, known)
                     self.error(line, name, f"unknown parameter '{key}' for type {type_name}{where}",
                                hint or ("parameters: " + ", ".join(known) if known else f"{type_name} takes no parameters"))
@@ -559,6 +612,26 @@ class _Builder:
                 self.error(n.line, n.name, f"hotkey '{n.hotkey}' is already used by node '{owners[n.hotkey]}'",
                            "pick another key")
             owners.setdefault(n.hotkey, n.name)
+
+
+def _setting_fix(node_types: Mapping[str, tuple[str, type[Node]]], key: str, value: Any,
+                 prefer: str | None = None) -> str:
+    """The ``--set node.param=value`` most likely meant by parameter ``key``, searching every node.
+
+    A parameter named alike on another node beats a weaker match on the node given: ``max_faces`` on
+    the face mesh node means the detector's ``max_num_faces``, not the mesh's ``parallel_faces``.
+    """
+    best, best_score = "", 0.6
+    for name, (_, cls) in node_types.items():
+        for info in cls.param_info():
+            score = difflib.SequenceMatcher(None, key, info.name).ratio() + (0.05 if name == prefer else 0.0)
+            if score > best_score:
+                best, best_score = f"--set {name}.{info.name}={_cli_value(value)}", score
+    return best
+
+
+def _cli_value(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _can_pass_through(node: NodeSpec) -> bool:

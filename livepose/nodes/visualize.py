@@ -68,8 +68,14 @@ class Visualize(Node):
         if self.hands:
             draw_hands(image, results.get("hands", ()), self._hand_style)
         if self.overlay:
-            live = self.ctx.metrics.live()
-            dropped = [f"{live.drops} frames dropped"] if getattr(live, "drops", 0) else []
-            draw_overlay(image, overlay_lines(live.fps, live.latency_ms, dropped), self._overlay_style)
+            draw_overlay(image, overlay_lines(*self._live_figures()), self._overlay_style)
         return frame.with_image(image)
+
+    def _live_figures(self) -> tuple[float, float, list[str]]:
+        """What reaches the sinks (rate, latency), and what the source captured when it is more."""
+        live = self.ctx.metrics.live()
+        extra = []
+        if live.drops and live.source_fps == live.source_fps:
+            extra.append(f"source {live.source_fps:.0f} fps, {live.drops} frames not taken")
+        return live.fps, live.latency_ms, extra
 
