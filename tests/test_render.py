@@ -11,8 +11,9 @@ import pytest
 
 from livepose.errors import UserError
 from livepose.render import (FACE_CONTOURS, FACE_MESH_EDGES, HAND_CONNECTIONS, BoxStyle, FaceStyle,
-                             HandStyle, draw_faces, draw_hands, draw_overlay, draw_rois, overlay_lines,
-                             parse_color, roi_corners)
+                             HandStyle, Rect, draw_faces, draw_hands, draw_hands_and_faces, draw_overlay,
+                             draw_rois, face_labels, hand_labels, label_text, layout_labels, overlay_lines,
+                             parse_color, place_labels, roi_corners)
 from livepose.render.face_tessellation import FACE_TRIANGLES, REFERENCE_FACE
 from livepose.render.topology import FACE_OVAL, FACE_SPARSE_POINTS, LEFT_EYE, RIGHT_EYE
 
@@ -173,7 +174,104 @@ def test_two_hands_and_a_full_mesh_draw_in_a_few_milliseconds():
     for _ in range(20):
         image = background.copy()
         started = time.perf_counter()
-        draw_hands(image, hands)
-        draw_faces(image, faces)
+        draw_hands_and_faces(image, hands, faces)
         samples.append(time.perf_counter() - started)
     assert np.median(samples) < 0.010
+
+
+def assert_apart_and_inside(rects, image_size, gap=2):
+    width, height = image_size
+    for i, rect in enumerate(rects):
+        assert 0 <= rect.left < rect.right <= width and 0 <= rect.top < rect.bottom <= height, rect
+        for other in rects[i + 1:]:
+            grown = Rect(other.left - gap, other.top - gap, other.right + gap, other.bottom + gap)
+            assert not rect.intersects(grown), (rect, other)
+
+
+def test_label_text_cannot_run_the_id_into_the_score():
+    assert label_text("Left", 1, 0.99) == "Left  id 1  99%"
+    assert label_text("face", 0, 1.0) == "face  id 0  100%"
+    assert label_text("Right", None, np.float32(0.5)) == "Right  50%"
+    hand = straight_hand(handedness="Left", track_id=1)
+    hand.score = 0.99
+    assert [label.text for label in hand_labels([hand])] == ["Left  id 1  99%"]
+    face = mean_face()
+    face.track_id = None
+    assert [label.text for label in face_labels([face])] == ["face  97%"]
+
+
+def test_labels_of_overlapping_hands_do_not_collide():
+    anchors = [Rect(100, 200, 220, 330), Rect(130, 210, 250, 340)]
+    rects = place_labels([(110, 20), (110, 20)], anchors, (640, 480))
+    # The first has its preferred spot: just above its box, left-aligned to it.
+    assert rects[0] == Rect(100, 178, 210, 198)
+    assert_apart_and_inside(rects, (640, 480))
+    assert not any(rect.intersects(anchor) for rect in rects for anchor in anchors)
+
+
+def test_label_at_the_top_edge_goes_below_and_at_the_right_edge_moves_left():
+    assert place_labels([(110, 20)], [Rect(50, 5, 150, 100)], (640, 480)) == [Rect(50, 102, 160, 122)]
+    assert place_labels([(110, 20)], [Rect(600, 200, 640, 260)], (640, 480)) == [Rect(530, 178, 640, 198)]
+
+
+def test_many_labels_in_a_small_image_still_find_room():
+    anchors = [Rect(60, 40, 140, 80)] * 3 + [Rect(70, 50, 150, 90)] * 3
+    sizes = [(70, 18)] * 6
+    rects = place_labels(sizes, anchors, (200, 150))
+    assert_apart_and_inside(rects, (200, 150))
+    assert place_labels(sizes, anchors, (200, 150)) == rects
+
+
+def test_labels_keep_off_other_boxes_while_there_is_room():
+    small, tall = Rect(100, 200, 140, 260), Rect(150, 100, 260, 250)
+    # Above the small box, a 100-pixel label would reach over the tall box beside it.
+    [rect] = place_labels([(100, 20)], [small], (640, 480), avoid=[tall])
+    assert not rect.intersects(tall) and not rect.intersects(small)
+    assert rect == Rect(100, 262, 200, 282)
+    rects = place_labels([(100, 20), (100, 20)], [small, tall], (640, 480))
+    assert not any(rect.intersects(box) for rect in rects for box in (small, tall))
+    assert_apart_and_inside(rects, (640, 480))
+    # With no clear spot near it, a label covers a box rather than wander off from its item.
+    [rect] = place_labels([(100, 20)], [Rect(0, 0, 640, 480)], (640, 480))
+    assert rect == Rect(0, 0, 100, 20)
+
+
+def test_close_hands_and_a_face_on_a_real_frame_get_separate_legible_labels():
+    image = np.zeros((720, 1280, 3), np.uint8)
+    hands = [straight_hand(400, 650, "Left", 1), straight_hand(420, 655, "Right", 2)]
+    faces = [mean_face(150, (800, 250))]
+    hand_style = HandStyle(left_color=(0, 255, 0), right_color=(128, 0, 0), antialias=False)
+    face_style = FaceStyle(contour_color=(80, 220, 255))
+    draw_hands_and_faces(image, hands, faces, hand_style, face_style)
+    labels = face_labels(faces, face_style) + hand_labels(hands, hand_style)
+    assert [label.text for label in labels] == ["face  id 0  97%", "Left  id 1  90%", "Right  id 2  90%"]
+    rects = layout_labels(labels, (1280, 720))
+    assert_apart_and_inside(rects, (1280, 720))
+    # Above its box the right hand's label would sit on the left hand's, so it goes below.
+    left_box, right_box = labels[1].item, labels[2].item
+    assert rects[1].bottom == left_box.top - 2 and rects[2].top == right_box.bottom + 2
+    # Black text on the light boxes, white on the dark blue one, and nothing else: every pixel
+    # lies between the box colour and the text's (no shadow stroke, no other label over it).
+    for label, rect, ink in zip(labels, rects, [(0, 0, 0), (0, 0, 0), (255, 255, 255)]):
+        box = image[rect.top:rect.bottom, rect.left:rect.right].astype(int)
+        low, high = np.minimum(label.color, ink), np.maximum(label.color, ink)
+        assert ((box >= low) & (box <= high)).all()
+        assert (box == ink).all(axis=2).sum() > 20
+        edge = np.concatenate([box[0], box[-1], box[:, 0], box[:, -1]])
+        assert (edge == label.color).all()
+
+
+def test_joint_drawing_without_labels_is_faces_then_hands():
+    hands = [straight_hand(100, 350, "Left", 1), straight_hand(130, 360, "Right", 2)]
+    faces = [mean_face(100, (400, 200))]
+    no_hand_labels, no_face_labels = HandStyle(labels=False), FaceStyle(labels=False)
+    joint, apart = BLACK.copy(), BLACK.copy()
+    draw_hands_and_faces(joint, iter(hands), iter(faces), no_hand_labels, no_face_labels)
+    draw_faces(apart, faces, no_face_labels)
+    draw_hands(apart, hands, no_hand_labels)
+    np.testing.assert_array_equal(joint, apart)
+    joint, apart = BLACK.copy(), BLACK.copy()
+    draw_hands_and_faces(joint, hands, faces, HandStyle(), no_face_labels)
+    draw_faces(apart, faces, no_face_labels)
+    draw_hands(apart, hands)
+    np.testing.assert_array_equal(joint, apart)

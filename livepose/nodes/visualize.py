@@ -6,7 +6,7 @@ from typing import Any
 
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
-from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_faces, draw_hands,
+from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_hands_and_faces,
                                   draw_overlay, draw_rois, overlay_lines, parse_color)
 
 DETECTION_RESULTS = ("palms", "face_detections")
@@ -63,10 +63,9 @@ class Visualize(Node):
             rois = [rect for key in (*DETECTION_RESULTS, *TRACKED_RESULTS)
                     for item in results.get(key, ()) if (rect := rect_of(item)) is not None]
             draw_rois(image, rois, self._box_style)
-        if self.face != "off":
-            draw_faces(image, results.get("faces", ()), self._face_style)
-        if self.hands:
-            draw_hands(image, results.get("hands", ()), self._hand_style)
+        hands = results.get("hands", ()) if self.hands else ()
+        faces = results.get("faces", ()) if self.face != "off" else ()
+        draw_hands_and_faces(image, hands, faces, self._hand_style, self._face_style)
         if self.overlay:
             draw_overlay(image, overlay_lines(*self._live_figures()), self._overlay_style)
         return frame.with_image(image)

@@ -1,19 +1,24 @@
-"""Drawing hands, faces, rotated boxes and a metrics overlay onto BGR images, in place.
+"""Drawing hands, faces, their labels, rotated boxes and a metrics overlay onto BGR images, in place.
 
-Every function draws into the image it is given (which must be writable) and returns nothing;
-a node that must keep its input intact copies first. Landmarks are pixel coordinates; results
+Every ``draw_*`` function draws into the image it is given (which must be writable) and returns
+nothing; a node that must keep its input intact copies first. Landmarks are pixel coordinates; results
 are read by attribute name only (``landmarks``, ``handedness``, ``score``, ``track_id``,
 ``roi``), so any object with those attributes can be drawn.
 
 Drawing is vectorised: all lines of one colour go to OpenCV in a single ``cv2.polylines``
 call with fixed-point (sub-pixel) coordinates, which is what keeps a full face mesh (1,314
 edges) and two hands under a millisecond or two on a 1280x720 frame.
+
+Labels of everything in a frame must be laid out together to keep clear of one another (see
+:mod:`livepose.render.labels`): :func:`draw_hands_and_faces` does that for hands and faces, and
+:func:`draw_labels` for any list of :class:`Label`. ``draw_hands`` and ``draw_faces`` on their
+own keep only their own labels apart.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Literal, Sequence
 
 import cv2
@@ -21,6 +26,7 @@ import numpy as np
 
 from livepose.errors import UserError
 from livepose.render.face_tessellation import FACE_TRIANGLES
+from livepose.render.labels import Rect, label_text, place_labels
 from livepose.render.topology import (FACE_CONTOURS, FACE_POINTS, FACE_SPARSE_POINTS, HAND_CHAINS,
                                       HAND_POINTS, unique_edges)
 
@@ -85,6 +91,25 @@ class FaceStyle:
 
 
 @dataclass(frozen=True)
+class LabelStyle:
+    scale: float = 0.5
+    thickness: int = 1
+    padding: int = 3
+    """Space between the text and the edge of its box, in pixels."""
+    gap: int = 2
+    """Least space between a label and its item's box, or another label."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """Text to write on a box of ``color`` beside the item whose box (in pixels) is ``item``."""
+
+    text: str
+    item: Rect
+    color: BGR
+
+
+@dataclass(frozen=True)
 class BoxStyle:
     color: BGR = (0, 200, 255)
     thickness: int = 2
@@ -128,23 +153,94 @@ def _dots(image: np.ndarray, fixed_points: np.ndarray, color: BGR, radius: int, 
     cv2.polylines(image, segments, False, color, max(1, 2 * radius), line_type, SHIFT)
 
 
-def _label(image: np.ndarray, text: str, anchor: tuple[float, float], color: BGR) -> None:
-    height, width = image.shape[:2]
-    (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
-    x = int(min(max(anchor[0], 0), max(width - text_w - 2, 0)))
-    y = int(min(max(anchor[1] - 6, text_h + 2), height - baseline - 1))
-    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(image, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5, color, 1, cv2.LINE_AA)
+def _box_around(points: np.ndarray, margin: float) -> Rect:
+    # OpenCV's bounding box of the pixels the points fall in takes a microsecond; numpy's
+    # min and max along the short axis of a face's points take thirty.
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(points))
+    pad = math.ceil(margin)
+    return Rect(x - pad, y - pad, x + width + pad, y + height + pad)
+
+
+def _ink(color: BGR) -> BGR:
+    """Black or white, whichever has the higher contrast ratio with ``color`` (as WCAG defines it)."""
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    blue, green, red = color
+    luminance = 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+    # (L + 0.05) / 0.05 against black equals 1.05 / (L + 0.05) against white at L = 0.179.
+    return (0, 0, 0) if luminance > 0.179 else (255, 255, 255)
+
+
+def _text_size(text: str, style: LabelStyle) -> tuple[tuple[int, int], int]:
+    return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, style.scale, style.thickness)
+
+
+def layout_labels(labels: Sequence[Label], image_size: tuple[int, int],
+                  style: LabelStyle = LabelStyle()) -> list[Rect]:
+    """The boxes :func:`draw_labels` fills for ``labels`` on an image of (width, height)."""
+    sizes = []
+    for label in labels:
+        (text_w, text_h), baseline = _text_size(label.text, style)
+        sizes.append((text_w + 2 * style.padding, text_h + baseline + 2 * style.padding))
+    return place_labels(sizes, [label.item for label in labels], image_size, gap=style.gap)
+
+
+def draw_labels(image: np.ndarray, labels: Sequence[Label], style: LabelStyle = LabelStyle()) -> None:
+    """Write each label on a solid box of its colour, the boxes laid out by :func:`layout_labels`.
+
+    A solid box keeps the text legible over any picture without an outline stroke, which made
+    the text look doubled; the text is black or white, whichever stands out on the box.
+    """
+    rects = layout_labels(labels, (image.shape[1], image.shape[0]), style)
+    for label, rect in zip(labels, rects):
+        cv2.rectangle(image, (rect.left, rect.top), (rect.right - 1, rect.bottom - 1), label.color,
+                      cv2.FILLED)
+        baseline = _text_size(label.text, style)[1]
+        cv2.putText(image, label.text, (rect.left + style.padding, rect.bottom - style.padding - baseline),
+                    cv2.FONT_HERSHEY_SIMPLEX, style.scale, _ink(label.color), style.thickness, cv2.LINE_AA)
+
+
+def _hand_color(hand: Any, style: HandStyle) -> BGR:
+    return style.left_color if str(getattr(hand, "handedness", "")) == "Left" else style.right_color
+
+
+def hand_labels(hands: Iterable[Any], style: HandStyle = HandStyle()) -> list[Label]:
+    """The label of each hand :func:`draw_hands` draws: handedness, track ID and score."""
+    # Bones and joint dots reach past the landmarks; a label right against them looks attached.
+    margin = style.joint_radius + 1 + style.thickness / 2
+    labels = []
+    for hand in hands:
+        points = _points_2d(hand.landmarks, HAND_POINTS)
+        if points is not None:
+            name = str(getattr(hand, "handedness", "") or "hand")
+            labels.append(Label(label_text(name, hand.track_id, hand.score), _box_around(points, margin),
+                                _hand_color(hand, style)))
+    return labels
+
+
+def face_labels(faces: Iterable[Any], style: FaceStyle = FaceStyle()) -> list[Label]:
+    """The label of each face :func:`draw_faces` draws: track ID and score."""
+    margin = max(style.thickness + 1, style.point_radius)
+    labels = []
+    for face in faces:
+        points = _points_2d(face.landmarks, FACE_POINTS)
+        if points is not None:
+            labels.append(Label(label_text("face", face.track_id, face.score), _box_around(points, margin),
+                                style.contour_color))
+    return labels
 
 
 def draw_hands(image: np.ndarray, hands: Iterable[Any], style: HandStyle = HandStyle()) -> None:
-    """Draw each hand's 21-point skeleton, joints and (optionally) a label."""
+    """Draw each hand's 21-point skeleton, joints and (optionally) labels that keep clear of each other."""
+    hands = list(hands)
     line_type = _line_type(style.antialias)
     for hand in hands:
         points = _points_2d(hand.landmarks, HAND_POINTS)
         if points is None:
             continue
-        color = style.left_color if str(getattr(hand, "handedness", "")) == "Left" else style.right_color
+        color = _hand_color(hand, style)
         fixed = _fixed(points)
         cv2.polylines(image, [fixed[list(chain)] for chain in HAND_CHAINS], False, color,
                       style.thickness, line_type, SHIFT)
@@ -153,10 +249,8 @@ def draw_hands(image: np.ndarray, hands: Iterable[Any], style: HandStyle = HandS
             radius = max(1, min(style.joint_radius, round(_extent(points) / 40)))
             _dots(image, fixed, color, radius + 1, line_type)
             _dots(image, fixed, style.joint_color, radius, line_type)
-        if style.labels:
-            text = f"{hand.handedness} #{hand.track_id} {float(hand.score):.2f}"
-            top = points[:, 1].argmin()
-            _label(image, text, (float(points[:, 0].min()), float(points[top, 1])), color)
+    if style.labels:
+        draw_labels(image, hand_labels(hands, style))
 
 
 def _contour_polylines(fixed: np.ndarray) -> list[np.ndarray]:
@@ -165,6 +259,7 @@ def _contour_polylines(fixed: np.ndarray) -> list[np.ndarray]:
 
 def draw_faces(image: np.ndarray, faces: Iterable[Any], style: FaceStyle = FaceStyle()) -> None:
     """Draw each face as the full mesh (with contours over it), contours only, or sparse points."""
+    faces = list(faces)
     line_type = _line_type(style.antialias)
     for face in faces:
         points = _points_2d(face.landmarks, FACE_POINTS)
@@ -181,9 +276,21 @@ def draw_faces(image: np.ndarray, faces: Iterable[Any], style: FaceStyle = FaceS
                           thickness, line_type, SHIFT)
         else:
             _dots(image, fixed[list(FACE_SPARSE_POINTS)], style.contour_color, style.point_radius, line_type)
-        if style.labels:
-            text = f"face #{face.track_id} {float(face.score):.2f}"
-            _label(image, text, (float(points[:, 0].min()), float(points[:, 1].min())), style.contour_color)
+    if style.labels:
+        draw_labels(image, face_labels(faces, style))
+
+
+def draw_hands_and_faces(image: np.ndarray, hands: Iterable[Any], faces: Iterable[Any],
+                         hand_style: HandStyle = HandStyle(), face_style: FaceStyle = FaceStyle(),
+                         label_style: LabelStyle = LabelStyle()) -> None:
+    """Draw faces, then hands over them, then the labels of both laid out together (each kind
+    only if its style asks for labels), so that a hand's label never lands on a face's."""
+    hands, faces = list(hands), list(faces)
+    draw_faces(image, faces, replace(face_style, labels=False))
+    draw_hands(image, hands, replace(hand_style, labels=False))
+    labels = [*(face_labels(faces, face_style) if face_style.labels else ()),
+              *(hand_labels(hands, hand_style) if hand_style.labels else ())]
+    draw_labels(image, labels, label_style)
 
 
 def roi_corners(roi: Any, width: int, height: int) -> np.ndarray:
