@@ -104,6 +104,7 @@ class Collect(Node):
     delay: float = param(0.0, "seconds to sleep per frame", ge=0)
     done_file: str = param("", "on close, write the number of frames received here")
     quit_after: int = param(0, "press the quit key after this many frames (0: never)", ge=0)
+    announce_after: int = param(0, "log 'collected N frames' once N have arrived (0: never)", ge=0)
     keys: ClassVar[dict[str, str]] = {"x": "mark"}
 
     def setup(self) -> None:
@@ -120,6 +121,8 @@ class Collect(Node):
         COLLECTED[self.name].append(frame)
         if self.quit_after and len(COLLECTED[self.name]) == self.quit_after:
             self.ctx.press_key("q")
+        if self.announce_after and len(COLLECTED[self.name]) == self.announce_after:
+            logging.getLogger("livepose.tests").info("collected %d frames", self.announce_after)
 
     def close(self) -> None:
         self.closed.set()
@@ -280,3 +283,17 @@ class LiveProbe(Node):
 
     def process(self, frame: Frame) -> None:
         LIVE[self.name].append(self.ctx.metrics.live())
+
+
+class SlowSetup(Node):
+    """A source whose setup takes `seconds` (a model loading), announced in the log."""
+
+    outputs = ("frame",)
+    seconds: float = param(30.0, "how long setup() takes", ge=0)
+
+    def setup(self) -> None:
+        logging.getLogger("livepose.tests").info("setting up")
+        time.sleep(self.seconds)
+
+    def process(self) -> Frame | None:
+        return Frame.capture(np.zeros((4, 4, 3), np.uint8), 0)

@@ -169,7 +169,7 @@ def test_bad_camera_index_explains_what_to_try():
     with pytest.raises(UserError) as caught:
         CameraSource(97)
     message = str(caught.value)
-    assert "could not open camera 97" in message
+    assert "cannot open camera 97" in message
     assert "--source synthetic" in message and "--source clip.mp4" in message
 
 

@@ -128,7 +128,7 @@ def test_stop_interrupts_pacing_at_once():
 
 
 def test_bad_camera_index_fails_setup_with_advice():
-    with pytest.raises(UserError, match="could not open camera 97.*--source synthetic"):
+    with pytest.raises(UserError, match="cannot open camera 97(.|\n)*--source synthetic"):
         started(Capture(source="97"))
 
 
@@ -410,7 +410,7 @@ def test_missing_file_corrupt_video_and_bad_camera_stop_the_run_with_a_user_erro
     fake = tmp_path / "corrupt.mp4"
     fake.write_bytes(b"\x00" * 4096)
     for source, message in ((str(tmp_path / "missing.mp4"), "video file not found"),
-                            (str(fake), "as a video"), ("97", "could not open camera 97")):
+                            (str(fake), "as a video"), ("97", "cannot open camera 97")):
         caplog.clear()
         with caplog.at_level(logging.ERROR, logger="livepose"):
             result = run_pipeline(PIPELINE, source=source)

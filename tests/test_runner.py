@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import select
 import subprocess
 import sys
 import textwrap
@@ -260,8 +261,24 @@ def _cli(*args: str, **kwargs) -> subprocess.Popen:
 ENDLESS = """\
 nodes:
   - {name: src, type: "pipeline_nodes:Counter", params: {count: 0, fps: 200}, outputs: frames}
-  - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {done_file: DONE, delay: 0.002}}
+  - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {done_file: DONE, delay: 0.002, announce_after: 20}}
 """
+
+
+def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float) -> str:
+    """Read the process's stderr until a line contains ``text``; returns what was read."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], deadline - time.monotonic())
+        line = proc.stderr.readline() if ready else ""
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    proc.kill()
+    raise AssertionError(f"no {text!r} from the process within {timeout} s:\n{''.join(seen)}")
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
@@ -270,15 +287,38 @@ def test_signal_shuts_down_in_order_within_two_seconds(tmp_path, sig):
     pipeline = tmp_path / "p.yaml"
     pipeline.write_text(ENDLESS.replace("DONE", str(done)))
     proc = _cli("run", str(pipeline), "--metrics", str(tmp_path / "m.json"))
-    time.sleep(1.5)
+    before = _wait_for_line(proc, "collected 20 frames", timeout=60)
     sent = time.monotonic()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=10)
+    err = before + err
     assert time.monotonic() - sent < 2.0, err
     assert proc.returncode == 0, err
-    assert f"stopping: {sig.name}" in err
+    assert f"stopping: {sig.name}" in err and "livepose: running" in err
     received = json.loads((tmp_path / "m.json").read_text())["nodes"]["out"]["frames_in"]
     assert received > 10 and int(done.read_text()) == received, "the sink was closed after every frame it got"
+
+
+def test_signal_during_set_up_stops_at_once_without_a_traceback(tmp_path):
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(textwrap.dedent("""\
+        nodes:
+          - {name: model, type: "pipeline_nodes:SlowSetup", outputs: frames}
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 0, fps: 100}, outputs: other}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {done_file: DONE}}
+          - {name: out2, type: "pipeline_nodes:Collect", inputs: other}
+    """).replace("DONE", str(tmp_path / "done")))
+    proc = _cli("run", str(pipeline))
+    before = _wait_for_line(proc, "setting up", timeout=60)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    err = before + err
+    assert time.monotonic() - sent < 2.0, err
+    assert proc.returncode == 0 and "Traceback" not in err and "left behind" not in err, err
+    assert "stopping: SIGINT" in err and "livepose: running" not in err
+    done = tmp_path / "done"
+    assert not done.exists() or done.read_text() == "0", "a node set up in time was closed, having seen nothing"
 
 
 def test_cli_exit_codes_and_messages(tmp_path):

@@ -149,7 +149,9 @@ class Runner:
         with self._lock:
             if self._stop_reason is None:
                 self._stop_reason = reason
-                log.info("stopping: %s", reason)
+                if self._started or self._failure is None:
+                    # A failed set-up has said what went wrong; "stopping" would only repeat it.
+                    log.info("stopping: %s", reason)
         self.stop_event.set()
         for rn in self._nodes:
             if rn.limiter is not None:
@@ -290,7 +292,7 @@ class Runner:
                 if self._setups_pending == 0:
                     self._started = self._failure is None and not self.stop_event.is_set()
                     if self._started:
-                        log.debug("running: every node is set up")
+                        log.info("running: Ctrl-C stops")
                     self._go.set()
                 self._settled.notify_all()
 

@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Literal
@@ -150,6 +151,25 @@ def _camera_api() -> int:
     return cv2.CAP_ANY
 
 
+def _missing_linux_device(device: int | str) -> bool:
+    """Whether ``device`` names a V4L2 device that does not exist (Linux only; elsewhere unknown)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    path = f"/dev/video{device}" if isinstance(device, int) else str(device)
+    return path.startswith("/dev/") and not os.path.exists(path)
+
+
+@contextmanager
+def _opencv_quiet() -> Iterator[None]:
+    """OpenCV logs a warning per backend it tries; livepose says what failed itself."""
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
+
+
 class CameraSource(VideoSource):
     """A webcam by index or device path, asking for a size, frame rate and FOURCC."""
 
@@ -167,7 +187,11 @@ class CameraSource(VideoSource):
         self._open()
 
     def _open(self) -> None:
-        capture = cv2.VideoCapture(self.device, _camera_api())
+        if _missing_linux_device(self.device):
+            # Asking OpenCV would only add its own warnings to ours, and take longer.
+            raise UserError(self._open_failure_message())
+        with _opencv_quiet():
+            capture = cv2.VideoCapture(self.device, _camera_api())
         if not capture.isOpened():
             capture.release()
             raise UserError(self._open_failure_message())
@@ -183,14 +207,16 @@ class CameraSource(VideoSource):
 
     def _open_failure_message(self) -> str:
         which = f"camera {self.device}" if isinstance(self.device, int) else f"camera device {self.device}"
-        devices = sorted(glob.glob("/dev/video*")) if sys.platform.startswith("linux") else []
-        hint = ""
         if sys.platform.startswith("linux"):
-            hint = (f" Video devices here: {', '.join(devices)}." if devices
-                    else " No /dev/video* devices exist on this machine.")
-            hint += " Check that no other program holds the camera and that you may read it (group 'video')."
-        return (f"could not open {which}.{hint} Try another index (--source 1), a video file "
-                f"(--source clip.mp4) or the test pattern (--source synthetic).")
+            devices = sorted(glob.glob("/dev/video*"))
+            found = (f"video devices here: {', '.join(devices)}; check that no other program holds the "
+                     "camera and that you may read it (group 'video')" if devices
+                     else "this machine has no video devices (/dev/video*)")
+        else:
+            found = "check that it is connected, not in use, and that this terminal may use the camera"
+        return (f"cannot open {which}: {found}.\n"
+                "    try: --source synthetic (a test pattern), --source clip.mp4 (a video file), "
+                "or --source 1 (another camera)")
 
     @property
     def fps(self) -> float | None:
