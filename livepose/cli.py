@@ -1,22 +1,31 @@
 """The ``livepose`` command line.
 
 Exit codes: 0 ok, 1 a runtime failure, 2 a user error (bad file or arguments, missing model or
-camera). User errors print what to do, never a traceback.
+camera), 130 interrupted (Ctrl-C or SIGTERM before a pipeline runs). User errors print what to
+do, never a traceback.
+
+Every command imports this module, so it imports only click and what defining the commands needs:
+each command imports the graph, the models or onnxruntime when it runs (``--help`` stays instant,
+``validate`` never loads the converter).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from typing import Any, Callable
 
 import click
 
+from livepose import interrupts
 from livepose.errors import UserError
 from livepose.models.cli import doctor, models_group
 
 log = logging.getLogger("livepose")
+
+PIPELINE_HELP = "PIPELINE is a packaged pipeline's name (see `livepose pipelines`) or a YAML file."
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -42,16 +51,30 @@ def _user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Livepose(click.Group):
+    """The top-level group: a KeyboardInterrupt from any command ends it with one line, status 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            # click would print "Aborted!" and exit 1; a traceback would hide where it stopped.
+            click.echo("livepose: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Livepose, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="livepose")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def main(verbose: bool) -> None:
     """livepose: real-time hand and face keypoint pipelines."""
+    # First, before any command imports something slow: Ctrl-C from now on is handled.
+    interrupts.install()
     _setup_logging(verbose)
 
 
-@main.command()
-@click.argument("pipeline", type=click.Path(dir_okay=False))
+@main.command(epilog=PIPELINE_HELP)
+@click.argument("pipeline")
 @click.option("--source", help="Replace the pipeline's source: camera index, file, folder, URL or 'synthetic'.")
 @click.option("--set", "settings", multiple=True, metavar="NODE.PARAM=VALUE",
               help="Override a node parameter (or a top-level setting); repeatable.")
@@ -70,9 +93,12 @@ def main(verbose: bool) -> None:
 def run(pipeline: str, source: str | None, settings: tuple[str, ...], realtime: bool | None,
         max_frames: int | None, metrics_path: str | None, headless: bool, record_path: str | None,
         keypoints_path: str | None, progress: bool) -> None:
-    """Run a pipeline file."""
+    """Run a pipeline."""
+    # A signal during the imports and set-up below is kept for the runner, which stops in order.
+    interrupts.defer()
     from livepose.graph.runner import Runner
     from livepose.graph.spec import Overrides, load_pipeline
+    from livepose.pipelines import find
 
     extra_nodes = []
     if record_path:
@@ -82,28 +108,36 @@ def run(pipeline: str, source: str | None, settings: tuple[str, ...], realtime: 
         extra_nodes.append({"name": "keypoints_cli", "type": "export_keypoints", "inputs": "$output",
                             "params": {"path": keypoints_path}})
     mode = None if realtime is None else ("realtime" if realtime else "offline")
-    spec = load_pipeline(pipeline, Overrides(mode=mode, source=source, settings=list(settings),
-                                             extra_nodes=extra_nodes))
+    spec = load_pipeline(find(pipeline), Overrides(mode=mode, source=source, settings=list(settings),
+                                                   extra_nodes=extra_nodes))
     for warning in spec.warnings:
         click.echo(str(warning), err=True)
     result = Runner(spec, headless=headless, max_frames=max_frames, progress=progress).run()
-    click.echo(result.metrics.summary_table(), err=True)
+    if result.started:  # a run that never got going has no figures, only its reason below
+        click.echo(result.metrics.summary_table(), err=True)
     if metrics_path:
         result.metrics.write_json(metrics_path)
-    if result.exit_code:
+    if result.exit_code and (result.started or result.exit_code != 2):
+        # A node that could not start (exit 2) has said so, with what to try; once is enough.
         click.echo(f"livepose: {result.reason}", err=True)
+    if result.still_setting_up:
+        # Their threads (a model session still loading) would delay the exit, or abort it from C++.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(result.exit_code)
     sys.exit(result.exit_code)
 
 
-@main.command()
-@click.argument("pipeline", type=click.Path(dir_okay=False))
+@main.command(epilog=PIPELINE_HELP)
+@click.argument("pipeline")
 @click.option("--set", "settings", multiple=True, metavar="NODE.PARAM=VALUE", help="Check with these overrides.")
 @_user_errors
 def validate(pipeline: str, settings: tuple[str, ...]) -> None:
-    """Check a pipeline file without running it."""
+    """Check a pipeline without running it."""
     from livepose.graph.spec import Overrides, load_pipeline
+    from livepose.pipelines import find
 
-    spec = load_pipeline(pipeline, Overrides(settings=list(settings)))
+    spec = load_pipeline(find(pipeline), Overrides(settings=list(settings)))
     for warning in spec.warnings:
         click.echo(str(warning), err=True)
     streams = len(spec.streams)
@@ -134,6 +168,21 @@ def nodes(names: tuple[str, ...]) -> None:
             default = "required" if p.required else f"= {p.default!r}"
             click.echo(f"  {p.name}: {p.type_name} {default}{constraint}  {p.doc}")
         click.echo("")
+
+
+@main.command("pipelines")
+def list_pipelines() -> None:
+    """List the packaged pipelines.
+
+    `livepose run NAME` runs one from any folder.
+    """
+    from livepose.pipelines import description, folder, names
+
+    packaged = names()
+    width = max(map(len, packaged), default=0)
+    for name in packaged:
+        click.echo(f"{name:{width}}  {description(name)}")
+    click.echo(f"\nfiles in {folder()} (copy one to make a variant)")
 
 
 main.add_command(models_group)

@@ -8,6 +8,7 @@ folder, then the current one), as ``python script.py`` finds modules beside the 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from importlib.metadata import entry_points
@@ -27,9 +28,15 @@ class NodeTypeError(LookupError):
 def known_node_types() -> dict[str, str]:
     """Every registered type name -> ``module:Class``, built-ins first."""
     types = dict(BUILTIN_NODES)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        types.setdefault(ep.name, ep.value)
+    for name, value in _registered_node_types():
+        types.setdefault(name, value)
     return types
+
+
+@functools.cache
+def _registered_node_types() -> tuple[tuple[str, str], ...]:
+    # Reading every installed distribution's metadata takes milliseconds; a pipeline asks once per node.
+    return tuple((ep.name, ep.value) for ep in entry_points(group=ENTRY_POINT_GROUP))
 
 
 def _import_class(target: str, search_dirs: Sequence[Path]) -> type:

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import platformdirs
 
-from livepose.converters.tflite import convert_tflite
 from livepose.errors import UserError
 from livepose.models.zoo import MEDIAPIPE_VERSION, ZOO, ZooModel, get_model
 
@@ -183,6 +182,9 @@ class ModelCache:
         return paths
 
     def _build(self, entry: CacheEntry) -> None:
+        # Imported here: the converter pulls in onnx (about a second), which only conversion needs.
+        from livepose.converters.tflite import convert_tflite
+
         tflite_bytes = self.read_tflite(entry.model)
         self.progress(f"converting {entry.model.file_name} to ONNX")
         onnx_bytes = convert_tflite(tflite_bytes, entry.model.file_name).SerializeToString()

@@ -1,19 +1,20 @@
-"""``livepose models ...`` and ``livepose doctor``."""
+"""``livepose models ...`` and ``livepose doctor``.
+
+Every ``livepose`` command imports this file to list these commands, so it imports only what
+defining them needs; each command imports the cache, metadata or numpy when it runs.
+"""
 
 from __future__ import annotations
 
-import platform
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import metadata
 
 import click
-import numpy as np
 
 from livepose.errors import LiveposeError, UserError
-from livepose.models.cache import ModelCache, livepose_home
 from livepose.models.zoo import DEFAULT_MODELS, ZOO, get_model
 
 
@@ -38,6 +39,8 @@ def models_group() -> None:
 @models_group.command("list")
 def list_models() -> None:
     """Every zoo model, whether it is prepared, and its input."""
+    from livepose.models.cache import ModelCache
+
     cache = ModelCache()
     with _reported_errors():
         for name, model in ZOO.items():
@@ -52,6 +55,8 @@ def list_models() -> None:
 @click.option("--force", is_flag=True, help="Download-check and convert again even if the cache is intact.")
 def prepare_models(names: tuple[str, ...], force: bool) -> None:
     """Download, verify and convert the named models (all zoo models when no NAME is given)."""
+    from livepose.models.cache import ModelCache
+
     with _reported_errors():
         selected = [get_model(name).name for name in names] or list(ZOO)
         for name, path in zip(selected, ModelCache().prepare(selected, force=force), strict=True):
@@ -62,6 +67,8 @@ def prepare_models(names: tuple[str, ...], force: bool) -> None:
 @click.argument("name")
 def model_path(name: str) -> None:
     """Print the .onnx path of a zoo model, preparing it first if needed."""
+    from livepose.models.cache import ModelCache
+
     with _reported_errors():
         click.echo(str(ModelCache().path(name)))
 
@@ -70,6 +77,8 @@ def model_path(name: str) -> None:
 @click.argument("name")
 def model_info(name: str) -> None:
     """Show a zoo model's metadata: input, normalization, outputs, keypoints, source, cache state."""
+    from livepose.models.cache import ModelCache
+
     with _reported_errors():
         model = get_model(name)
         cache = ModelCache()
@@ -99,13 +108,19 @@ def _median_latency_ms(run: Callable[[], object], repeats: int) -> float:
         start = time.perf_counter()
         run()
         timings.append(time.perf_counter() - start)
-    return float(np.median(timings) * 1000)
+    return statistics.median(timings) * 1000
 
 
 @click.command("doctor")
 @click.option("--repeats", default=20, show_default=True, help="Timed runs per model for the latency figure.")
 def doctor(repeats: int) -> None:
     """Versions, execution providers, GPU, and the latency of each default model."""
+    import platform
+    from importlib import metadata
+
+    import numpy as np
+
+    from livepose.models.cache import ModelCache, livepose_home
     from livepose.models.runtime import ModelSession, check_providers, gpu_name
 
     with _reported_errors():

@@ -22,7 +22,6 @@ from typing import Literal, get_args
 
 import numpy as np
 import onnxruntime as ort
-from onnx import TensorProto, helper
 
 from livepose.errors import UserError
 from livepose.logs import warn_once
@@ -291,6 +290,9 @@ def check_providers() -> list[ProviderStatus]:
 
 
 def _probe_model() -> bytes:
+    # onnx takes a second to import (ml_dtypes): only a provider check that needs the probe pays it.
+    from onnx import TensorProto, helper
+
     graph = helper.make_graph(
         [helper.make_node("Relu", ["x"], ["y"])],
         "provider_probe",
