@@ -222,12 +222,13 @@ def test_visualize_rejects_a_bad_colour_when_built():
 def test_display_runs_headless_when_asked_and_says_so_once(caplog):
     node = Display()
     node.ctx = context(headless=True)
-    with caplog.at_level(logging.WARNING, logger="livepose"):
+    with caplog.at_level(logging.INFO, logger="livepose"):
         node.setup()
         for _ in range(3):
             assert node.process(hand_frame()) is None
     assert node.headless
     assert [r.getMessage() for r in caplog.records] == ["display: --headless was given; running headless"]
+    assert caplog.records[0].levelno == logging.INFO, "asked for, it is news, not a warning"
     node.close()
 
 

@@ -45,6 +45,9 @@ class RunResult:
     stuck_nodes: list[str] = field(default_factory=list)
     started: bool = False
     """Whether every node was set up and frames began to flow (else there is nothing to report)."""
+    still_setting_up: list[str] = field(default_factory=list)
+    """Nodes whose ``setup()`` had not returned when the run ended (it stopped during start-up).
+    Their threads finish on their own; a process about to exit need not wait for them."""
 
 
 @dataclass(eq=False)
@@ -223,9 +226,11 @@ class Runner:
         self.metrics.finished = time.monotonic()
         if self._progress_bar is not None:
             self._progress_bar.close()
-        if self._failure is not None:
-            return RunResult(self._failure[0], self._failure[1], self.metrics, stuck, self._started)
-        return RunResult(0, self._stop_reason or "end of stream", self.metrics, stuck, self._started)
+        setting_up = [rn.spec.name for rn in self._nodes if rn.setup_started and not rn.setup_done]
+        if setting_up:
+            log.debug("stopped while node(s) %s were still setting up", ", ".join(setting_up))
+        code, reason = self._failure or (0, self._stop_reason or "end of stream")
+        return RunResult(code, reason, self.metrics, stuck, self._started, setting_up)
 
     def _wait_settled(self, timeout: float) -> bool:
         """Wait until every node has finished, except those still inside ``setup()``."""
@@ -277,8 +282,10 @@ class Runner:
             rn.setup_started = not self.stop_event.is_set()
         try:
             if rn.setup_started:
+                started = time.perf_counter()
                 rn.node.setup()
                 rn.setup_ok = True
+                log.debug("node '%s' set up in %.0f ms", rn.spec.name, 1000 * (time.perf_counter() - started))
         except UserError as exc:
             log.error("node '%s': %s", rn.spec.name, exc)
             self._fail(2, f"node '{rn.spec.name}' could not start")

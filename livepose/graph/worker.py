@@ -448,7 +448,12 @@ def main(argv: list[str]) -> int:
     # The pipeline handles Ctrl+C and closes this node; the worker must not die of it first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock = socket.socket(fileno=int(argv[0]))
-    _Worker(sock).serve()
+    try:
+        _Worker(sock).serve()
+    except (BrokenPipeError, ConnectionResetError):
+        # The pipeline went away while this worker was answering (it stopped during set-up):
+        # nobody is left to tell, and its own shutdown has said what happened.
+        return 0
     return 0
 
 

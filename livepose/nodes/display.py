@@ -139,7 +139,9 @@ class Display(Node):
             except WindowUnavailable as exc:
                 reason = str(exc)
         if reason is not None:
-            log.warning("display: %s; running headless", reason)
+            # Asked for (--headless, the Python API) it is news; found (no screen) it is a warning.
+            level = logging.INFO if getattr(self.ctx, "headless", False) else logging.WARNING
+            log.log(level, "display: %s; running headless", reason)
 
     @property
     def headless(self) -> bool:
