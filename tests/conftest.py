@@ -19,3 +19,16 @@ def mediapipe_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return cache.source_wheel()
     except ModelSourceError as error:
         pytest.skip(f"cannot download the mediapipe wheel: {error}")
+
+
+DEFAULT_MODELS = ["mediapipe/palm_detection_full", "mediapipe/hand_landmark_full",
+                  "mediapipe/face_detection_short_range", "mediapipe/face_landmark"]
+
+
+@pytest.fixture(scope="session")
+def models_ready() -> None:
+    """The default models in the user's model cache (prepared once if missing), or a skip."""
+    try:
+        ModelCache().prepare(DEFAULT_MODELS)
+    except ModelSourceError as exc:
+        pytest.skip(f"the default models cannot be prepared here: {exc}")

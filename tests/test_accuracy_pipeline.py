@@ -19,20 +19,6 @@ from media_paths import MEDIA, media_file
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ROOT / "pipelines" / "hands_face.yaml"
 SETTINGS = list(REFERENCE_SETTINGS)
-DEFAULT_MODELS = ["mediapipe/palm_detection_full", "mediapipe/hand_landmark_full",
-                  "mediapipe/face_detection_short_range", "mediapipe/face_landmark"]
-
-
-@pytest.fixture(scope="module")
-def models_ready() -> None:
-    from livepose.models.cache import ModelCache, ModelSourceError
-
-    try:
-        ModelCache().prepare(DEFAULT_MODELS)
-    except ModelSourceError as exc:
-        pytest.skip(f"the default models cannot be prepared here: {exc}")
-
-
 @pytest.mark.parametrize("reference", ["FOOTBALL", "SOUP", "test_video", "video"])
 def test_clip_matches_mediapipe(models_ready, tmp_path, reference):
     recording = load_reference(media_file(f"reference/{reference}.mediapipe.json.gz"))
