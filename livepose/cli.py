@@ -96,9 +96,13 @@ def run(pipeline: str, source: str | None, settings: tuple[str, ...], realtime: 
     """Run a pipeline."""
     # A signal during the imports and set-up below is kept for the runner, which stops in order.
     interrupts.defer()
+    from livepose.graph.prestart import prestart_workers
+    from livepose.pipelines import find
+
+    pipeline_file = find(pipeline)
+    prestart_workers(pipeline_file)  # their interpreters start up while the rest loads here
     from livepose.graph.runner import Runner
     from livepose.graph.spec import Overrides, load_pipeline
-    from livepose.pipelines import find
 
     extra_nodes = []
     if record_path:
@@ -108,8 +112,8 @@ def run(pipeline: str, source: str | None, settings: tuple[str, ...], realtime: 
         extra_nodes.append({"name": "keypoints_cli", "type": "export_keypoints", "inputs": "$output",
                             "params": {"path": keypoints_path}})
     mode = None if realtime is None else ("realtime" if realtime else "offline")
-    spec = load_pipeline(find(pipeline), Overrides(mode=mode, source=source, settings=list(settings),
-                                                   extra_nodes=extra_nodes))
+    spec = load_pipeline(pipeline_file, Overrides(mode=mode, source=source, settings=list(settings),
+                                                  extra_nodes=extra_nodes))
     for warning in spec.warnings:
         click.echo(str(warning), err=True)
     result = Runner(spec, headless=headless, max_frames=max_frames, progress=progress).run()

@@ -150,3 +150,23 @@ def test_a_worker_that_dies_stops_the_run_promptly(caplog):
     assert "the worker process of node 'crash' exited with status 3" in caplog.text
     assert [f.index for f in COLLECTED["out"]] == [0, 1, 2, 3]
     assert time.monotonic() - started < 10 and not result.stuck_nodes
+
+
+def test_workers_start_from_the_file_before_it_is_loaded_and_are_claimed_once(tmp_path):
+    from livepose.graph import prestart
+
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        "nodes:\n"
+        "  - {name: face, type: face_tracker, inputs: frames, process: true}\n"
+        "  - {name: mine, type: 'pipeline_nodes:Tag', inputs: frames, process: true}\n"
+        "  - {name: draw, type: visualize, inputs: frames}\n")
+    assert prestart.prestart_workers(pipeline) == 1, "only built-in types: a module of the user's needs its path"
+    claimed = prestart.claim_worker("livepose.nodes.face:FaceTrackerNode")
+    assert claimed is not None and claimed[0].poll() is None
+    assert prestart.claim_worker("livepose.nodes.face:FaceTrackerNode") is None
+    worker, sock = claimed
+    sock.close()
+    assert worker.wait(timeout=30) == 0, "a worker nobody talks to exits when its socket closes"
+    (tmp_path / "bad.yaml").write_bytes(b"\xff\xfe nodes: [")
+    assert prestart.prestart_workers(tmp_path / "bad.yaml") == 0

@@ -107,11 +107,15 @@ class PipelineMetrics:
         self._lock = threading.Lock()
         self.started = time.monotonic()
         self.finished: float | None = None
+        self.first_delivery_unix: float | None = None
+        """Wall-clock time a sink first finished a frame: the end of start-up, as a user sees it."""
 
     def source_emitted(self, when: float) -> None:
         self._source_times.append(when)
 
     def sink_finished(self, node: NodeMetrics, capture_time: float, now: float) -> None:
+        if self.first_delivery_unix is None:
+            self.first_delivery_unix = time.time()
         latency = now - capture_time
         node.latency_seconds.add(latency)
         node.recent_latency.append((now, latency))
@@ -168,7 +172,8 @@ class PipelineMetrics:
                     "depth": e.depth, "max_depth": e.max_depth, "drops": e.drops}
                    for consumer, e in self.edges()]
         joins = {name: inbox.join_drops for name, inbox in self._inboxes.items() if inbox.join_drops}
-        return {"wall_seconds": round(end - self.started, 3), "captured": self.captured(),
+        return {"wall_seconds": round(end - self.started, 3), "first_delivery_unix": self.first_delivery_unix,
+                "captured": self.captured(),
                 "delivered": self.delivered(), "nodes": nodes, "streams": streams, "join_drops": joins,
                 "total_drops": self.total_drops()}
 

@@ -44,6 +44,7 @@ import numpy as np
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, NodeContext
+from livepose.graph.prestart import claim_worker, spawn_worker
 from livepose.logs import is_once_warning, warn_once
 
 _HEADER = struct.Struct("<QI")  # payload length, number of file descriptors sent with it
@@ -224,14 +225,8 @@ class WorkerProcessNode(Node):
         """The worker's own CPU time so far, as of its last answer (its CPU is not this process's)."""
 
     def setup(self) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        with theirs:
-            self._worker = subprocess.Popen(
-                [sys.executable, "-m", "livepose.graph.worker", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),),
-            )
-        self._socket = ours
         target = f"{self.node_class.__module__}:{self.node_class.__qualname__}"
+        self._worker, self._socket = claim_worker(target) or spawn_worker(target)
         self._call(("setup", {"sys_path": list(sys.path), "node_class": target, "name": self.name,
                               "params": self.params, "mode": self.ctx.mode, "headless": self.ctx.headless,
                               "nice": self.settings.nice,
@@ -443,11 +438,23 @@ class _Worker:
         return None, []
 
 
+def _preload(target: str) -> None:
+    """Import the node's module before the first request (see ``livepose.graph.prestart``)."""
+    import importlib
+
+    try:
+        importlib.import_module(target.partition(":")[0])
+    except Exception:
+        pass  # setup imports it again, with the pipeline's import path, and reports what fails
+
+
 def main(argv: list[str]) -> int:
     _die_with_parent()
     # The pipeline handles Ctrl+C and closes this node; the worker must not die of it first.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sock = socket.socket(fileno=int(argv[0]))
+    if len(argv) > 1:
+        _preload(argv[1])
     try:
         _Worker(sock).serve()
     except (BrokenPipeError, ConnectionResetError):
