@@ -275,3 +275,14 @@ def test_joint_drawing_without_labels_is_faces_then_hands():
     draw_faces(apart, faces, no_face_labels)
     draw_hands(apart, hands)
     np.testing.assert_array_equal(joint, apart)
+
+
+def test_a_label_near_the_corner_keeps_off_the_overlay_panel():
+    from livepose.render import overlay_lines, overlay_rect
+
+    lines = overlay_lines(29.8, 31.0, ["source 30 fps, 4 frames not taken"])
+    panel = overlay_rect(lines, (640, 360))
+    assert panel.left == 0 and panel.top == 0 and panel.right > 200 and panel.bottom > 30
+    hand_box = Rect(40, 70, 160, 200)  # its preferred label spot, just above, is under the panel
+    [rect] = place_labels([(110, 20)], [hand_box], (640, 360), avoid=[panel])
+    assert not rect.intersects(panel) and not rect.intersects(hand_box)

@@ -7,7 +7,7 @@ from typing import Any
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_hands_and_faces,
-                                  draw_overlay, draw_rois, overlay_lines, parse_color)
+                                  draw_overlay, draw_rois, overlay_lines, overlay_rect, parse_color)
 
 DETECTION_RESULTS = ("palms", "face_detections")
 """Results whose items are detections with a rotated rectangle (drawn as boxes)."""
@@ -65,9 +65,10 @@ class Visualize(Node):
             draw_rois(image, rois, self._box_style)
         hands = results.get("hands", ()) if self.hands else ()
         faces = results.get("faces", ()) if self.face != "off" else ()
-        draw_hands_and_faces(image, hands, faces, self._hand_style, self._face_style)
-        if self.overlay:
-            draw_overlay(image, overlay_lines(*self._live_figures()), self._overlay_style)
+        lines = overlay_lines(*self._live_figures()) if self.overlay else []
+        panel = overlay_rect(lines, (frame.width, frame.height), self._overlay_style)
+        draw_hands_and_faces(image, hands, faces, self._hand_style, self._face_style, avoid=[panel])
+        draw_overlay(image, lines, self._overlay_style)
         return frame.with_image(image)
 
     def _live_figures(self) -> tuple[float, float, list[str]]:

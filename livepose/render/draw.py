@@ -178,22 +178,24 @@ def _text_size(text: str, style: LabelStyle) -> tuple[tuple[int, int], int]:
 
 
 def layout_labels(labels: Sequence[Label], image_size: tuple[int, int],
-                  style: LabelStyle = LabelStyle()) -> list[Rect]:
-    """The boxes :func:`draw_labels` fills for ``labels`` on an image of (width, height)."""
+                  style: LabelStyle = LabelStyle(), avoid: Sequence[Rect] = ()) -> list[Rect]:
+    """The boxes :func:`draw_labels` fills for ``labels`` on an image of (width, height), kept off
+    ``avoid`` (the overlay panel) where there is room."""
     sizes = []
     for label in labels:
         (text_w, text_h), baseline = _text_size(label.text, style)
         sizes.append((text_w + 2 * style.padding, text_h + baseline + 2 * style.padding))
-    return place_labels(sizes, [label.item for label in labels], image_size, gap=style.gap)
+    return place_labels(sizes, [label.item for label in labels], image_size, avoid=avoid, gap=style.gap)
 
 
-def draw_labels(image: np.ndarray, labels: Sequence[Label], style: LabelStyle = LabelStyle()) -> None:
+def draw_labels(image: np.ndarray, labels: Sequence[Label], style: LabelStyle = LabelStyle(),
+                avoid: Sequence[Rect] = ()) -> None:
     """Write each label on a solid box of its colour, the boxes laid out by :func:`layout_labels`.
 
     A solid box keeps the text legible over any picture without an outline stroke, which made
     the text look doubled; the text is black or white, whichever stands out on the box.
     """
-    rects = layout_labels(labels, (image.shape[1], image.shape[0]), style)
+    rects = layout_labels(labels, (image.shape[1], image.shape[0]), style, avoid)
     for label, rect in zip(labels, rects):
         cv2.rectangle(image, (rect.left, rect.top), (rect.right - 1, rect.bottom - 1), label.color,
                       cv2.FILLED)
@@ -282,15 +284,16 @@ def draw_faces(image: np.ndarray, faces: Iterable[Any], style: FaceStyle = FaceS
 
 def draw_hands_and_faces(image: np.ndarray, hands: Iterable[Any], faces: Iterable[Any],
                          hand_style: HandStyle = HandStyle(), face_style: FaceStyle = FaceStyle(),
-                         label_style: LabelStyle = LabelStyle()) -> None:
+                         label_style: LabelStyle = LabelStyle(), avoid: Sequence[Rect] = ()) -> None:
     """Draw faces, then hands over them, then the labels of both laid out together (each kind
-    only if its style asks for labels), so that a hand's label never lands on a face's."""
+    only if its style asks for labels), so that a hand's label never lands on a face's, nor on
+    ``avoid`` (the overlay panel) while there is room."""
     hands, faces = list(hands), list(faces)
     draw_faces(image, faces, replace(face_style, labels=False))
     draw_hands(image, hands, replace(hand_style, labels=False))
     labels = [*(face_labels(faces, face_style) if face_style.labels else ()),
               *(hand_labels(hands, hand_style) if hand_style.labels else ())]
-    draw_labels(image, labels, label_style)
+    draw_labels(image, labels, label_style, avoid)
 
 
 def roi_corners(roi: Any, width: int, height: int) -> np.ndarray:
@@ -330,16 +333,27 @@ def overlay_lines(fps: float, latency_ms: float, extra: Sequence[str] = ()) -> l
     return [f"{fps_text}  {latency_text}", *extra]
 
 
+def _overlay_layout(lines: Sequence[str], image_size: tuple[int, int],
+                    style: OverlayStyle) -> tuple[list[tuple[tuple[int, int], int]], int, Rect]:
+    sizes = [cv2.getTextSize(line, cv2.FONT_HERSHEY_SIMPLEX, style.scale, 1) for line in lines]
+    line_height = max(h + baseline for (_, h), baseline in sizes) + 4
+    panel_w = min(image_size[0], max(w for (w, _), _ in sizes) + 16)
+    panel_h = min(image_size[1], line_height * len(lines) + 8)
+    return sizes, line_height, Rect(0, 0, panel_w, panel_h)
+
+
+def overlay_rect(lines: Sequence[str], image_size: tuple[int, int], style: OverlayStyle = OverlayStyle()) -> Rect:
+    """The panel :func:`draw_overlay` covers on an image of (width, height)."""
+    return _overlay_layout(lines, image_size, style)[2] if lines else Rect(0, 0, 0, 0)
+
+
 def draw_overlay(image: np.ndarray, lines: Sequence[str], style: OverlayStyle = OverlayStyle()) -> None:
     """Write lines of text in the top-left corner on a translucent panel."""
     if not lines:
         return
     font, thickness = cv2.FONT_HERSHEY_SIMPLEX, 1
-    sizes = [cv2.getTextSize(line, font, style.scale, thickness) for line in lines]
-    line_height = max(h + baseline for (_, h), baseline in sizes) + 4
-    panel_w = min(image.shape[1], max(w for (w, _), _ in sizes) + 16)
-    panel_h = min(image.shape[0], line_height * len(lines) + 8)
-    panel = image[:panel_h, :panel_w]
+    sizes, line_height, rect = _overlay_layout(lines, (image.shape[1], image.shape[0]), style)
+    panel = image[:rect.bottom, :rect.right]
     background = np.empty_like(panel)
     background[:] = style.background
     cv2.addWeighted(panel, 1 - style.opacity, background, style.opacity, 0, dst=panel)
