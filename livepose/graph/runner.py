@@ -4,7 +4,13 @@ Lifecycle: every node's ``setup()`` runs on its own thread; once all succeeded, 
 The run ends when the sources end (end of stream propagates as an ``END`` marker), on a stop
 request (SIGINT, SIGTERM, the quit key, a node failing with ``on_error: stop``), or, if draining
 takes longer than the grace period, by aborting every queue. ``close()`` is called on every node
-whose setup succeeded, whatever the path, so sinks always finalize their files.
+whose setup succeeded, whatever the path, so sinks always finalize their files. A stop during
+set-up releases the nodes already set up at once; a node still inside ``setup()`` is not waited for.
+
+Realtime, each source's frames pass a :class:`~livepose.graph.admission.FlowLimiter`: a frame
+enters only while fewer than ``max_in_flight`` are on their way to the sinks, and the sinks' threads
+send on the frame held meanwhile. Every stream then holds what is admitted, so frames are dropped
+at the sources only.
 """
 
 from __future__ import annotations
