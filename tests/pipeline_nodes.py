@@ -297,3 +297,17 @@ class SlowSetup(Node):
 
     def process(self) -> Frame | None:
         return Frame.capture(np.zeros((4, 4, 3), np.uint8), 0)
+
+
+class Hang(Node):
+    """Passes frames on until frame `on`, then never returns (a node stuck in a driver call)."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    at: int = param(3, "the frame to hang on", ge=0)
+
+    def process(self, frame: Frame) -> Frame:
+        if frame.index == self.at:
+            logging.getLogger("livepose.tests").info("hanging on frame %d", frame.index)
+            threading.Event().wait()
+        return frame

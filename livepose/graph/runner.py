@@ -36,10 +36,11 @@ from livepose.graph.spec import NodeSpec, PipelineSpec, pass_through_port
 log = logging.getLogger("livepose")
 
 QUIT_KEYS = ("q", "\x1b")
-DRAIN_SECONDS = 1.5
+DRAIN_SECONDS = 1.2
 """After a stop request, queues may drain this long before they are aborted."""
-ABORT_SECONDS = 0.4
-"""After the abort, how long node threads get to finish closing before the run returns."""
+ABORT_SECONDS = 0.6
+"""After the abort, how long nodes that are closing (a recording being finalized) get to finish
+before the run returns; a node stuck in ``process()`` does not hold this up."""
 
 
 @dataclass
@@ -71,6 +72,8 @@ class _RunningNode:
     """Sources: keeps their frames in order when a sink's thread sends on a held frame."""
     limiters: list[tuple["_RunningNode", FlowLimiter]] = field(default_factory=list)
     """Sinks: the admissions of the sources upstream, told when this sink has handled a frame."""
+    busy_in: str = ""
+    """What the node's thread is inside, for the report of a node that does not stop."""
     setup_started: bool = False
     setup_done: bool = False
     setup_ok: bool = False
@@ -224,11 +227,13 @@ class Runner:
         stuck: list[str] = []
         if not self._wait_settled(DRAIN_SECONDS):
             self._abort()
-            self._wait_settled(ABORT_SECONDS)
-            stuck = [rn.spec.name for rn in self._nodes if rn.setup_ok and rn.thread is not None
-                     and rn.thread.is_alive()]
-            if stuck:
-                log.error("node(s) %s did not stop in time; leaving them behind", ", ".join(stuck))
+            self._wait_settled(ABORT_SECONDS, stuck_ok=True)
+            hung = [rn for rn in self._nodes if rn.setup_ok and rn.thread is not None and rn.thread.is_alive()]
+            stuck = [rn.spec.name for rn in hung]
+            if hung:
+                log.error("did not stop in time, left behind: %s", "; ".join(
+                    f"node '{rn.spec.name}' ({rn.busy_in or 'waiting'})" for rn in hung))
+                self._fail(1, f"node(s) {', '.join(stuck)} did not stop")
         self.metrics.finished = time.monotonic()
         if self._progress_bar is not None:
             self._progress_bar.close()
@@ -238,12 +243,15 @@ class Runner:
         code, reason = self._failure or (0, self._stop_reason or "end of stream")
         return RunResult(code, reason, self.metrics, stuck, self._started, setting_up)
 
-    def _wait_settled(self, timeout: float) -> bool:
-        """Wait until every node has finished, except those still inside ``setup()``."""
+    def _wait_settled(self, timeout: float, stuck_ok: bool = False) -> bool:
+        """Wait until every node has finished, except those still inside ``setup()`` (and, with
+        ``stuck_ok``, those inside a node call, which an aborted run no longer waits for)."""
+        def settled(rn: _RunningNode) -> bool:
+            return (rn.finished or (rn.setup_started and not rn.setup_done)
+                    or (stuck_ok and rn.busy_in.startswith("in ") and rn.busy_in != "in close()"))
+
         with self._lock:
-            return self._settled.wait_for(
-                lambda: all(rn.finished or (rn.setup_started and not rn.setup_done) for rn in self._nodes),
-                timeout)
+            return self._settled.wait_for(lambda: all(settled(rn) for rn in self._nodes), timeout)
 
     def _abort(self) -> None:
         self._aborted = True
@@ -406,6 +414,7 @@ class Runner:
         return {port: frames[pass_through_port(rn.spec.inputs, port)] for port in outputs}
 
     def _call(self, rn: _RunningNode, method: Callable[..., Any], frames: dict[str, Any], index: int) -> Any:
+        rn.busy_in = f"in {method.__name__}() on frame {index}"
         try:
             return method(**frames)
         except Exception as exc:
@@ -425,6 +434,8 @@ class Runner:
                 log.error("node '%s' failed on frame %d:\n%s", rn.spec.name, index, traceback.format_exc().rstrip())
                 self._fail(1, f"node '{rn.spec.name}' failed")
             return _FAILED
+        finally:
+            rn.busy_in = ""
 
     def _emit(self, rn: _RunningNode, outcome: Any, index: int) -> None:
         """Send a node's result on its output ports; a missing result becomes a Skip marker."""
@@ -466,6 +477,7 @@ class Runner:
             for inbox, edge in targets:
                 inbox.put(edge, END)
         if rn.setup_ok:
+            rn.busy_in = "in close()"
             try:
                 rn.node.close()
             except Exception:
