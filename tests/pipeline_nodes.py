@@ -104,7 +104,7 @@ class Collect(Node):
     delay: float = param(0.0, "seconds to sleep per frame", ge=0)
     done_file: str = param("", "on close, write the number of frames received here")
     quit_after: int = param(0, "press the quit key after this many frames (0: never)", ge=0)
-    announce_after: int = param(0, "log 'collected N frames' once N have arrived (0: never)", ge=0)
+    announce_after: int = param(0, "log 'collected N frames' every N frames (0: never)", ge=0)
     keys: ClassVar[dict[str, str]] = {"x": "mark"}
 
     def setup(self) -> None:
@@ -121,8 +121,8 @@ class Collect(Node):
         COLLECTED[self.name].append(frame)
         if self.quit_after and len(COLLECTED[self.name]) == self.quit_after:
             self.ctx.press_key("q")
-        if self.announce_after and len(COLLECTED[self.name]) == self.announce_after:
-            logging.getLogger("livepose.tests").info("collected %d frames", self.announce_after)
+        if self.announce_after and len(COLLECTED[self.name]) % self.announce_after == 0:
+            logging.getLogger("livepose.tests").info("collected %d frames", len(COLLECTED[self.name]))
 
     def close(self) -> None:
         self.closed.set()

@@ -400,3 +400,36 @@ def test_live_rate_is_what_reaches_the_sinks():
     assert late and all(s.source_fps > 120 for s in late), "the source runs at 200 fps"
     assert all(0 < s.fps < 0.6 * s.source_fps for s in late), "the overlay shows the delivered rate"
     assert all(s.latency_ms > 10 for s in late), "the slow branch takes 12 ms a frame"
+
+
+def test_realtime_sink_slower_than_the_source_drops_at_the_source_and_keeps_latency_bounded():
+    result = run("""\
+        mode: realtime
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 150, fps: 300}, outputs: frames}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {delay: 0.02}}
+    """)
+    data = result.metrics.to_dict()
+    got = len(COLLECTED["out"])
+    assert result.exit_code == 0 and got + data["nodes"]["src"]["dropped"] == 150
+    assert data["nodes"]["src"]["dropped"] > 50, "the sink takes 20 ms a frame, the source sends one every 3"
+    # A frame waits at most for the one in flight (20 ms) before it is processed (20 ms).
+    assert data["nodes"]["out"]["latency_ms"]["p95"] < 150
+
+
+def test_realtime_node_that_drops_frames_never_stalls_admission():
+    result = run("""\
+        mode: realtime
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 200, fps: 400}, outputs: frames}
+          - {name: even, type: "pipeline_nodes:DropOdd", inputs: frames, outputs: fa}
+          - {name: b, type: "pipeline_nodes:Tag", inputs: frames, outputs: fb, params: {key: b, delay: 0.002}}
+          - {name: join, type: "pipeline_nodes:Merge", inputs: [fa, fb], outputs: merged}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
+    """)
+    data = result.metrics.to_dict()
+    admitted = data["nodes"]["src"]["frames_out"]
+    delivered = [f.index for f in COLLECTED["out"]]
+    assert result.exit_code == 0
+    assert all(i % 2 == 0 for i in delivered) and len(delivered) + data["nodes"]["out"]["skipped"] == admitted
+    assert data["nodes"]["src"]["frames_out"] + data["nodes"]["src"]["dropped"] == 200
