@@ -311,3 +311,18 @@ class Hang(Node):
             logging.getLogger("livepose.tests").info("hanging on frame %d", frame.index)
             threading.Event().wait()
         return frame
+
+
+class Stale(Node):
+    """Answers every frame with the one before it (a node that keeps frames and returns old ones)."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+
+    def setup(self) -> None:
+        self._previous: Frame | None = None
+
+    def process(self, frame: Frame) -> Frame:
+        answer = self._previous or frame
+        self._previous = frame
+        return answer

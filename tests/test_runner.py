@@ -433,3 +433,19 @@ def test_realtime_node_that_drops_frames_never_stalls_admission():
     assert result.exit_code == 0
     assert all(i % 2 == 0 for i in delivered) and len(delivered) + data["nodes"]["out"]["skipped"] == admitted
     assert data["nodes"]["src"]["frames_out"] + data["nodes"]["src"]["dropped"] == 200
+
+
+@pytest.mark.parametrize("mode", ["realtime", "offline"])
+def test_a_node_returning_old_frames_cannot_stall_the_graph(mode, caplog):
+    result = run("""\
+        nodes:
+          - {name: src, type: "pipeline_nodes:Counter", params: {count: 60, fps: 300}, outputs: frames}
+          - {name: stale, type: "pipeline_nodes:Stale", inputs: frames, outputs: old}
+          - {name: b, type: "pipeline_nodes:Tag", inputs: frames, outputs: fb, params: {key: b}}
+          - {name: join, type: "pipeline_nodes:Merge", inputs: [old, fb], outputs: merged}
+          - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
+    """, mode=mode)
+    data = result.metrics.to_dict()
+    assert result.exit_code == 0
+    assert len(COLLECTED["out"]) == data["nodes"]["src"]["frames_out"], "every admitted frame is delivered"
+    assert caplog.text.count("node 'stale' returned frame") == 1

@@ -15,6 +15,7 @@ at the sources only.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -72,6 +73,8 @@ class _RunningNode:
     """Sources: keeps their frames in order when a sink's thread sends on a held frame."""
     limiters: list[tuple["_RunningNode", FlowLimiter]] = field(default_factory=list)
     """Sinks: the admissions of the sources upstream, told when this sink has handled a frame."""
+    restamped: bool = False
+    """Whether the node was warned that it returned frames of another index."""
     busy_in: str = ""
     """What the node's thread is inside, for the report of a node that does not stop."""
     setup_started: bool = False
@@ -458,9 +461,20 @@ class Runner:
                 item = Skip(index)
             else:
                 produced = 1
+                if isinstance(item, Frame) and item.index != index and rn.spec.inputs:
+                    item = self._restamped(rn, item, index)
             for inbox, edge in targets:
                 inbox.put(edge, item)
         rn.metrics.frames_out += produced
+
+    def _restamped(self, rn: _RunningNode, item: Frame, index: int) -> Frame:
+        """A node returned another frame's index (a frame it kept from before): joins, feedback and
+        admission count by index, so the output takes the index of the frame it answers."""
+        if not rn.restamped:
+            log.warning("node '%s' returned frame %d for frame %d; outputs keep the index of their input "
+                        "(warned once)", rn.spec.name, item.index, index)
+            rn.restamped = True
+        return dataclasses.replace(item, index=index)
 
     def _bad_output(self, rn: _RunningNode, outcome: Any) -> None:
         ports = ", ".join(rn.spec.outputs)
