@@ -121,6 +121,33 @@ def test_killed_writer_leaves_a_playable_file(tmp_path):
     np.testing.assert_allclose(times, np.arange(len(times)) / 30, atol=1e-4)
 
 
+def keyframe_times(path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [round(float(p.pts * p.time_base), 4) for p in container.demux(video=0)
+                if p.dts is not None and p.is_keyframe]
+
+
+@pytest.mark.parametrize("fps", [3, 30, 60])
+@pytest.mark.parametrize("codec", ["auto", "mp4v"])
+def test_a_keyframe_and_a_fragment_every_second_of_media_at_any_rate(tmp_path, fps, codec):
+    path = tmp_path / "rate.mp4"
+    source = SyntheticSource(width=160, height=120, fps=fps, frames=5 * fps + 1)
+    with Mp4Writer(path, codec=codec, faststart_limit_bytes=0) as writer:
+        for frame in iter(source.read, None):
+            writer.write(frame.image, frame.media_time)
+    assert keyframe_times(path) == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert path.read_bytes().count(b"moof") == 6
+
+
+def test_a_clock_that_stands_still_still_gets_a_keyframe_every_600_frames(tmp_path):
+    path = tmp_path / "still.mp4"
+    image = np.zeros((32, 32, 3), np.uint8)
+    with Mp4Writer(path, faststart_limit_bytes=0) as writer:
+        for _ in range(601):
+            writer.write(image, 5.0)
+    assert keyframe_times(path) == [0.0, round(600 / 90000, 4)]
+
+
 def write_pattern(path, frames, **options) -> None:
     with Mp4Writer(path, **options) as writer:
         for frame in iter(SyntheticSource(width=160, height=120, fps=30, frames=frames).read, None):

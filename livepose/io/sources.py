@@ -2,9 +2,11 @@
 
 Every source is a plain object with no threads of its own: ``read()`` returns the next
 :class:`SourceFrame` or ``None`` at the end of the stream. Sources never raise on a frame
-that fails to decode: they count it in ``decode_errors`` and go on to the next one. A live
-source (camera, stream) that stops delivering raises :class:`SourceDisconnected`; the caller
-decides whether to ``reopen()`` it (the capture node retries with :class:`Backoff`).
+that fails to decode: they count it in ``decode_errors`` and go on to the next one, and
+``loss_report()`` says at the end what was lost (a file that ended before its header's last
+frame is reported as truncated; an image folder names each unreadable image as it skips it).
+A live source (camera, stream) that stops delivering raises :class:`SourceDisconnected`; the
+caller decides whether to ``reopen()`` it (the capture node retries with :class:`Backoff`).
 """
 
 from __future__ import annotations
@@ -114,6 +116,12 @@ class VideoSource:
     def reopen(self) -> None:
         """Open a live source again after :class:`SourceDisconnected`."""
         raise SourceDisconnected(f"{self.describe()} cannot be reopened")
+
+    def loss_report(self) -> str | None:
+        """What the stream read so far lost, in one line naming the source; ``None`` if nothing."""
+        if not self.decode_errors:
+            return None
+        return f"skipped {self.decode_errors} frame(s) of {self.describe()} that failed to decode"
 
     def describe(self) -> str:
         raise NotImplementedError
@@ -296,6 +304,10 @@ class _AvSource(VideoSource):
         self._start_pts = 0
         self._last_time = -math.inf
         self._first_arrival: float | None = None
+        self.frames_read = 0
+        """Frames ``read()`` has returned."""
+        self._packets = 0
+        self._reached_end = False
         self._open()
 
     def _open(self) -> None:
@@ -323,6 +335,8 @@ class _AvSource(VideoSource):
     def _decode(self, container: av.container.InputContainer,
                 stream: av.video.stream.VideoStream) -> Iterator[av.VideoFrame]:
         for packet in container.demux(stream):
+            if packet.dts is not None:  # not the demuxer's end-of-stream marker
+                self._packets += 1
             try:
                 decoded = packet.decode()
             except av.error.FFmpegError as exc:
@@ -346,6 +360,7 @@ class _AvSource(VideoSource):
             self.decode_errors += 1
             log.debug("%s: skipped a frame that failed to convert: %s", self.describe(), exc)
             return None
+        self.frames_read += 1
         return SourceFrame(image, self._media_time(frame))
 
     def frame_count(self) -> int | None:
@@ -377,8 +392,10 @@ class _AvSource(VideoSource):
                 # The demuxer itself gave up (a truncated or damaged file): what was read stands.
                 self.decode_errors += 1
                 log.warning("%s: stopped reading at a damaged part: %s", self.describe(), exc)
+                self._reached_end = True
                 return None
             if decoded is None:
+                self._reached_end = True
                 return None
             frame = self._to_source_frame(decoded)
             if frame is not None:
@@ -389,6 +406,16 @@ class _AvSource(VideoSource):
     def fps(self) -> float | None:
         rate = self._stream.average_rate if self._stream is not None else None
         return float(rate) if rate else None
+
+    def loss_report(self) -> str | None:
+        """Read to its end, a file that demuxed fewer packets than its header counts frames was cut
+        short (an intact one demuxes exactly that many, however many decode): the report says how
+        many of its frames it held."""
+        expected = int(self._stream.frames) if self._stream is not None else 0
+        if self._reached_end and 0 < self._packets < expected:
+            report = f"{self.location}: the file ended after {self.frames_read} of {expected} frames (truncated?)"
+            return report + (f"; {self.decode_errors} failed to decode" if self.decode_errors else "")
+        return super().loss_report()
 
     def close(self) -> None:
         if self._container is not None:
@@ -516,16 +543,45 @@ class ImageFolderSource(VideoSource):
         while self._next < len(self.paths):
             position = self._next
             self._next += 1
-            image = cv2.imread(str(self.paths[position]), cv2.IMREAD_COLOR)
+            path = self.paths[position]
+            image, fault = _read_image(path)
             if image is None:
+                # Each image is read once, so this names each bad file once.
                 self.decode_errors += 1
-                log.debug("skipped %s: not a readable image", self.paths[position])
+                log.warning("skipped %s: %s", path, fault)
                 continue
             return SourceFrame(image, position / self._fps)
         return None
 
+    def loss_report(self) -> str | None:
+        # Each skipped image was named when it was read.
+        return None
+
     def describe(self) -> str:
         return f"images {self.pattern}"
+
+
+def _read_image(path: Path) -> tuple[np.ndarray | None, str]:
+    """A BGR image from a file, or ``None`` and why not.
+
+    A JPEG or PNG cut short is refused before decoding: OpenCV would return a JPEG's missing part
+    as grey, and libjpeg / libpng print their own message, which does not name the file.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror or exc})"
+    if data.startswith(b"\xff\xd8") and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+        # Entropy-coded data never holds 0xFFD9 (0xFF bytes are stuffed), so the last scan
+        # (0xFFDA) of a complete JPEG is followed by its end-of-image marker.
+        return None, "the JPEG ends before its end-of-image marker (truncated?)"
+    if data.startswith(b"\x89PNG\r\n\x1a\n") and data.rfind(b"IEND") < 0:
+        return None, "the PNG ends before its IEND chunk (truncated?)"
+    # cv2.imdecode turns the image upright by its EXIF orientation, as cv2.imread does.
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        return None, "not a readable image"
+    return image, ""
 
 
 class SyntheticSource(VideoSource):

@@ -5,12 +5,15 @@ H.264 (yuv420p, through PyAV's FFmpeg) where the machine can encode it, MPEG-4 p
 dropped frames still plays at the right speed (variable frame rate); pass ``fps`` for a
 constant rate instead.
 
-The file is written as fragmented MP4 (a fragment per keyframe, a keyframe every second):
-every completed fragment is on disk and playable, so even a killed process leaves a file
-with all but the last second. ``close()`` writes the rest, then rewrites a file of moderate
-size as a plain MP4 with its index first (``faststart``: frame count and duration in the
-header, playback in a browser before the download ends) by copying the packets, which takes
-tens of milliseconds; the fragmented file is replaced only once the copy is complete.
+The file is written as fragmented MP4, a fragment per keyframe. Keyframes are forced by the
+frames' timestamps, one at least every second of media time however few frames a second
+arrive (a frame-counted GOP would leave a 3 fps stream 10 s between fragments). Every
+completed fragment is on disk and playable, so a killed process leaves a file with every
+frame but those of the last second of media (below 1 fps, the last frame). ``close()``
+writes the rest, then rewrites a file of moderate size as a plain MP4 with its index first
+(``faststart``: frame count and duration in the header, playback in a browser before the
+download ends) by copying the packets, which takes tens of milliseconds; the fragmented file
+is replaced only once the copy is complete.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ H264_ENCODERS = ("libx264", "libopenh264", "h264")
 FALLBACK_ENCODER = "mpeg4"
 FASTSTART_LIMIT_BYTES = 100_000_000
 """Larger recordings stay fragmented: rewriting them could outlast the shutdown grace period."""
+ENCODER_GOP_FRAMES = 600
+"""The encoder's own keyframe interval, a backstop behind the time-forced keyframes for a clock
+that stands still (600: MPEG-4 part 2's largest; FFmpeg's default of 12 would cut fragments
+by frame count again)."""
 
 
 def available_h264_encoder() -> str | None:
@@ -58,7 +65,9 @@ class Mp4Writer:
 
     The file is created on the first frame, whose size fixes the video's size (odd widths
     and heights lose their last column or row: H.264's 4:2:0 needs even sizes). Timestamps
-    are seconds on any clock; the first frame is time zero. ``close()`` is idempotent.
+    are seconds on any clock; the first frame is time zero. ``keyframe_interval_s`` is the most
+    media time between keyframes, and so between fragments: what a killed process may lose.
+    ``close()`` is idempotent.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, fps: float | None = None,
@@ -70,7 +79,6 @@ class Mp4Writer:
         self.path = Path(path).expanduser()
         self.constant_fps = fps
         self.crf, self.preset = crf, preset
-        self.keyframe_interval_s = keyframe_interval_s
         self.faststart_limit_bytes = faststart_limit_bytes
         # Only sets the encoder's rate control and the last frame's duration in VFR mode.
         self.nominal_fps = fps or nominal_fps
@@ -82,6 +90,8 @@ class Mp4Writer:
         self._stream: av.video.stream.VideoStream | None = None
         self._first_time: float | None = None
         self._last_pts = -1
+        self._keyframe_ticks = round(keyframe_interval_s / self.time_base)
+        self._last_keyframe_pts: int | None = None
         self._durations: dict[int, int] = {}
         self._closed = False
         if not self.path.parent.exists():
@@ -113,12 +123,13 @@ class Mp4Writer:
         stream.pix_fmt = "yuv420p"
         stream.time_base = self.time_base
         stream.codec_context.time_base = self.time_base
-        stream.codec_context.gop_size = max(1, round(self.keyframe_interval_s * self.nominal_fps))
+        stream.codec_context.gop_size = ENCODER_GOP_FRAMES
         if self.encoder == "libx264":
             # zerolatency: no lookahead or B-frames, so each frame is in a packet as soon as it
-            # is encoded and an interruption loses nothing still held in the encoder.
+            # is encoded and an interruption loses nothing still held in the encoder. forced-idr:
+            # a forced keyframe is an IDR frame, from which a fragment decodes on its own.
             stream.options = {"preset": self.preset, "crf": str(self.crf), "tune": "zerolatency",
-                              "profile": "high"}
+                              "profile": "high", "forced-idr": "1"}
         elif self.encoder == FALLBACK_ENCODER:
             stream.codec_tag = "mp4v"
             stream.bit_rate = 8_000_000
@@ -159,6 +170,11 @@ class Mp4Writer:
         pts = self._pts(timestamp)
         frame.pts = pts
         frame.time_base = self.time_base
+        # The muxer closes a fragment at each keyframe: one per interval of media time bounds
+        # what a kill loses, whatever the frame rate.
+        if self._last_keyframe_pts is None or pts - self._last_keyframe_pts >= self._keyframe_ticks:
+            frame.pict_type = av.video.frame.PictureType.I
+            self._last_keyframe_pts = pts
         # A frame lasts until the next one, which is not known yet: the interval before it is
         # the best guess, and it is what gives the last frame (and the file) its duration.
         nominal = round(1 / self.nominal_fps / self.time_base)

@@ -19,6 +19,10 @@ MEDIA_TIME = "media_time"
 """Result key: seconds since the stream's first frame on the source's own clock (a file's
 timestamps), which the recorder and the keypoint export use as the frame's time."""
 
+STILL_IMAGE = "still_image"
+"""Result key, ``True`` on frames from an image folder, glob or file: unrelated stills, which the
+detector nodes detect afresh instead of tracking from the previous one (unless told otherwise)."""
+
 _LATE_RESYNC_SECONDS = 0.5
 """A paced file that falls this far behind its clock (a pause, a stall) restarts its clock
 from the current frame instead of rushing to catch up."""
@@ -51,6 +55,7 @@ class Capture(Node):
                                                 fps=self.fps, fourcc=self.fourcc, frames=synthetic_frames,
                                                 color_matrix=self.color_matrix)
         self._mirrored = self.mirror if self.mirror is not None else self._spec.kind == "camera"
+        self._stills = self._spec.kind == "images"
         self._paced = self.ctx.realtime and not self._source.is_live
         self._clock_start: float | None = None
         self._clock_media = 0.0
@@ -80,6 +85,8 @@ class Capture(Node):
         image = cv2.flip(read.image, 1) if self._mirrored else read.image
         frame = Frame.capture(image, self._emitted, mirrored=self._mirrored)
         self._emitted += 1
+        if self._stills:
+            return frame.with_results(**{MEDIA_TIME: read.media_time, STILL_IMAGE: True})
         return frame.with_results(**{MEDIA_TIME: read.media_time})
 
     def _read(self) -> SourceFrame | None:
@@ -130,8 +137,8 @@ class Capture(Node):
         return True
 
     def close(self) -> None:
-        if self._source.decode_errors:
-            log.warning("capture: skipped %d frame(s) of %s that failed to decode",
-                        self._source.decode_errors, self._source.describe())
+        lost = self._source.loss_report()
+        if lost:
+            log.warning("capture: %s", lost)
         self._source.close()
 

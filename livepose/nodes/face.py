@@ -9,7 +9,8 @@ import numpy as np
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS
-from livepose.nodes.tracking import DetectorNode, LandmarkNode, open_model, rgb_of
+from livepose.nodes.tracking import (STATIC_IMAGE_MODE_DOC, DetectorNode, LandmarkNode, is_static, open_model,
+                                     rgb_of)
 from livepose.vision.face import FaceDetector, FaceLandmarker, FaceTracker
 from livepose.vision.rects import TrackedRoi
 from livepose.vision.tracking import DetectionStep, LandmarkStepOutput
@@ -66,7 +67,7 @@ class FaceTrackerNode(Node):
     max_num_faces: int = param(1, "most faces to track", ge=1)
     min_detection_confidence: float = param(0.5, "face score threshold", ge=0, le=1)
     min_tracking_confidence: float = param(0.5, "face presence threshold", ge=0, le=1)
-    static_image_mode: bool = param(False, "treat every frame as unrelated: always detect, never track")
+    static_image_mode: bool | None = param(None, STATIC_IMAGE_MODE_DOC)
     detector_model: str = param("mediapipe/face_detection_short_range", "zoo name or .onnx path")
     landmark_model: str = param("mediapipe/face_landmark", "zoo name or .onnx path")
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
@@ -76,13 +77,14 @@ class FaceTrackerNode(Node):
         self.tracker = FaceTracker(
             open_model(self.detector_model, self.provider, self.threads),
             open_model(self.landmark_model, self.provider, self.threads),
-            static_image_mode=self.static_image_mode,
             max_num_faces=self.max_num_faces,
             min_detection_confidence=self.min_detection_confidence,
             min_tracking_confidence=self.min_tracking_confidence,
         )
 
     def process(self, frame: Frame) -> Frame:
+        # Decided per frame: whether a frame is a still travels with the frame.
+        self.tracker.static_image_mode = is_static(self.static_image_mode, frame)
         rois, faces = self.tracker.step(rgb_of(frame))
         detected = tuple(roi for roi in rois if roi.from_detection)
         return frame.with_results(faces=faces, face_rois=rois, face_detections=detected)

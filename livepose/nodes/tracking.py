@@ -14,6 +14,9 @@ for them, the detector runs its model ahead (``prepare``) whenever the previous 
 so detection of frame t overlaps landmarks of frame t-1. Realtime, it hands the newest available,
 so a dropped frame never stalls the loop. Both nodes convert BGR to
 RGB once: the detector stores the RGB image in the results for the landmark node.
+
+Frames of an image folder are unrelated stills (the capture node marks them): the detector ignores
+the tracked ROIs on them, as MediaPipe's ``static_image_mode``, unless that parameter is set false.
 """
 
 from __future__ import annotations
@@ -31,6 +34,18 @@ from livepose.vision.rects import NormalizedRect, TrackedRoi
 from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn
 
 RGB_RESULT = "rgb"
+_STILL_IMAGE = "still_image"
+"""``livepose.nodes.capture.STILL_IMAGE``, spelled out: importing the capture node would load
+PyAV into every process that runs a model."""
+STATIC_IMAGE_MODE_DOC = ("treat every frame as unrelated: always detect, never track (default: stills "
+                         "from an image folder are, video is not)")
+
+
+def is_static(static_image_mode: bool | None, frame: Frame) -> bool:
+    """Whether to detect afresh on ``frame``: as the node's parameter says, else if it is a still."""
+    if static_image_mode is not None:
+        return static_image_mode
+    return bool(frame.results.get(_STILL_IMAGE, False))
 
 
 def open_model(model: str, provider: str, threads: int, parallel_items: int = 1) -> ModelFn:
@@ -81,7 +96,7 @@ class DetectorNode(Node):
     tracks_result: ClassVar[str]
     """Result of the landmark node's ``tracked`` output holding next-frame ROIs."""
 
-    static_image_mode: bool = param(False, "treat every frame as unrelated: always detect, never track")
+    static_image_mode: bool | None = param(None, STATIC_IMAGE_MODE_DOC)
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
 
@@ -103,7 +118,7 @@ class DetectorNode(Node):
 
     def process(self, frame: Frame, tracked: Frame | None) -> Frame:
         previous: tuple[TrackedRoi, ...] = ()
-        if tracked is not None and not self.static_image_mode:
+        if tracked is not None and not is_static(self.static_image_mode, frame):
             previous = tracked.results.get(self.tracks_result, ())
         prepared, self._prepared = self._prepared, None
         if prepared is not None and prepared[0] == frame.index:
