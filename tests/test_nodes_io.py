@@ -31,7 +31,8 @@ from livepose.graph.spec import Overrides, parse_pipeline
 from livepose.io import SourceDisconnected, SourceFrame, SyntheticSource, VideoFileSource, read_keypoints
 from livepose.nodes import display as display_module
 from livepose.nodes import tracking
-from livepose.nodes.capture import MEDIA_TIME, STILL_IMAGE, Capture
+from livepose.graph.frame import MEDIA_TIME, STILL_IMAGE
+from livepose.nodes.capture import Capture
 from livepose.nodes.display import Display
 from livepose.nodes.export import ExportKeypoints
 from livepose.nodes.record import Record, segment_path
@@ -140,8 +141,6 @@ def test_capture_marks_frames_of_an_image_folder_as_unrelated_stills(tmp_path):
     video = drain(started(Capture(source=str(media_file(SHORT_CLIP)))), limit=3)
     pattern = drain(started(Capture(source="synthetic", frames=3, width=64, height=48)))
     assert not any(STILL_IMAGE in f.results for f in video + pattern)
-    # The detector nodes spell the key out rather than import the capture node (and PyAV).
-    assert tracking._STILL_IMAGE == STILL_IMAGE
 
 
 def test_static_image_mode_set_explicitly_wins_over_the_frames_kind():

@@ -9,6 +9,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
+MEDIA_TIME = "media_time"
+"""Result key a source sets: seconds since the stream's first frame on the source's own clock (a
+file's timestamps), which the recorder and the keypoint export use as the frame's time."""
+
+STILL_IMAGE = "still_image"
+"""Result key, ``True`` on frames from an image folder, glob or file: unrelated stills, which the
+detector nodes detect afresh instead of tracking from the previous one (unless told otherwise)."""
+
+
 def _read_only(image: np.ndarray) -> np.ndarray:
     if image.flags.writeable:
         # A view, so the caller's own array stays writable and nothing is copied.

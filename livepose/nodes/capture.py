@@ -8,20 +8,12 @@ from typing import ClassVar
 
 import cv2
 
-from livepose.graph.frame import Frame
+from livepose.graph.frame import MEDIA_TIME, STILL_IMAGE, Frame
 from livepose.graph.node import Node, param
 from livepose.io.sources import (COLOR_MATRICES, Backoff, CameraSource, SourceDisconnected, SourceFrame,
                                  VideoSource, open_source, parse_source, probe_frame_count)
 
 log = logging.getLogger(__name__)
-
-MEDIA_TIME = "media_time"
-"""Result key: seconds since the stream's first frame on the source's own clock (a file's
-timestamps), which the recorder and the keypoint export use as the frame's time."""
-
-STILL_IMAGE = "still_image"
-"""Result key, ``True`` on frames from an image folder, glob or file: unrelated stills, which the
-detector nodes detect afresh instead of tracking from the previous one (unless told otherwise)."""
 
 _LATE_RESYNC_SECONDS = 0.5
 """A paced file that falls this far behind its clock (a pause, a stall) restarts its clock

@@ -6,10 +6,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from livepose.graph.frame import Frame
+from livepose.graph.frame import MEDIA_TIME, Frame
 from livepose.graph.node import Node, param
 from livepose.io.keypoints import KeypointWriter
-from livepose.nodes.capture import MEDIA_TIME
 
 
 class _Unmirrored:

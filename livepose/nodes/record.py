@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from livepose.errors import UserError
-from livepose.graph.frame import Frame
+from livepose.graph.frame import MEDIA_TIME, Frame
 from livepose.graph.node import Node, param
 from livepose.io.video_writer import Mp4Writer
-from livepose.nodes.capture import MEDIA_TIME
 
 log = logging.getLogger(__name__)
 

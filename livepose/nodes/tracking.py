@@ -27,16 +27,13 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from livepose.graph.frame import Frame
+from livepose.graph.frame import STILL_IMAGE, Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
 from livepose.vision.rects import NormalizedRect, TrackedRoi
 from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn
 
 RGB_RESULT = "rgb"
-_STILL_IMAGE = "still_image"
-"""``livepose.nodes.capture.STILL_IMAGE``, spelled out: importing the capture node would load
-PyAV into every process that runs a model."""
 STATIC_IMAGE_MODE_DOC = ("treat every frame as unrelated: always detect, never track (default: stills "
                          "from an image folder are, video is not)")
 
@@ -45,7 +42,7 @@ def is_static(static_image_mode: bool | None, frame: Frame) -> bool:
     """Whether to detect afresh on ``frame``: as the node's parameter says, else if it is a still."""
     if static_image_mode is not None:
         return static_image_mode
-    return bool(frame.results.get(_STILL_IMAGE, False))
+    return bool(frame.results.get(STILL_IMAGE, False))
 
 
 def open_model(model: str, provider: str, threads: int, parallel_items: int = 1) -> ModelFn:
