@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -215,3 +218,200 @@ def test_process_setting_runs_a_node_in_a_worker_and_bad_values_name_the_line_an
     assert source.node == "src" and "inputs and outputs" in source.message
     sink = only(GOOD.replace("    inputs: tagged\n", "    inputs: tagged\n    process: true\n"))
     assert sink.node == "out" and "inputs and outputs" in sink.message
+
+
+# -- files that are not UTF-8 YAML text, or not files (issue 14) ---------------------------------
+def file_problem(path, content: bytes | None = None):
+    """The one problem loading ``path`` (written with ``content`` first) reports."""
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ProblemReport) as info:
+        load_pipeline(path)
+    assert len(info.value.problems) == 1, str(info.value)
+    assert str(info.value).startswith(str(path))
+    return info.value.problems[0]
+
+
+def test_latin1_file_names_the_byte_line_and_column(tmp_path):
+    p = file_problem(tmp_path / "f.yaml", b"name: cam\xe9ra\nnodes: []\n")
+    assert p.line == 1 and "not UTF-8 text: byte 0xe9 at line 1, column 10" in p.message
+    assert "UTF-8" in p.fix
+    p = file_problem(tmp_path / "f.yaml", GOOD.encode() + b"  # caf\xe9\n")
+    assert p.line == 14 and "line 14, column 8" in p.message
+
+
+def test_binary_file_is_not_text(tmp_path):
+    p = file_problem(tmp_path / "clip.mp4", b"\x1aE\xdf\xa3\x9fB\x86\x81\x01" + bytes(range(256)))
+    assert p.line == 1 and "not UTF-8 text: byte 0x9f at line 1, column 4" in p.message and "--source" in p.fix
+
+
+def test_nul_byte_and_control_characters_are_located(tmp_path):
+    p = file_problem(tmp_path / "f.yaml", GOOD.replace("name: t\n", "name: a\x00b\n").encode())
+    assert p.line == 1 and "NUL character at line 1, column 8" in p.message and "UTF-8" in p.fix
+    p = file_problem(tmp_path / "f.yaml", GOOD.replace("    outputs: tagged\n", "    outputs: tag\x01ged\n").encode())
+    assert p.line == 9 and "U+0001 at line 9, column 17" in p.message
+
+
+def test_utf16_and_utf8_with_a_byte_order_mark_are_read(tmp_path):
+    for encoding in ("utf-16", "utf-16-be", "utf-8-sig"):
+        path = tmp_path / f"{encoding}.yaml"
+        text = GOOD.replace("name: t\n", "name: café\n")
+        bom = {"utf-16-be": "\ufeff"}.get(encoding, "")
+        path.write_bytes((bom + text).encode(encoding))
+        spec = load_pipeline(path)
+        assert spec.name == "café" and [n.name for n in spec.nodes] == ["src", "tag", "out"]
+
+
+def test_utf16_without_a_byte_order_mark_is_reported(tmp_path):
+    p = file_problem(tmp_path / "f.yaml", GOOD.encode("utf-16-le"))
+    assert p.line == 1 and "NUL character at line 1, column 2" in p.message and "UTF-16" in p.message
+    p = file_problem(tmp_path / "f.yaml", "\ufeffname: t\n".encode("utf-16-le") + b"\x00\xd8")  # a lone surrogate
+    assert p.line == 2 and "not UTF-16 text: bytes 00 d8 at line 2, column 1" in p.message
+
+
+def test_deep_nesting_is_located_not_a_recursion_error(tmp_path):
+    for nested in ("[" * 5000, "[" * 5000 + "]" * 5000, "{a: " * 5000 + "1" + "}" * 5000):
+        p = file_problem(tmp_path / "f.yaml", f"name: t\ndescription: {nested}\n".encode())
+        assert p.line == 2 and "nested more than 32 levels deep" in p.message and "column" in p.message
+    block = "".join("  " * depth + "- \n" for depth in range(200))
+    p = file_problem(tmp_path / "f.yaml", f"name: t\ndescription:\n{block}".encode())
+    assert p.line > 2 and "nested more than 32 levels deep" in p.message
+
+
+def test_recursive_alias_unhashable_key_and_unreadable_values_are_located():
+    p = only("description: &a [*a]\n" + GOOD)
+    assert p.line == 1 and "recursive" in p.message
+    p = only("[a]: 1\n" + GOOD)
+    assert p.line == 1 and "a key cannot be a list" in p.message
+    p = only("max_in_flight: " + "9" * 5000 + "\n" + GOOD)
+    assert p.line == 1 and "too large" in p.message and "4300" not in p.message
+    p = only(GOOD.replace("name: t\n", "name: 2024-02-30\n"))
+    assert p.line == 1 and "not a date" in p.message and "quote" in p.fix
+
+
+def test_folder_unreadable_empty_and_oversized_files(tmp_path, monkeypatch):
+    p = file_problem(tmp_path)
+    assert "cannot read the pipeline file: it is a folder" in p.message
+    for content in (b"", b"\n\n", b"# only a comment\n"):
+        p = file_problem(tmp_path / "empty.yaml", content)
+        assert "the pipeline file is empty" in p.message and p.fix
+    p = file_problem(tmp_path / "big.yaml", b"# " + b"x" * (1 << 20) + b"\n")
+    assert "over 1 MiB" in p.message
+    locked = tmp_path / "locked.yaml"
+    locked.write_text(GOOD)
+
+    def refuse(self, *args, **kwargs):  # tests may run as root, whom chmod does not stop
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr("pathlib.Path.open", refuse)
+    p = file_problem(locked)
+    assert "cannot read the pipeline file: permission denied" in p.message and "readable" in p.fix
+
+
+def test_livepose_validate_reports_an_encoding_error_with_exit_2(tmp_path):
+    path = tmp_path / "f.yaml"
+    path.write_bytes(b"name: cam\xe9ra\nnodes: []\n")
+    result = subprocess.run([str(Path(sys.executable).parent / "livepose"), "validate", str(path)],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{path}:1: error: not UTF-8 text: byte 0xe9 at line 1, column 10\n    fix: " in result.stderr
+
+
+# -- settings `validate` accepted and `run` tripped over (issue 14) --------------------------------
+def test_source_must_be_text_or_a_camera_index():
+    for value in ("{a: 1}", "[1, 2]", "-1", "true", "''"):
+        p = only(f"source: {value}\n" + GOOD)
+        assert p.line == 1 and "source must be a camera index, a path, a URL or 'synthetic'" in p.message, value
+    assert parse_pipeline("source: 0\n" + GOOD, "p.yaml").nodes[0].params["source"] == "0"
+
+
+def test_null_source_means_no_pipeline_default():
+    for text in ("source: null\n", "source:\n", "source: ${UNSET_SOURCE_VAR:-}\n"):
+        spec = parse_pipeline(text + GOOD, "p.yaml")
+        assert spec.source is None and spec.nodes[0].params["source"] == "counter"
+
+
+def test_broken_environment_references_are_errors():
+    for value, words in (("${LIVEPOSE_SOURCE", "'${LIVEPOSE_SOURCE' has no closing '}'"),
+                         ("${LIVEPOSE_SOURCE:-0", "has no closing '}'"),
+                         ("cam-${ LIVEPOSE_SOURCE }", "'${ LIVEPOSE_SOURCE }' is not an environment reference"),
+                         ("${1ABC}", "is not an environment reference"),
+                         ("${A:-${B}}", "puts a reference inside a default")):
+        p = only(f"source: {value}\n" + GOOD)
+        assert p.line == 1 and words in p.message and "default" in p.fix, value
+
+
+def test_text_settings_must_be_text():
+    p = only(GOOD.replace("name: t\n", "name: [a, b]\n"))
+    assert p.line == 1 and "name must be text, got ['a', 'b']" in p.message
+    p = only(GOOD.replace("name: t\n", "name:\n"))
+    assert p.line == 1 and "name must be text, got null" in p.message
+    assert parse_pipeline(GOOD.replace("name: t\n", "name: 2024\n"), "p.yaml").name == "2024"
+    p = only("description: {a: 1}\n" + GOOD)
+    assert p.line == 1 and "description must be text" in p.message
+    p = only("output: [tagged]\n" + GOOD)
+    assert p.line == 1 and "output must be text" in p.message
+    p = only("output: nope\n" + GOOD)
+    assert p.line == 1 and "output stream 'nope' is not produced" in p.message
+    p = only("mode:\n" + GOOD)
+    assert p.line == 1 and "mode null is not one of realtime, offline" in p.message
+
+
+def test_queue_size_wording_bounds_and_types():
+    for value, shown in (("null", "null"), ("true", "true"), ("0", "0"), ("301", "301"), ("2.5", "2.5"),
+                         ("[1]", "[1]")):
+        p = only(f"queue: {{size: {value}}}\n" + GOOD)
+        assert p.line == 1 and p.message == f"queue: size must be a whole number from 1 to 300, got {shown}", p.message
+    assert parse_pipeline("queue: {size: 300}\n" + GOOD, "p.yaml").streams["frames"].size == 300
+    p = only("streams:\n  tagged: {size: 2}\n  frames:\n    policy: latest\n    size: 999\n" + GOOD)
+    assert p.line == 5 and p.message.startswith("stream 'frames': size must be a whole number from 1 to 300")
+
+
+def test_feedback_stream_size_extremes():
+    loop = pipeline("""\
+      - {name: src, type: pipeline_nodes:Counter, outputs: frames}
+      - {name: loop, type: pipeline_nodes:Loop, inputs: {frame: frames, previous: back}, outputs: looped}
+      - {name: delay, type: pipeline_nodes:Tag, inputs: looped, outputs: back}
+      - {name: out, type: pipeline_nodes:Collect, inputs: looped}
+    """)
+    p = only("streams: {back: {feedback: true, size: 99999999999999999999999}}\n" + loop)
+    assert p.line == 1 and "99999999999999999999999 is too large" in p.message
+    p = only("streams: {back: {feedback: true, size: null}}\n" + loop)
+    assert p.line == 1 and "stream 'back': size must be a whole number from 1 to 300, got null" in p.message
+    found = problems("streams: {back: {feedback: null}}\n" + loop)
+    assert any(p.line == 1 and "stream 'back': feedback must be true or false, got null" in p.message for p in found)
+
+
+def test_stream_and_queue_sections_of_the_wrong_shape():
+    p = only("streams: {tagged: [1]}\n" + GOOD)
+    assert p.line == 1 and "settings of stream 'tagged' must be a mapping" in p.message and p.fix
+    p = only("queue: [1]\n" + GOOD)
+    assert p.line == 1 and "'queue' must be a mapping" in p.message and p.fix
+    p = only("streams: {tagged: {policy: null}}\n" + GOOD)
+    assert "policy null is not one of" in p.message
+    spec = parse_pipeline("queue:\nstreams:\n" + GOOD, "p.yaml")
+    assert spec.streams["frames"].size == 1
+
+
+def test_max_in_flight_and_booleans_where_numbers_belong():
+    for value, shown in (("1e9", "'1e9'"), ("1.0e+9", "1000000000.0"), ("true", "true"), ("null", "null")):
+        p = only(f"max_in_flight: {value}\n" + GOOD)
+        assert p.line == 1 and p.message == f"max_in_flight must be a whole number from 0 to 64, got {shown}"
+    p = only(GOOD.replace("    params: {key: a, factor: 2}\n", "    params: {key: a, factor: 2}\n    enabled: 1\n"))
+    assert (p.line, p.node) == (11, "tag") and "enabled must be true or false, got 1" in p.message
+    p = only(GOOD.replace("    params: {key: a, factor: 2}\n",
+                          "    params: {key: a, factor: 2}\n    process: {nice: true}\n"))
+    assert "process nice true must be a whole number" in p.message
+    p = only(GOOD.replace("    params: {key: a, factor: 2}\n", "    params: {key: a, factor: 2}\n    hotkey: 1\n"))
+    assert "hotkey 1 must be a single character" in p.message and "hotkey: '1'" in p.fix
+
+
+def test_long_values_are_cut_short_in_messages():
+    p = only(f"mode: {'x' * 5000}\n" + GOOD)
+    assert len(p.message) < 200 and "..." in p.message
+
+
+def test_set_values_yaml_cannot_read_are_errors_not_crashes():
+    for setting in ("name=[a", "tag.factor=[1", "tag.factor=" + "[" * 5000):
+        p = only(GOOD, Overrides(settings=[setting]))
+        assert p.line == 0 and "YAML cannot read it" in p.message and "quote" in p.fix

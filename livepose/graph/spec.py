@@ -24,30 +24,48 @@ A pipeline file looks like::
 
 ``load_pipeline`` returns a :class:`PipelineSpec` or raises a :class:`ProblemReport` that lists
 every error with file, line, node and fix.
+
+Values the checks settle on:
+
+- ``source: null`` (or ``source:`` left empty, or a ``${VAR:-}`` that expands to nothing) means the
+  pipeline sets no default source: each capture node keeps its own ``source`` parameter. Any other
+  source is text or a camera index (a whole number from 0).
+- ``queue:``, ``streams:`` and a node's ``params:`` left empty hold no settings, and ``hotkey:``
+  left empty means no hotkey. Any other setting of the file written without a value (``size:``,
+  ``size: null``, ``mode:``) is an error: remove the key to get the default.
+- A queue holds 1 to MAX_QUEUE_SIZE frames.
+- ``name``, ``description`` and ``output`` are text (a number is taken as its text); ``mode``,
+  ``on_error`` and the policies are one of their words; the file's whole-number settings
+  (``max_in_flight``, ``size``, ``nice``) never take a boolean: ``size: true`` is an error, not 1.
+  Node parameters are checked against the types their node declares.
 """
 
 from __future__ import annotations
 
 import difflib
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import pydantic
-import yaml
 
 from livepose.graph.admission import DEFAULT_MAX_IN_FLIGHT
 from livepose.graph.node import Node
 from livepose.graph.problems import Problem, ProblemReport, did_you_mean
 from livepose.graph.registry import NodeTypeError, known_node_types, resolve_node_type
 from livepose.graph.worker import WorkerProcessNode, WorkerSettings
-from livepose.graph.yamlsource import LocatedDict, LocatedList, as_located, load_yaml, load_yaml_file
+from livepose.graph.yamlsource import (LocatedDict, LocatedList, as_located, load_yaml, load_yaml_file,
+                                       load_yaml_value)
 
 POLICIES = ("latest", "drop_oldest", "block")
 MODES = ("realtime", "offline")
 ERROR_POLICIES = ("stop", "skip_frame")
 RESERVED_KEYS = {"q": "quit", "\x1b": "quit (Esc)", " ": "pause"}
 DEFAULT_QUEUE_SIZE = {"realtime": 1, "offline": 4}
+MAX_QUEUE_SIZE = 300
+"""Ten seconds of 30 fps video, and already about 1.8 GB of 1080p frames on one stream: a deeper
+queue would only hide a slow node behind seconds of latency and memory."""
 
 _TOP_LEVEL_KEYS = {
     "name": "a name for the pipeline",
@@ -186,6 +204,10 @@ class _Builder:
 
     # -- top level -------------------------------------------------------------------------
     def build(self, data: Any, overrides: Overrides) -> PipelineSpec | None:
+        if data is None:
+            self.error(0, None, "the pipeline file is empty (or holds only comments)",
+                       "start from a packaged pipeline: `livepose pipelines` says where they are")
+            return None
         if not isinstance(data, LocatedDict):
             self.error(getattr(data, "line", 1), None, "a pipeline file must be a mapping with a 'nodes:' list",
                        "start from pipelines/hands_face.yaml")
@@ -194,10 +216,12 @@ class _Builder:
         self._apply_setting_overrides(data, overrides.settings)
         mode = overrides.mode or data.get("mode", "realtime")
         if mode not in MODES:
-            self.error(data.line_of("mode"), None, f"mode '{mode}' is not one of {', '.join(MODES)}",
+            self.error(data.line_of("mode"), None, f"mode {_shown(mode)} is not one of {', '.join(MODES)}",
                        "use realtime (live camera) or offline (every frame of a file)")
             mode = "realtime"
-        source = overrides.source if overrides.source is not None else data.get("source")
+        name = self._text_setting(data, "name", "give the pipeline a name, or remove name: to use the file's")
+        self._text_setting(data, "description", "write the description as text, or remove it")
+        source = overrides.source if overrides.source is not None else self._source_setting(data)
         nodes_data = data.get("nodes")
         if not isinstance(nodes_data, LocatedList) or not nodes_data:
             self.error(data.line_of("nodes"), None, "the pipeline has no 'nodes:' list",
@@ -212,6 +236,7 @@ class _Builder:
         self._report_unknown_cli_params()
         self._check_duplicates(nodes)
         output = self._resolve_output(data, nodes)
+        output_line = data.line_of("output") if "output" in data else 0
         for n in nodes:
             for port, stream in n.inputs.items():
                 if stream == "$output":
@@ -223,17 +248,40 @@ class _Builder:
         streams = self._build_streams(data, nodes, mode)
         if len(nodes) == len(built):
             # With a node missing, wiring errors would only echo the error already reported for it.
-            self._check_wiring(nodes, streams, output)
+            self._check_wiring(nodes, streams, output, output_line)
         self._check_hotkeys(nodes)
-        return PipelineSpec(self.path, str(data.get("name", Path(self.path).stem)), mode,
+        return PipelineSpec(self.path, name or Path(self.path).stem, mode,
                             None if source is None else str(source), output, nodes, streams,
                             max_in_flight=self._max_in_flight(data))
+
+    def _text_setting(self, data: LocatedDict, key: str, fix: str) -> str | None:
+        """A top-level setting that is text (a number stands for its text); None when absent or wrong."""
+        if key not in data:
+            return None
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.error(data.line_of(key), None, f"{key} must be text, got {_shown(value)}", fix)
+            return None
+        return str(value)
+
+    def _source_setting(self, data: LocatedDict) -> str | int | None:
+        """The file's default source: text, a camera index, or null for none (see the module docstring)."""
+        value = data.get("source")
+        if value is None or (isinstance(value, str) and value):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        self.error(data.line_of("source"), None,
+                   f"source must be a camera index, a path, a URL or 'synthetic', got {_shown(value)}",
+                   "write source: 0 (the first camera) or source: clip.mp4; leave it out (or null) to keep "
+                   "each capture node's own")
+        return None
 
     def _max_in_flight(self, data: LocatedDict) -> int:
         value = data.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
             self.error(data.line_of("max_in_flight"), None,
-                       f"max_in_flight must be a whole number from 0 to 64, got {value!r}",
+                       f"max_in_flight must be a whole number from 0 to 64, got {_shown(value)}",
                        "1 (the default) works on one frame at a time; 2 lets the next frame start early; "
                        "0 turns admission off")
             return DEFAULT_MAX_IN_FLIGHT
@@ -243,7 +291,7 @@ class _Builder:
         for key in data:
             if key not in allowed:
                 hint = did_you_mean(str(key), allowed)
-                self.error(data.line_of(key), node, f"unknown {what} '{key}'",
+                self.error(data.line_of(key), node, f"unknown {what} '{_cut(str(key))}'",
                            hint or "allowed: " + ", ".join(allowed))
 
     def _apply_setting_overrides(self, data: LocatedDict, settings: list[str]) -> None:
@@ -254,7 +302,12 @@ class _Builder:
                     self.error(0, None, f"--set {item}: '{key}' is not a top-level setting you can set",
                                "use --set node.param=value, or one of: name, mode, source, output")
                 else:
-                    data[key] = yaml.safe_load(value)
+                    try:
+                        data[key] = load_yaml_value(value)
+                    except ValueError as exc:
+                        self._unreadable_cli_value(item, key, value, exc)
+                        continue
+                    data.key_lines[key] = 0  # from the command line, not a line of the file
 
     def _node_overrides(self, settings: list[str]) -> dict[str, dict[str, Any]]:
         result: dict[str, dict[str, Any]] = {}
@@ -265,8 +318,15 @@ class _Builder:
                 continue
             if "." in key:
                 node, _, name = key.partition(".")
-                result.setdefault(node, {})[name] = yaml.safe_load(value) if value else ""
+                try:
+                    result.setdefault(node, {})[name] = load_yaml_value(value) if value else ""
+                except ValueError as exc:
+                    self._unreadable_cli_value(item, key, value, exc)
         return result
+
+    def _unreadable_cli_value(self, item: str, key: str, value: str, exc: ValueError) -> None:
+        self.error(0, None, f"--set {_cut(item)}: {exc}",
+                   f"to pass it as text, quote it: --set '{key}=\"{_cut(value)}\"'")
 
     def _check_unknown_override_targets(self, overrides: dict[str, dict[str, Any]], names: set[str]) -> None:
         for node, params in overrides.items():
@@ -310,7 +370,9 @@ class _Builder:
         self._check_keys(located, _NODE_KEYS, name, "node key")
         type_name = located.get("type")
         if not isinstance(type_name, str):
-            self.error(item_line, name, "the node has no 'type'", "see `livepose nodes` for the types")
+            message = (f"type must name a node type, got {_shown(type_name)}" if "type" in located
+                       else "the node has no 'type'")
+            self.error(located.line_of("type"), name, message, "see `livepose nodes` for the types")
             return None
         try:
             cls = resolve_node_type(type_name, self.module_folders)
@@ -333,16 +395,17 @@ class _Builder:
         outputs = self._ports(located, "outputs", cls.outputs, name, default=name)
         on_error = located.get("on_error", "stop")
         if on_error not in ERROR_POLICIES:
-            self.error(located.line_of("on_error"), name, f"on_error '{on_error}' is not one of stop, skip_frame",
+            self.error(located.line_of("on_error"), name, f"on_error {_shown(on_error)} is not one of stop, skip_frame",
                        "stop ends the run on an exception; skip_frame drops that frame and goes on")
         hotkey = located.get("hotkey")
         if hotkey is not None and (not isinstance(hotkey, str) or len(hotkey) != 1):
-            self.error(located.line_of("hotkey"), name, f"hotkey {hotkey!r} must be a single character",
-                       "for example hotkey: b")
+            self.error(located.line_of("hotkey"), name, f"hotkey {_shown(hotkey)} must be a single character",
+                       "for example hotkey: b (quote a digit: hotkey: '1')")
             hotkey = None
         enabled = located.get("enabled", True)
         if not isinstance(enabled, bool):
-            self.error(located.line_of("enabled"), name, "enabled must be true or false", "")
+            self.error(located.line_of("enabled"), name, f"enabled must be true or false, got {_shown(enabled)}",
+                       "write enabled: false to start the node disabled, or remove it")
             enabled = True
         worker = self._worker_settings(located, cls, name)
         if validated is None or inputs is None or outputs is None:
@@ -358,12 +421,12 @@ class _Builder:
         if value is True:
             value = {}
         if not isinstance(value, dict) or set(value) - {"nice"}:
-            self.error(line, name, f"process: {value!r} is not true, false or {{nice: N}}",
+            self.error(line, name, f"process: {_shown(value)} is not true, false or {{nice: N}}",
                        "write process: true, or process: {nice: 10} to also lower its CPU priority")
             return None
         nice = value.get("nice", 0)
         if isinstance(nice, bool) or not isinstance(nice, int) or not 0 <= nice <= 19:
-            self.error(line, name, f"process nice {nice!r} must be a whole number from 0 to 19",
+            self.error(line, name, f"process nice {_shown(nice)} must be a whole number from 0 to 19",
                        "0 keeps the pipeline's priority; 19 runs only when nothing else wants the CPU")
             return None
         if not cls.inputs or not cls.outputs:
@@ -399,8 +462,9 @@ class _Builder:
                 else:
                     info = next((p for p in cls.param_info() if p.name == key), None)
                     expect = f"{info.type_name}{', ' + info.constraint if info.constraint else ''}" if info else ""
-                    self.error(line, name, f"parameter '{key}'{where}: {err['msg'].lower()} (got {err.get('input')!r})",
-                               f"give a {expect}: {info.doc}" if info else "")
+                    self.error(line, name, f"parameter '{_cut(key)}'{where}: {err['msg'].lower()} "
+                                           f"(got {_shown(err.get('input'))})",
+                               f"give a {expect}: {info.doc}" if info else f"see `livepose nodes {type_name}`")
             return None
 
     def _ports(self, node: LocatedDict, key: str, ports: tuple[str, ...], name: str,
@@ -437,7 +501,8 @@ class _Builder:
                     self.error(raw.line_of(port) if isinstance(raw, LocatedDict) else line, name,
                                f"unknown {kind} port '{port}'", hint or f"ports: {', '.join(ports)}")
                 elif not isinstance(stream, str):
-                    self.error(line, name, f"{kind} '{port}' must name a stream", "")
+                    self.error(line, name, f"{kind} '{port}' must name a stream, got {_shown(stream)}",
+                               f"write {key}: {{{port}: <stream>}}")
                 else:
                     result[port] = stream
             missing = [p for p in ports if p not in raw]
@@ -448,7 +513,8 @@ class _Builder:
             for port in missing:
                 result[port] = f"{name}.{port}"
             return result if len(result) == len(ports) else None
-        self.error(line, name, f"'{key}' must be a stream name, a list or a port: stream mapping", "")
+        self.error(line, name, f"'{key}' must be a stream name, a list or a port: stream mapping, got {_shown(raw)}",
+                   f"write {key}: <stream>, or {key}: {{{', '.join(p + ': <stream>' for p in ports)}}}")
         return None
 
     def _check_duplicates(self, nodes: list[NodeSpec]) -> None:
@@ -462,7 +528,7 @@ class _Builder:
     def _resolve_output(self, data: LocatedDict, nodes: list[NodeSpec]) -> str | None:
         """The stream --record/--keypoints tap: 'output:', else what the display (or a sink) reads."""
         if "output" in data:
-            return str(data["output"])
+            return self._text_setting(data, "output", "name the stream --record and --keypoints should tap")
         displays = [n for n in nodes if n.type_name == "display" and n.inputs]
         sinks = [n for n in nodes if not n.outputs and n.inputs and "$output" not in n.inputs.values()]
         for candidates in (displays, sinks[::-1]):
@@ -483,56 +549,69 @@ class _Builder:
 
     # -- streams and graph -----------------------------------------------------------------
     def _build_streams(self, data: LocatedDict, nodes: list[NodeSpec], mode: str) -> dict[str, StreamSettings]:
-        defaults = data.get("queue") or LocatedDict()
-        if not isinstance(defaults, dict):
-            self.error(data.line_of("queue"), None, "'queue' must be a mapping {size, policy}", "")
-            defaults = LocatedDict()
-        self._check_stream_settings("queue", defaults, data.line_of("queue"), allow_feedback=False)
-        declared = data.get("streams") or LocatedDict()
-        if not isinstance(declared, dict):
-            self.error(data.line_of("streams"), None, "'streams' must map stream names to settings", "")
-            declared = LocatedDict()
-        produced = {s for n in nodes for s in n.outputs.values()}
-        streams: dict[str, StreamSettings] = {}
-        for stream in sorted(produced | {s for n in nodes for s in n.inputs.values()}):
-            own = declared.get(stream) or {}
-            size = own.get("size", defaults.get("size", DEFAULT_QUEUE_SIZE[mode]))
-            policy = own.get("policy", defaults.get("policy", "latest"))
-            streams[stream] = StreamSettings(size if isinstance(size, int) else 1,
-                                             policy if policy in POLICIES else "latest",
-                                             bool(own.get("feedback", False)), stream in declared)
+        queue = self._section(data, "queue", "'queue' must be a mapping {size, policy}",
+                              "write queue: {size: 1, policy: latest}")
+        defaults = self._stream_settings("queue", queue, allow_feedback=False)
+        declared = self._section(data, "streams", "'streams' must map stream names to settings",
+                                 "write streams: {<stream>: {size: 4, policy: drop_oldest}}")
+        names = {s for n in nodes for s in (*n.outputs.values(), *n.inputs.values())}
+        own: dict[Any, dict[str, Any]] = {}
         for stream, settings in declared.items():
             line = declared.line_of(stream) if isinstance(declared, LocatedDict) else 0
-            if stream not in streams:
-                hint = did_you_mean(str(stream), streams)
-                self.error(line, None, f"'streams:' configures '{stream}', which no node reads or writes",
+            if stream not in names:
+                hint = did_you_mean(str(stream), names)
+                self.error(line, None, f"'streams:' configures '{_cut(str(stream))}', which no node reads or writes",
                            hint or "remove it or fix the name")
             elif not isinstance(settings, dict):
-                self.error(line, None, f"settings of stream '{stream}' must be a mapping {{size, policy, feedback}}", "")
+                self.error(line, None, f"settings of stream '{stream}' must be a mapping {{size, policy, feedback}}, "
+                                       f"got {_shown(settings)}", f"write {stream}: {{size: 4, policy: drop_oldest}}")
             else:
-                self._check_stream_settings(f"stream '{stream}'", settings, line, allow_feedback=True)
+                own[stream] = self._stream_settings(f"stream '{stream}'", settings, allow_feedback=True)
+        streams: dict[str, StreamSettings] = {}
+        for stream in sorted(names):
+            settings = {**defaults, **own.get(stream, {})}
+            streams[stream] = StreamSettings(settings.get("size", DEFAULT_QUEUE_SIZE[mode]),
+                                             settings.get("policy", "latest"), settings.get("feedback", False),
+                                             stream in declared)
         return streams
 
-    def _check_stream_settings(self, what: str, settings: Mapping[str, Any], line: int, allow_feedback: bool) -> None:
-        for key in settings:
-            allowed = _STREAM_KEYS if allow_feedback else _STREAM_KEYS[:2]
-            if key not in allowed:
-                self.error(line, None, f"unknown setting '{key}' for {what}", did_you_mean(str(key), allowed)
-                           or "allowed: " + ", ".join(allowed))
-        size = settings.get("size")
-        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
-            self.error(line, None, f"queue size of {what} must be a whole number >= 1, got {size!r}",
-                       "size: 1 keeps one frame waiting; larger sizes absorb bursts at the cost of latency")
-        policy = settings.get("policy")
-        if policy is not None and policy not in POLICIES:
-            self.error(line, None, f"policy '{policy}' of {what} is not one of {', '.join(POLICIES)}",
-                       did_you_mean(str(policy), POLICIES) or
-                       "latest keeps the newest frame, drop_oldest drops the oldest, block applies back-pressure")
-        feedback = settings.get("feedback")
-        if feedback is not None and not isinstance(feedback, bool):
-            self.error(line, None, f"feedback of {what} must be true or false", "")
+    def _section(self, data: LocatedDict, key: str, message: str, fix: str) -> Mapping[Any, Any]:
+        """The mapping under ``queue:`` or ``streams:``; left empty, it holds no settings."""
+        value = data.get(key)
+        if value is None:
+            return LocatedDict()
+        if not isinstance(value, dict):
+            self.error(data.line_of(key), None, f"{message}, got {_shown(value)}", fix)
+            return LocatedDict()
+        return value
 
-    def _check_wiring(self, nodes: list[NodeSpec], streams: dict[str, StreamSettings], output: str | None) -> None:
+    def _stream_settings(self, what: str, settings: Mapping[Any, Any], allow_feedback: bool) -> dict[str, Any]:
+        """The valid settings among ``{size, policy, feedback}``; each invalid one is reported at its line."""
+        allowed = _STREAM_KEYS if allow_feedback else _STREAM_KEYS[:2]
+        valid: dict[str, Any] = {}
+        for key, value in settings.items():
+            line = settings.line_of(key) if isinstance(settings, LocatedDict) else 0
+            if key not in allowed:
+                self.error(line, None, f"{what}: unknown setting '{_cut(str(key))}'",
+                           did_you_mean(str(key), allowed) or "allowed: " + ", ".join(allowed))
+            elif key == "size" and (isinstance(value, bool) or not isinstance(value, int)
+                                    or not 1 <= value <= MAX_QUEUE_SIZE):
+                self.error(line, None, f"{what}: size must be a whole number from 1 to {MAX_QUEUE_SIZE}, "
+                                       f"got {_shown(value)}",
+                           "size: 1 keeps one frame waiting; larger sizes absorb bursts at the cost of latency")
+            elif key == "policy" and value not in POLICIES:
+                self.error(line, None, f"{what}: policy {_shown(value)} is not one of {', '.join(POLICIES)}",
+                           did_you_mean(str(value), POLICIES) or
+                           "latest keeps the newest frame, drop_oldest drops the oldest, block applies back-pressure")
+            elif key == "feedback" and not isinstance(value, bool):
+                self.error(line, None, f"{what}: feedback must be true or false, got {_shown(value)}",
+                           "feedback: true marks the stream that closes a loop; remove it otherwise")
+            else:
+                valid[key] = value
+        return valid
+
+    def _check_wiring(self, nodes: list[NodeSpec], streams: dict[str, StreamSettings], output: str | None,
+                      output_line: int) -> None:
         producers: dict[str, NodeSpec] = {}
         for n in nodes:
             for stream in n.outputs.values():
@@ -552,7 +631,7 @@ class _Builder:
                 self.warn(producer.line, producer.name, f"nobody reads stream '{stream}'",
                           "connect it or remove the output")
         if output is not None and output not in producers and output not in consumed:
-            self.error(0, None, f"output stream '{output}' is not produced by any node",
+            self.error(output_line, None, f"output stream '{_cut(output)}' is not produced by any node",
                        "set 'output:' to one of: " + ", ".join(sorted(producers)))
         for n in nodes:
             if n.inputs and all(streams[s].feedback for s in n.inputs.values() if s in streams):
@@ -632,6 +711,34 @@ def _setting_fix(node_types: Mapping[str, tuple[str, type[Node]]], key: str, val
 
 def _cli_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+class _ShortRepr(reprlib.Repr):
+    """Reprs cut short (a file can hold a 5,000-character string, or aliases that repeat a list a
+    million times over), with the Located containers shown as the dicts and lists they are."""
+
+    def repr_LocatedDict(self, value: LocatedDict, level: int) -> str:
+        return self.repr_dict(value, level)
+
+    def repr_LocatedList(self, value: LocatedList, level: int) -> str:
+        return self.repr_list(value, level)
+
+
+_SHORT_REPR = _ShortRepr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 60
+
+
+def _shown(value: Any) -> str:
+    """A value for an error message, scalars as YAML writes them (null, true)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _SHORT_REPR.repr(value)
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _can_pass_through(node: NodeSpec) -> bool:
