@@ -54,8 +54,10 @@ def find(name_or_path: str | os.PathLike[str]) -> Path:
         return path
     packaged = _packaged()
     stem = text.removesuffix(path.suffix) if path.suffix in _SUFFIXES else text
-    if stem in packaged:
+    if stem in packaged and not (path.is_dir() and path.suffix in _SUFFIXES):
         return packaged[stem]
+    if path.exists():
+        return path  # a folder named like a pipeline file: the loader says what is wrong with it
     # Worded as the loader words an unreadable file: "file: error: ...", then the fix.
     if path.parent != Path("."):
         problem = "no such file"  # a path with folders is never a name

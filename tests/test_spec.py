@@ -79,7 +79,7 @@ def test_unknown_parameter_names_line_and_suggests():
 
 def test_parameter_of_wrong_type():
     p = only(GOOD.replace("factor: 2", "factor: two"))
-    assert p.node == "tag" and "'factor'" in p.message and "int" in p.fix
+    assert p.node == "tag" and "'factor'" in p.message and "a whole number" in p.fix
 
 
 def test_parameter_out_of_range_on_its_own_line():
@@ -415,3 +415,25 @@ def test_set_values_yaml_cannot_read_are_errors_not_crashes():
     for setting in ("name=[a", "tag.factor=[1", "tag.factor=" + "[" * 5000):
         p = only(GOOD, Overrides(settings=[setting]))
         assert p.line == 0 and "YAML cannot read it" in p.message and "quote" in p.fix
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("camera.frames=true", "valid integer (got true)"),
+    ('camera.width="64"', "valid integer (got '64')"),
+    ("camera.fps=.inf", "finite number"),
+    ("camera.width=9000000000000000000", "less than or equal to 16384"),
+    ("camera.mirror=1", "valid boolean (got 1)"),
+])
+def test_numbers_and_booleans_are_taken_as_written(setting, message):
+    from livepose.pipelines import find
+
+    with pytest.raises(ProblemReport) as report:
+        load_pipeline(find("hands"), Overrides(settings=[setting]))
+    assert message in str(report.value) and "fix: give " in str(report.value)
+
+
+def test_the_node_base_class_is_not_a_node_type(tmp_path):
+    path = tmp_path / "n.yaml"
+    path.write_text('nodes:\n  - {name: a, type: "livepose.graph.node:Node"}\n')
+    with pytest.raises(ProblemReport, match="is not a livepose Node subclass"):
+        load_pipeline(path)

@@ -189,11 +189,30 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
+_STRICT_TYPES: dict[Any, Any] = {
+    # YAML and --set give real numbers and booleans: "64" for a width, or true for a count, is a
+    # mistake to report, not to convert. Infinity and NaN are no setting's meaning.
+    int: typing.Annotated[int, pydantic.Strict()],
+    bool: typing.Annotated[bool, pydantic.Strict()],
+    float: typing.Annotated[float, pydantic.Strict(), pydantic.Field(allow_inf_nan=False)],
+}
+
+
+def _strict(tp: Any) -> Any:
+    """``tp`` with its numbers and booleans strict (also inside ``X | None``)."""
+    if tp in _STRICT_TYPES:
+        return _STRICT_TYPES[tp]
+    args = typing.get_args(tp)
+    if args and type(None) in args and all(a in _STRICT_TYPES or a is type(None) for a in args):
+        return typing.Union[tuple(_STRICT_TYPES.get(a, a) for a in args)]  # type: ignore[return-value]
+    return tp
+
+
 def _build_param_model(cls: type[Node]) -> type[pydantic.BaseModel]:
     hints = typing.get_type_hints(cls) if cls._params else {}
     fields: dict[str, Any] = {}
     for key, p in cls._params.items():
-        tp = hints.get(key, Any)
+        tp = _strict(hints.get(key, Any))
         if p.choices is not None:
             tp = typing.Literal[p.choices]  # type: ignore[valid-type]
         fields[key] = (tp, pydantic.Field(p.default, description=p.doc, ge=p.ge, le=p.le,

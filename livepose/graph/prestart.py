@@ -42,7 +42,8 @@ def prestart_workers(pipeline_file: Path) -> int:
     try:
         import yaml
 
-        data = yaml.safe_load(pipeline_file.read_text(encoding="utf-8"))
+        # Bytes: PyYAML decodes UTF-8 and BOM-marked UTF-16, as the loader does.
+        data = yaml.safe_load(pipeline_file.read_bytes())
         entries: list[Any] = data.get("nodes", []) if isinstance(data, dict) else []
         targets = [BUILTIN_NODES[e["type"]] for e in entries if isinstance(e, dict) and e.get("process")
                    and isinstance(e.get("type"), str) and e["type"] in BUILTIN_NODES]

@@ -87,6 +87,6 @@ def resolve_node_type(type_name: str, search_dirs: Sequence[Path] = ()) -> type[
     if target is None and ":" not in type_name:
         raise NodeTypeError(f"unknown node type '{type_name}'")
     cls = _import_class(target or type_name, search_dirs)
-    if not (isinstance(cls, type) and issubclass(cls, Node)):
+    if not (isinstance(cls, type) and issubclass(cls, Node)) or cls is Node:
         raise NodeTypeError(f"'{type_name}' is not a livepose Node subclass")
     return cls

@@ -461,10 +461,11 @@ class _Builder:
                                hint or ("parameters: " + ", ".join(known) if known else f"{type_name} takes no parameters"))
                 else:
                     info = next((p for p in cls.param_info() if p.name == key), None)
-                    expect = f"{info.type_name}{', ' + info.constraint if info.constraint else ''}" if info else ""
+                    kind = _KIND_OF_TYPE.get(info.type_name, info.type_name) if info else ""
+                    expect = f"{kind}{', ' + info.constraint if info and info.constraint else ''}"
                     self.error(line, name, f"parameter '{_cut(key)}'{where}: {err['msg'].lower()} "
                                            f"(got {_shown(err.get('input'))})",
-                               f"give a {expect}: {info.doc}" if info else f"see `livepose nodes {type_name}`")
+                               f"give {expect}: {info.doc}" if info else f"see `livepose nodes {type_name}`")
             return None
 
     def _ports(self, node: LocatedDict, key: str, ports: tuple[str, ...], name: str,
@@ -691,6 +692,11 @@ class _Builder:
                 self.error(n.line, n.name, f"hotkey '{n.hotkey}' is already used by node '{owners[n.hotkey]}'",
                            "pick another key")
             owners.setdefault(n.hotkey, n.name)
+
+
+_KIND_OF_TYPE = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text",
+                 "bool | None": "true, false or null", "int | None": "a whole number or null"}
+"""How a fix names the value a parameter's type wants."""
 
 
 def _setting_fix(node_types: Mapping[str, tuple[str, type[Node]]], key: str, value: Any,

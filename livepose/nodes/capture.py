@@ -28,9 +28,9 @@ class Capture(Node):
 
     source: str = param("0", "camera index or device, video file, image folder or glob, rtsp/http URL, "
                         "or 'synthetic'")
-    width: int = param(1280, "camera: requested width; synthetic: width", ge=16)
-    height: int = param(720, "camera: requested height; synthetic: height", ge=16)
-    fps: float = param(30.0, "camera: requested rate; synthetic and image folders: frame rate", gt=0)
+    width: int = param(1280, "camera: requested width; synthetic: width", ge=16, le=16384)
+    height: int = param(720, "camera: requested height; synthetic: height", ge=16, le=16384)
+    fps: float = param(30.0, "camera: requested rate; synthetic and image folders: frame rate", gt=0, le=1000)
     fourcc: str = param("MJPG", "camera pixel format (MJPG gives full rate at high resolutions; '' for "
                         "the driver's default)")
     mirror: bool | None = param(None, "flip left-right for a selfie view (default: cameras only)")
