@@ -29,7 +29,9 @@ class SampleRing:
     __slots__ = ("_values", "_count")
 
     def __init__(self, capacity: int = WINDOW) -> None:
-        self._values = np.zeros(capacity, dtype=np.float64)
+        # Filled now, not as samples arrive: the pages are committed at start, so a long run's
+        # memory stays flat instead of growing by the ring's half megabyte per node.
+        self._values = np.full(capacity, np.nan, dtype=np.float64)
         self._count = 0
 
     def add(self, value: float) -> None:
