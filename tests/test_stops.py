@@ -30,7 +30,22 @@ def start(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], str]:
     env.pop("LIVEPOSE_SOURCE", None)
     proc = subprocess.Popen([str(LIVEPOSE), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    _started.append(proc)
     return proc, marker
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    """A failed assertion must not leave an endless pipeline running on the machine."""
+    yield
+    for proc in _started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _started.clear()
+
+
+_started: list[subprocess.Popen[str]] = []
 
 
 def wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 60) -> str:

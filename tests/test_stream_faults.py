@@ -4,21 +4,16 @@ cuts and restores, read by the real ``livepose run`` with its reconnect and back
 from __future__ import annotations
 
 import http.server
-import os
 import signal
 import socketserver
-import subprocess
-import sys
 import textwrap
 import threading
-import time
-from pathlib import Path
 
 import cv2
 import pytest
 
 from media_paths import SHORT_CLIP, media_file
-from test_stops import left_behind, no_processes_left, start, wait_for_line
+from test_stops import _no_run_outlives_its_test, no_processes_left, start, wait_for_line  # noqa: F401 (a fixture)
 
 
 class _Camera(socketserver.ThreadingMixIn, http.server.HTTPServer):
