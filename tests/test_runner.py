@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import select
 import subprocess
 import sys
 import textwrap
@@ -16,6 +15,7 @@ import pytest
 
 from livepose.graph.runner import Runner
 from livepose.graph.spec import Overrides, parse_pipeline
+from cli_runs import wait_for_line
 from pipeline_nodes import COLLECTED
 
 TESTS = Path(__file__).parent
@@ -265,29 +265,13 @@ nodes:
 """
 
 
-def _wait_for_line(proc: subprocess.Popen, text: str, timeout: float) -> str:
-    """Read the process's stderr until a line contains ``text``; returns what was read."""
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stderr], [], [], deadline - time.monotonic())
-        line = proc.stderr.readline() if ready else ""
-        if not line:
-            break
-        seen.append(line)
-        if text in line:
-            return "".join(seen)
-    proc.kill()
-    raise AssertionError(f"no {text!r} from the process within {timeout} s:\n{''.join(seen)}")
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_shuts_down_in_order_within_two_seconds(tmp_path, sig):
     done = tmp_path / "done.txt"
     pipeline = tmp_path / "p.yaml"
     pipeline.write_text(ENDLESS.replace("DONE", str(done)))
     proc = _cli("run", str(pipeline), "--metrics", str(tmp_path / "m.json"))
-    before = _wait_for_line(proc, "collected 20 frames", timeout=60)
+    before = wait_for_line(proc, "collected 20 frames", timeout=60)
     sent = time.monotonic()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=10)
@@ -309,7 +293,7 @@ def test_signal_during_set_up_stops_at_once_without_a_traceback(tmp_path):
           - {name: out2, type: "pipeline_nodes:Collect", inputs: other}
     """).replace("DONE", str(tmp_path / "done")))
     proc = _cli("run", str(pipeline))
-    before = _wait_for_line(proc, "setting up", timeout=60)
+    before = wait_for_line(proc, "setting up", timeout=60)
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)

@@ -8,12 +8,13 @@ import signal
 import socketserver
 import textwrap
 import threading
+from pathlib import Path
 
 import cv2
 import pytest
 
 from media_paths import SHORT_CLIP, media_file
-from test_stops import _no_run_outlives_its_test, no_processes_left, start, wait_for_line  # noqa: F401 (a fixture)
+from cli_runs import no_processes_left, no_run_outlives_its_test, start, wait_for_line  # noqa: F401
 
 
 class _Camera(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -73,19 +74,28 @@ def jpeg_frames() -> list[bytes]:
     return frames
 
 
-def test_a_stream_that_drops_is_retried_with_backoff_and_resumes(tmp_path, jpeg_frames):
+def _free_port() -> int:
     with socketserver.TCPServer(("127.0.0.1", 0), None) as probe:
-        port = probe.server_address[1]
-    camera = _serve(port, jpeg_frames)
-    pipeline = tmp_path / "p.yaml"
+        return probe.server_address[1]
+
+
+def _stream_pipeline(folder: Path, port: int, reconnect_timeout: float, announce_after: int) -> Path:
+    """Capture from the test's camera into a Collect node that logs every ``announce_after`` frames."""
+    pipeline = folder / "p.yaml"
     pipeline.write_text(textwrap.dedent(f"""\
         source: http://127.0.0.1:{port}/video.mjpg
         nodes:
-          - {{name: camera, type: capture, outputs: frames, params: {{reconnect_timeout: 30}}}}
-          - {{name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {{announce_after: 10,
-              done_file: {tmp_path / "done"}}}}}
+          - {{name: camera, type: capture, outputs: frames, params: {{reconnect_timeout: {reconnect_timeout}}}}}
+          - {{name: out, type: "pipeline_nodes:Collect", inputs: frames,
+              params: {{announce_after: {announce_after}, done_file: {folder / "done"}}}}}
     """))
-    proc, marker = start("run", str(pipeline), cwd=tmp_path)
+    return pipeline
+
+
+def test_a_stream_that_drops_is_retried_with_backoff_and_resumes(tmp_path, jpeg_frames):
+    port = _free_port()
+    camera = _serve(port, jpeg_frames)
+    proc, marker = start("run", str(_stream_pipeline(tmp_path, port, 30, 10)), cwd=tmp_path)
     try:
         log = wait_for_line(proc, "collected 10 frames")
         _stop(camera)
@@ -108,17 +118,9 @@ def test_a_stream_that_drops_is_retried_with_backoff_and_resumes(tmp_path, jpeg_
 
 
 def test_a_stream_that_stays_away_ends_after_the_reconnect_timeout(tmp_path, jpeg_frames):
-    with socketserver.TCPServer(("127.0.0.1", 0), None) as probe:
-        port = probe.server_address[1]
+    port = _free_port()
     camera = _serve(port, jpeg_frames)
-    pipeline = tmp_path / "p.yaml"
-    pipeline.write_text(textwrap.dedent(f"""\
-        source: http://127.0.0.1:{port}/video.mjpg
-        nodes:
-          - {{name: camera, type: capture, outputs: frames, params: {{reconnect_timeout: 1.5}}}}
-          - {{name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {{announce_after: 5}}}}
-    """))
-    proc, marker = start("run", str(pipeline), cwd=tmp_path)
+    proc, marker = start("run", str(_stream_pipeline(tmp_path, port, 1.5, 5)), cwd=tmp_path)
     try:
         log = wait_for_line(proc, "collected 5 frames")
         _stop(camera)
