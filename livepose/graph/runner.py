@@ -75,8 +75,9 @@ class _RunningNode:
     """Sinks: the admissions of the sources upstream, told when this sink has handled a frame."""
     restamped: bool = False
     """Whether the node was warned that it returned frames of another index."""
-    busy_in: str = ""
-    """What the node's thread is inside, for the report of a node that does not stop."""
+    busy_in: tuple[str, int | None] | None = None
+    """The node method its thread is inside, and on which frame: set per call, formatted only for
+    the report of a node that does not stop."""
     setup_started: bool = False
     setup_done: bool = False
     setup_ok: bool = False
@@ -235,7 +236,7 @@ class Runner:
             stuck = [rn.spec.name for rn in hung]
             if hung:
                 log.error("did not stop in time, left behind: %s", "; ".join(
-                    f"node '{rn.spec.name}' ({rn.busy_in or 'waiting'})" for rn in hung))
+                    f"node '{rn.spec.name}' ({_doing(rn.busy_in)})" for rn in hung))
                 self._fail(1, f"node(s) {', '.join(stuck)} did not stop")
         self.metrics.finished = time.monotonic()
         if self._progress_bar is not None:
@@ -251,7 +252,7 @@ class Runner:
         ``stuck_ok``, those inside a node call, which an aborted run no longer waits for)."""
         def settled(rn: _RunningNode) -> bool:
             return (rn.finished or (rn.setup_started and not rn.setup_done)
-                    or (stuck_ok and rn.busy_in.startswith("in ") and rn.busy_in != "in close()"))
+                    or (stuck_ok and rn.busy_in is not None and rn.busy_in[0] != "close"))
 
         with self._lock:
             return self._settled.wait_for(lambda: all(settled(rn) for rn in self._nodes), timeout)
@@ -417,7 +418,7 @@ class Runner:
         return {port: frames[pass_through_port(rn.spec.inputs, port)] for port in outputs}
 
     def _call(self, rn: _RunningNode, method: Callable[..., Any], frames: dict[str, Any], index: int) -> Any:
-        rn.busy_in = f"in {method.__name__}() on frame {index}"
+        rn.busy_in = (method.__name__, index)
         try:
             return method(**frames)
         except Exception as exc:
@@ -438,7 +439,7 @@ class Runner:
                 self._fail(1, f"node '{rn.spec.name}' failed")
             return _FAILED
         finally:
-            rn.busy_in = ""
+            rn.busy_in = None
 
     def _emit(self, rn: _RunningNode, outcome: Any, index: int) -> None:
         """Send a node's result on its output ports; a missing result becomes a Skip marker."""
@@ -491,7 +492,7 @@ class Runner:
             for inbox, edge in targets:
                 inbox.put(edge, END)
         if rn.setup_ok:
-            rn.busy_in = "in close()"
+            rn.busy_in = ("close", None)
             try:
                 rn.node.close()
             except Exception:
@@ -507,6 +508,13 @@ class Runner:
 
 _FAILED = object()
 _SKIPPED = object()
+
+
+def _doing(busy: tuple[str, int | None] | None) -> str:
+    if busy is None:
+        return "waiting"
+    method, index = busy
+    return f"in {method}()" + ("" if index is None else f" on frame {index}")
 
 
 def _reachable(spec: PipelineSpec, start: str) -> list[str]:
