@@ -12,6 +12,14 @@ A minimal effect node::
             inverted = cv2.addWeighted(frame.image, 1 - self.amount, 255 - frame.image, self.amount, 0)
             return frame.with_image(inverted)
 
+It declares the results (``livepose.results``) it ``reads``, ``requires`` and ``writes``, so that
+``livepose validate`` can tell a pipeline that lacks a node it depends on::
+
+    class PinchDot(Node):
+        inputs = ("frame",)
+        outputs = ("frame",)
+        requires = (results.HANDS,)
+
 ``process`` receives one frame per input port, by port name, all of the same frame index.
 It returns the output frame (one output port), a ``{port: frame}`` dict (several ports), or
 ``None`` to drop this frame. A source node has no inputs; its ``process()`` returns the next
@@ -103,6 +111,15 @@ class Node:
 
     inputs: ClassVar[tuple[str, ...]] = ()
     outputs: ClassVar[tuple[str, ...]] = ()
+    reads: ClassVar[tuple[str, ...]] = ()
+    """Results (``livepose.results``) this node uses when they are there: the validator warns when
+    no node upstream writes one."""
+    requires: ClassVar[tuple[str, ...]] = ()
+    """Results this node cannot work without: the validator refuses a pipeline where no node
+    upstream writes one."""
+    writes: ClassVar[tuple[str, ...] | Mapping[str, tuple[str, ...]] | None] = None
+    """Results this node adds: a tuple (on every output port) or ``{port: (keys...)}``. ``None``
+    (the default) says nothing, so the validator cannot tell what the node adds; ``()`` adds none."""
     keys: ClassVar[dict[str, str]] = {}
     """Key presses this node handles: key -> name of a method taking no arguments.
     The method is called from the display's thread, so it must be thread-safe."""
@@ -122,6 +139,9 @@ class Node:
         super().__init_subclass__(**kwargs)
         cls.inputs = tuple(cls.inputs)
         cls.outputs = tuple(cls.outputs)
+        cls.reads, cls.requires = tuple(cls.reads), tuple(cls.requires)
+        if isinstance(cls.writes, (list, str)):
+            cls.writes = (cls.writes,) if isinstance(cls.writes, str) else tuple(cls.writes)
         declared = {k: v for k, v in vars(cls).items() if isinstance(v, Param)}
         cls._params = {**cls._params, **declared}
         cls._param_model = _build_param_model(cls)
@@ -149,6 +169,13 @@ class Node:
             infos.append(ParamInfo(key, _type_name(hints.get(key, Any)), p.default, p.doc,
                                    ", ".join(bounds), p.default is ...))
         return infos
+
+    @classmethod
+    def written_on(cls, port: str) -> tuple[str, ...] | None:
+        """The results this node adds to the frames of output ``port`` (None: not declared)."""
+        if cls.writes is None or isinstance(cls.writes, tuple):
+            return cls.writes
+        return tuple(cls.writes.get(port, ()))
 
     @classmethod
     def summary(cls) -> str:

@@ -10,7 +10,7 @@ Public API
 - ``FaceLandmarker(model, *, min_tracking_confidence=0.5, max_batch=None, output_names=FACE_LANDMARK_OUTPUTS)``:
   the landmark step; ``__call__(image, rois) -> LandmarkStepOutput[Face]``; faces whose
   ``sigmoid(face flag)`` is not > the threshold are dropped.
-- ``Face``: frozen result, see its docstring.
+- ``Face``: the frozen result (defined in ``livepose.results``).
 - ``face_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from the 468
   landmarks (their bounding box, rotation from landmark 33 → 263), before ``FACE_LANDMARKS_TO_ROI``.
 - ``FaceTracker(detector_model, landmark_model, *, static_image_mode=False, max_num_faces=1,
@@ -21,7 +21,7 @@ Models follow ``tracking.ModelFn``; images are RGB uint8 ``(H, W, 3)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -52,6 +52,7 @@ from livepose.vision.rects import (
     detection_to_rect,
     transform_rect,
 )
+from livepose.results import Face
 from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn, Tracker, run_batched
 
 __all__ = [
@@ -87,21 +88,6 @@ class FaceLandmarkOutputNames:
 
 FACE_DETECTOR_OUTPUTS = FaceDetectorOutputNames()
 FACE_LANDMARK_OUTPUTS = FaceLandmarkOutputNames()
-
-
-@dataclass(frozen=True)
-class Face:
-    """One face in one frame.
-
-    - ``landmarks``: ``(468, 3)`` float64 pixels of the original frame: x, y, z = z_normalised * W.
-    - ``score``: face presence, ``sigmoid(face flag logit)``.
-    - ``roi``: the ROI the landmarks were read from; ``track_id``: see ``tracking``.
-    """
-
-    landmarks: np.ndarray = field(repr=False)
-    score: float
-    roi: NormalizedRect
-    track_id: int
 
 
 class FaceDetector:

@@ -11,7 +11,7 @@ Public API
   output_names=HAND_LANDMARK_OUTPUTS)``: the landmark step; ``__call__(image, rois)`` →
   ``LandmarkStepOutput[Hand]``: all ROIs go through the model in batches of ``max_batch`` (``1`` for a
   fixed-batch model, ``None`` = all at once); hands whose presence is not > the threshold are dropped.
-- ``Hand``: frozen result, see its docstring.
+- ``Hand``: the frozen result (defined in ``livepose.results``).
 - ``hand_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from 21 landmarks.
 - ``HandTracker(palm_model, landmark_model, *, static_image_mode=False, max_num_hands=2,
   min_detection_confidence=0.5, min_tracking_confidence=0.5, mirrored=False, max_batch=None)``:
@@ -27,7 +27,7 @@ swaps the label so that ``Hand.handedness`` is the person's physical hand; the s
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -52,6 +52,7 @@ from livepose.vision.rects import (
     detection_to_rect,
     transform_rect,
 )
+from livepose.results import Hand
 from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn, Tracker, run_batched
 
 __all__ = [
@@ -96,33 +97,6 @@ HAND_LANDMARK_OUTPUTS = HandLandmarkOutputNames()
 def _frozen(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
-
-
-@dataclass(frozen=True)
-class Hand:
-    """One hand in one frame.
-
-    - ``landmarks``: ``(21, 3)`` float64 pixels of the original frame: x, y, and z = z_normalised * W
-      (same scale as x; relative to the wrist, smaller = closer to the camera).
-    - ``world_landmarks``: ``(21, 3)`` metres, origin near the hand's centre, rotated like the image.
-    - ``handedness``: ``"Left"`` or ``"Right"``, the physical hand given the ``mirrored`` flag.
-    - ``handedness_score``: confidence of that label, in [0.5, 1].
-    - ``presence``: hand presence score (> the tracking threshold, else the hand would be dropped).
-    - ``roi``: the ROI the landmarks were read from; ``track_id``: see ``tracking``.
-    """
-
-    landmarks: np.ndarray = field(repr=False)
-    world_landmarks: np.ndarray = field(repr=False)
-    handedness: str
-    handedness_score: float
-    presence: float
-    roi: NormalizedRect
-    track_id: int
-
-    @property
-    def score(self) -> float:
-        """The score MediaPipe reports with a hand: its handedness confidence."""
-        return self.handedness_score
 
 
 class PalmDetector:

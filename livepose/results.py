@@ -1,0 +1,223 @@
+"""The results nodes pass each other: every well-known key of ``Frame.results``, its type and its writers.
+
+A node finds what the nodes before it found in ``frame.results`` and adds its own with
+``frame.with_results(...)``. The keys below are the contract between livepose's nodes and yours:
+use the constants (``results.HANDS`` is ``"hands"``) and declare what a node reads and writes::
+
+    class FingerDots(Node):
+        inputs = ("frame",)
+        outputs = ("frame",)
+        reads = (results.HANDS,)      # used when present: a missing writer upstream is a warning
+        requires = ()                 # cannot work without: a missing writer is an error
+        writes = ()                   # adds nothing
+
+``livepose validate`` checks every pipeline against those declarations, ``livepose nodes`` prints
+them, and ``livepose.testing.run_node`` checks that a node writes what it declares, with the types
+given here.
+
+Coordinates: landmark x and y are pixels of the frame as the source delivered it (after mirroring,
+if the source mirrors), origin at the top-left corner, y down; z is in the scale of x (pixels)
+and relative to a reference point of the object, smaller is closer to the camera. ROIs are
+``NormalizedRect``: centre and size in [0, 1] of the image's width and height, rotation in radians,
+clockwise on screen.
+
+Your own keys need no registration: any name a node declares in ``writes`` is a result the
+validator follows downstream. Keep the values immutable (tuples, frozen dataclasses, read-only
+arrays): one frame fans out to every consumer.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from livepose.vision.rects import NormalizedRect, TrackedRoi
+
+__all__ = [
+    "Face", "FaceLandmark", "Hand", "HandLandmark", "NormalizedRect", "ResultKey", "TrackedRoi",
+    "WELL_KNOWN", "MEDIA_TIME", "STILL_IMAGE", "RGB", "HANDS", "HAND_ROIS", "PALMS", "HAND_TRACKS",
+    "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "type_problem",
+]
+
+
+class HandLandmark(enum.IntEnum):
+    """Index of each of a hand's 21 landmarks, MediaPipe's names and order
+    (``mediapipe/python/solutions/hands.py``, ``HandLandmark``): ``hand.landmarks[HandLandmark.INDEX_FINGER_TIP]``."""
+
+    WRIST = 0
+    THUMB_CMC = 1
+    THUMB_MCP = 2
+    THUMB_IP = 3
+    THUMB_TIP = 4
+    INDEX_FINGER_MCP = 5
+    INDEX_FINGER_PIP = 6
+    INDEX_FINGER_DIP = 7
+    INDEX_FINGER_TIP = 8
+    MIDDLE_FINGER_MCP = 9
+    MIDDLE_FINGER_PIP = 10
+    MIDDLE_FINGER_DIP = 11
+    MIDDLE_FINGER_TIP = 12
+    RING_FINGER_MCP = 13
+    RING_FINGER_PIP = 14
+    RING_FINGER_DIP = 15
+    RING_FINGER_TIP = 16
+    PINKY_MCP = 17
+    PINKY_PIP = 18
+    PINKY_DIP = 19
+    PINKY_TIP = 20
+
+
+class FaceLandmark(enum.IntEnum):
+    """Indices of well-known points of the 468-point face mesh (MediaPipe's canonical face model,
+    ``mediapipe/modules/face_geometry/data/canonical_face_model_uv_visualization.png``). Left and
+    right are the person's own: on an unmirrored camera image the person's right eye is on the
+    image's left. ``render.topology`` holds the full contours (eyes, brows, lips, face oval)."""
+
+    NOSE_TIP = 1
+    FOREHEAD = 10
+    UPPER_LIP = 13
+    LOWER_LIP = 14
+    RIGHT_EYE_OUTER = 33
+    MOUTH_RIGHT = 61
+    RIGHT_EYE_INNER = 133
+    CHIN = 152
+    RIGHT_CHEEK = 234
+    LEFT_EYE_OUTER = 263
+    MOUTH_LEFT = 291
+    LEFT_EYE_INNER = 362
+    LEFT_CHEEK = 454
+
+
+@dataclass(frozen=True)
+class Hand:
+    """One hand in one frame, as ``hand_landmarks`` writes it to ``results["hands"]``.
+
+    - ``landmarks``: ``(21, 3)`` float64, read-only. x, y in pixels of the frame; z = the model's
+      normalised depth times the frame width (same scale as x), relative to the wrist, smaller is
+      closer to the camera. Index with :class:`HandLandmark`.
+    - ``world_landmarks``: ``(21, 3)`` float64 metres, origin near the hand's centre, axes rotated
+      like the image (x right, y down, z away from the camera).
+    - ``handedness``: ``"Left"`` or ``"Right"``, the person's physical hand (livepose accounts for a
+      mirrored source); ``handedness_score``: confidence of that label, in [0.5, 1].
+    - ``presence``: the model's hand presence score, above the node's ``min_tracking_confidence``.
+    - ``roi``: the rotated rectangle the landmarks were read from.
+    - ``track_id``: a small integer that stays the same while the hand is tracked from frame to
+      frame; a hand lost and found again gets a new one.
+    """
+
+    landmarks: np.ndarray = field(repr=False)
+    world_landmarks: np.ndarray = field(repr=False)
+    handedness: str
+    handedness_score: float
+    presence: float
+    roi: NormalizedRect
+    track_id: int
+
+    @property
+    def score(self) -> float:
+        """The score MediaPipe reports with a hand: its handedness confidence."""
+        return self.handedness_score
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face in one frame, as ``face_landmarks`` (or ``face_tracker``) writes it to ``results["faces"]``.
+
+    - ``landmarks``: ``(468, 3)`` float64, read-only. x, y in pixels of the frame; z = the model's
+      normalised depth times the frame width (same scale as x), smaller is closer to the camera.
+      Index with :class:`FaceLandmark`.
+    - ``score``: face presence, the sigmoid of the model's face flag, above ``min_tracking_confidence``.
+    - ``roi``: the rectangle the landmarks were read from; ``track_id``: as for :class:`Hand`.
+    """
+
+    landmarks: np.ndarray = field(repr=False)
+    score: float
+    roi: NormalizedRect
+    track_id: int
+
+
+@dataclass(frozen=True)
+class ResultKey:
+    """One well-known result: its key, what its value is, and which built-in node types write it."""
+
+    name: str
+    type_name: str
+    doc: str
+    writers: tuple[str, ...]
+    check: Callable[[Any], bool] = field(repr=False, compare=False)
+
+
+def _tuple_of(kind: type) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, tuple) and all(isinstance(item, kind) for item in value)
+
+
+def _image(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim == 3 and value.shape[2] == 3 and value.dtype == np.uint8
+
+
+def _seconds(value: Any) -> bool:
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+
+_KEYS = [
+    ResultKey("media_time", "float | None",
+              "seconds since the stream's first frame on the source's own clock (a file's timestamps); "
+              "the recorder and the keypoint export take it as the frame's time", ("capture",), _seconds),
+    ResultKey("still_image", "bool",
+              "true on frames from an image folder, glob or file: unrelated stills, which detectors "
+              "detect afresh rather than track", ("capture",), lambda value: isinstance(value, bool)),
+    ResultKey("rgb", "ndarray (H, W, 3) uint8, read-only",
+              "the frame's image in RGB order, converted once by the first model node and reused by the next",
+              ("palm_detector", "face_detector"), _image),
+    ResultKey("hand_rois", "tuple[TrackedRoi, ...]",
+              "the hand regions the landmark model runs on this frame: tracked from the previous frame or "
+              "found by the palm detector", ("palm_detector",), _tuple_of(TrackedRoi)),
+    ResultKey("palms", "tuple[TrackedRoi, ...]",
+              "the hand regions the palm detector found this frame (from_detection is true), for drawing",
+              ("palm_detector",), _tuple_of(TrackedRoi)),
+    ResultKey("hand_tracks", "tuple[TrackedRoi, ...]",
+              "next frame's hand regions, computed from this frame's landmarks; carried by the loop's "
+              "feedback stream back to the palm detector", ("hand_landmarks",), _tuple_of(TrackedRoi)),
+    ResultKey("hands", "tuple[Hand, ...]", "the hands found in the frame (see Hand)",
+              ("hand_landmarks",), _tuple_of(Hand)),
+    ResultKey("face_rois", "tuple[TrackedRoi, ...]",
+              "the face regions the face mesh runs on this frame: tracked or found by the face detector",
+              ("face_detector", "face_tracker"), _tuple_of(TrackedRoi)),
+    ResultKey("face_detections", "tuple[TrackedRoi, ...]",
+              "the face regions the face detector found this frame, for drawing",
+              ("face_detector", "face_tracker"), _tuple_of(TrackedRoi)),
+    ResultKey("face_tracks", "tuple[TrackedRoi, ...]",
+              "next frame's face regions, from this frame's mesh; the face loop's feedback",
+              ("face_landmarks",), _tuple_of(TrackedRoi)),
+    ResultKey("faces", "tuple[Face, ...]", "the faces found in the frame (see Face)",
+              ("face_landmarks", "face_tracker"), _tuple_of(Face)),
+]
+
+WELL_KNOWN: dict[str, ResultKey] = {key.name: key for key in _KEYS}
+"""Every well-known result, by key."""
+
+MEDIA_TIME = "media_time"
+STILL_IMAGE = "still_image"
+RGB = "rgb"
+HANDS = "hands"
+HAND_ROIS = "hand_rois"
+PALMS = "palms"
+HAND_TRACKS = "hand_tracks"
+FACES = "faces"
+FACE_ROIS = "face_rois"
+FACE_DETECTIONS = "face_detections"
+FACE_TRACKS = "face_tracks"
+
+
+def type_problem(key: str, value: Any) -> str | None:
+    """What is wrong with ``value`` as the well-known result ``key`` (None: nothing, or not well known)."""
+    known = WELL_KNOWN.get(key)
+    if known is None or known.check(value):
+        return None
+    shown = type(value).__name__
+    if isinstance(value, tuple) and value:
+        shown = f"tuple of {', '.join(sorted({type(item).__name__ for item in value}))}"
+    return f"result '{key}' must be {known.type_name}, got {shown}"
