@@ -138,20 +138,21 @@ def run(pipeline: str | Path | Mapping[str, Any], *, source: str | int | None = 
     from livepose.graph.spec import Overrides
 
     channel = uuid.uuid4().hex
-    overrides = Overrides(source=None if source is None else str(source), settings=_settings(settings),
+    overrides = Overrides(source=None if source is None else str(source), settings=settings_list(settings),
                           extra_nodes=[{"name": "python", "type": "livepose.api:DeliverToPython",
                                         "inputs": "$output", "params": {"channel": channel}}])
-    spec = _load(pipeline, overrides)
+    spec = load_spec(pipeline, overrides)
     if realtime is None and _reads_files(spec):
         realtime = False
     if realtime is not None:
         overrides.mode = "realtime" if realtime else "offline"
-        spec = _load(pipeline, overrides)
+        spec = load_spec(pipeline, overrides)
     _CHANNELS[channel] = queue.Queue(maxsize=1)
     return PipelineRun(spec, channel, show=show, max_frames=max_frames)
 
 
-def _load(pipeline: str | Path | Mapping[str, Any], overrides: Any) -> Any:
+def load_spec(pipeline: str | Path | Mapping[str, Any], overrides: Any) -> Any:
+    """The validated spec of a packaged name, a file, or a pipeline given as a dict."""
     from livepose.graph.spec import build_pipeline, load_pipeline
     from livepose.pipelines import find
 
@@ -160,7 +161,8 @@ def _load(pipeline: str | Path | Mapping[str, Any], overrides: Any) -> Any:
     return load_pipeline(find(str(pipeline)), overrides)
 
 
-def _settings(settings: Mapping[str, Any] | Sequence[str]) -> list[str]:
+def settings_list(settings: Mapping[str, Any] | Sequence[str]) -> list[str]:
+    """``--set`` strings from a ``{"node.param": value}`` mapping or a list of them."""
     if isinstance(settings, Mapping):
         # JSON is YAML, so each value reaches the node with its Python type.
         return [f"{key}={json.dumps(value)}" for key, value in settings.items()]

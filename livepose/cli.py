@@ -165,6 +165,8 @@ def nodes(names: tuple[str, ...]) -> None:
         if cls.summary():
             click.echo(f"  {cls.summary()}")
         click.echo(f"  inputs: {', '.join(cls.inputs) or '-'}   outputs: {', '.join(cls.outputs) or '-'}")
+        click.echo(f"  results: requires {', '.join(cls.requires) or '-'}   reads {', '.join(cls.reads) or '-'}   "
+                   f"writes {_written(cls)}")
         for key, method in cls.keys.items():
             click.echo(f"  key '{key}': {method}")
         for p in cls.param_info():
@@ -172,6 +174,28 @@ def nodes(names: tuple[str, ...]) -> None:
             default = "required" if p.required else f"= {p.default!r}"
             click.echo(f"  {p.name}: {p.type_name} {default}{constraint}  {p.doc}")
         click.echo("")
+
+
+def _written(cls: Any) -> str:
+    """A node's declared writes for ``livepose nodes``: per port when they differ."""
+    if not cls.outputs:
+        return "-"
+    if cls.writes is None:
+        return "(not declared)"
+    by_port = {port: cls.written_on(port) for port in cls.outputs}
+    if len(set(by_port.values())) <= 1:
+        return ", ".join(next(iter(by_port.values()), cls.writes)) or "-"
+    return "; ".join(f"{port}: {', '.join(keys) or '-'}" for port, keys in by_port.items())
+
+
+@main.command("results")
+def list_results() -> None:
+    """List the well-known results nodes pass each other (livepose.results)."""
+    from livepose.results import WELL_KNOWN
+
+    for key in WELL_KNOWN.values():
+        click.echo(f"{key.name}: {key.type_name}  (written by {', '.join(key.writers)})")
+        click.echo(f"  {key.doc}")
 
 
 @main.command("pipelines")

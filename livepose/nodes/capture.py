@@ -8,10 +8,11 @@ from typing import ClassVar
 
 import cv2
 
-from livepose.graph.frame import MEDIA_TIME, STILL_IMAGE, Frame
+from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.sources import (COLOR_MATRICES, Backoff, CameraSource, SourceDisconnected, SourceFrame,
                                  VideoSource, open_source, parse_source, probe_frame_count)
+from livepose.results import MEDIA_TIME, STILL_IMAGE
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ class Capture(Node):
     """Read frames from a camera, a video file, an image folder or glob, a stream URL or a test pattern."""
 
     outputs = ("frame",)
+    writes = (MEDIA_TIME, STILL_IMAGE)
     pipeline_source_param: ClassVar[str] = "source"
 
     source: str = param("0", "camera index or device, video file, image folder or glob, rtsp/http URL, "

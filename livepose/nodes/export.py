@@ -6,9 +6,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from livepose.graph.frame import MEDIA_TIME, Frame
+from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.keypoints import KeypointWriter
+from livepose.results import FACES, HANDS, MEDIA_TIME
 
 
 class _Unmirrored:
@@ -28,6 +29,7 @@ class ExportKeypoints(Node):
     """Write each frame's hands and faces to a JSON Lines file (one object per frame)."""
 
     inputs = ("frame",)
+    reads = (HANDS, FACES, MEDIA_TIME)
     # Every frame's keypoints matter more than low latency: absorb a slow disk for about a second.
     input_queue: ClassVar[dict[str, Any]] = {"size": 30, "policy": "drop_oldest"}
 
@@ -40,8 +42,8 @@ class ExportKeypoints(Node):
         self._first_time: float | None = None
 
     def process(self, frame: Frame) -> None:
-        hands = frame.results.get("hands", ())
-        faces = frame.results.get("faces", ())
+        hands = frame.results.get(HANDS, ())
+        faces = frame.results.get(FACES, ())
         if frame.mirrored and self.unmirror:
             # Mirroring is x -> width - x in continuous pixel coordinates; z keeps its sign.
             hands = [_Unmirrored(h, frame.width) for h in hands]

@@ -11,6 +11,8 @@ class Merge(Node):
 
     inputs = ("frame", "other")
     outputs = ("frame",)
+    writes = ()
+    """Adds nothing of its own: the results of both inputs pass on."""
 
     def process(self, frame: Frame, other: Frame) -> Frame:
         return frame.merged_with(other)

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from livepose.errors import UserError
-from livepose.graph.frame import MEDIA_TIME, Frame
+from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.video_writer import Mp4Writer
+from livepose.results import MEDIA_TIME
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class Record(Node):
     """Record the stream to an MP4 (H.264) file; 'r' starts and stops, each run in its own file."""
 
     inputs = ("frame",)
+    reads = (MEDIA_TIME,)
     keys: ClassVar[dict[str, str]] = {"r": "toggle_recording"}
     # About a second of frames: a short encoder stall loses nothing, a long one drops the oldest.
     input_queue: ClassVar[dict[str, Any]] = {"size": 30, "policy": "drop_oldest"}

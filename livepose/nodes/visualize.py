@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_hands_and_faces,
                                   draw_overlay, draw_rois, overlay_lines, overlay_rect, parse_color)
 
-DETECTION_RESULTS = ("palms", "face_detections")
+DETECTION_RESULTS = (results.PALMS, results.FACE_DETECTIONS)
 """Results whose items are detections with a rotated rectangle (drawn as boxes)."""
-TRACKED_RESULTS = ("hands", "faces")
+TRACKED_RESULTS = (results.HANDS, results.FACES)
 
 
 def rect_of(item: Any) -> Any | None:
@@ -27,6 +28,8 @@ class Visualize(Node):
 
     inputs = ("frame",)
     outputs = ("frame",)
+    reads = (*TRACKED_RESULTS, *DETECTION_RESULTS)
+    writes = ()
 
     hands: bool = param(True, "draw the hand skeletons")
     face: str = param("mesh", "face drawing: full mesh tessellation, contours, sparse points or off",
@@ -58,13 +61,13 @@ class Visualize(Node):
 
     def process(self, frame: Frame) -> Frame:
         image = frame.image.copy()
-        results = frame.results
+        found = frame.results
         if self.boxes:
             rois = [rect for key in (*DETECTION_RESULTS, *TRACKED_RESULTS)
-                    for item in results.get(key, ()) if (rect := rect_of(item)) is not None]
+                    for item in found.get(key, ()) if (rect := rect_of(item)) is not None]
             draw_rois(image, rois, self._box_style)
-        hands = results.get("hands", ()) if self.hands else ()
-        faces = results.get("faces", ()) if self.face != "off" else ()
+        hands = found.get(results.HANDS, ()) if self.hands else ()
+        faces = found.get(results.FACES, ()) if self.face != "off" else ()
         lines = overlay_lines(*self._live_figures()) if self.overlay else []
         panel = overlay_rect(lines, (frame.width, frame.height), self._overlay_style)
         draw_hands_and_faces(image, hands, faces, self._hand_style, self._face_style, avoid=[panel])
