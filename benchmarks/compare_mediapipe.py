@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 
-from livepose.eval.mediapipe_check import (REFERENCE_SETTINGS, THRESHOLDS, compare_keypoints, image_set_folder,
-                                          run_keypoints)
-from livepose.eval.reference import load_reference
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's evaluation/, not installed
+
+from evaluation.mediapipe_check import (REFERENCE_SETTINGS, THRESHOLDS, compare_keypoints, image_set_folder,
+                                        run_keypoints)
+from evaluation.reference import load_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = ROOT / "pipelines" / "hands_face.yaml"

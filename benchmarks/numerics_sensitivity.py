@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,8 +31,10 @@ import cv2
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from livepose.eval.compare import FrameObjects, compare_sequences, flip_handedness
-from livepose.eval.reference import load_reference
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's evaluation/, not installed
+
+from evaluation.compare import FrameObjects, compare_sequences, flip_handedness
+from evaluation.reference import load_reference
 from livepose.io.sources import VideoFileSource
 from livepose.models.cache import ModelCache
 from livepose.models.runtime import ModelSession

@@ -25,8 +25,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from livepose.eval.compare import ComparisonStats, FrameObjects, compare_sequences, flip_handedness
-from livepose.eval.reference import ReferenceRecording
+from evaluation.compare import ComparisonStats, FrameObjects, compare_sequences, flip_handedness
+from evaluation.reference import ReferenceRecording
 from livepose.graph.runner import RunResult, Runner
 from livepose.graph.spec import Overrides, load_pipeline
 

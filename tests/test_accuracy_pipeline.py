@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from livepose.eval.mediapipe_check import REFERENCE_SETTINGS, compare_keypoints, image_set_folder, run_keypoints
-from livepose.eval.reference import load_reference
+from evaluation.mediapipe_check import REFERENCE_SETTINGS, compare_keypoints, image_set_folder, run_keypoints
+from evaluation.reference import load_reference
 from media_paths import MEDIA, media_file
 
 ROOT = Path(__file__).resolve().parents[1]

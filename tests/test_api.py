@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import livepose
+from evaluation.reference import load_reference
 from livepose.api import PipelineFailed
 from livepose.errors import UserError
-from livepose.eval.reference import load_reference
 from media_paths import MEDIA, SHORT_CLIP, media_file
 
 COUNTER = {"nodes": [

@@ -16,8 +16,8 @@ from __future__ import annotations
 import cv2
 import pytest
 
-from livepose.eval.compare import ComparisonStats, FrameObjects, compare_sequences, flip_handedness
-from livepose.eval.reference import ReferenceFrame, load_reference
+from evaluation.compare import ComparisonStats, FrameObjects, compare_sequences, flip_handedness
+from evaluation.reference import ReferenceFrame, load_reference
 from livepose.vision.face import FaceTracker
 from livepose.vision.hands import HandTracker
 from media_paths import media_file as media_path

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from livepose.eval.compare import FrameObjects, compare_sequences, flip_handedness, match_objects
+from evaluation.compare import FrameObjects, compare_sequences, flip_handedness, match_objects
 from livepose.vision.face import Face, FaceLandmarker
 from livepose.vision.hands import Hand, HandLandmarker, PalmDetector
 from livepose.vision.rects import NormalizedRect, TrackedRoi

@@ -1,0 +1,136 @@
+"""Validating a pipeline file's data: its top-level settings, then each node entry, then the graph.
+
+The order of the checks is the order of the report: top-level settings and ``--set``, the node
+entries in file order, the ``--set`` items that missed, then the graph as a whole. The graph is
+checked for wiring only when every node entry was read, since with a node missing those errors
+would only echo the one already reported for it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from livepose.graph import graph_checks
+from livepose.graph.admission import DEFAULT_MAX_IN_FLIGHT
+from livepose.graph.node_entry import NodeEntryChecker
+from livepose.graph.problems import ProblemCollector, shown
+from livepose.graph.set_overrides import SetOverrides
+from livepose.graph.spec import MODES, TOP_LEVEL_KEYS, NodeSpec, Overrides, PipelineSpec
+from livepose.graph.yamlsource import LocatedDict, LocatedList
+
+
+class Validator:
+    """Checks one pipeline's data; what it finds is in :attr:`problems`."""
+
+    def __init__(self, path: str, module_folders: list[Path]) -> None:
+        self.path = path
+        self.module_folders = module_folders
+        self.problems = ProblemCollector(path)
+
+    def build(self, data: Any, overrides: Overrides) -> PipelineSpec | None:
+        """The pipeline ``data`` describes; None when it is too broken to say (see :attr:`problems`)."""
+        problems = self.problems
+        if data is None:
+            problems.error(0, None, "the pipeline file is empty (or holds only comments)",
+                           "start from a packaged pipeline: `livepose pipelines` says where they are")
+            return None
+        if not isinstance(data, LocatedDict):
+            problems.error(getattr(data, "line", 1), None, "a pipeline file must be a mapping with a 'nodes:' list",
+                           "start from pipelines/hands_face.yaml")
+            return None
+        problems.unknown_keys(data, TOP_LEVEL_KEYS, None, "top-level setting")
+        set_overrides = SetOverrides(overrides.settings, problems)
+        set_overrides.apply_top_level(data)
+        mode = overrides.mode or data.get("mode", "realtime")
+        if mode not in MODES:
+            problems.error(data.line_of("mode"), None, f"mode {shown(mode)} is not one of {', '.join(MODES)}",
+                           "use realtime (live camera) or offline (every frame of a file)")
+            mode = "realtime"
+        name = self._text_setting(data, "name", "give the pipeline a name, or remove name: to use the file's")
+        self._text_setting(data, "description", "write the description as text, or remove it")
+        source = overrides.source if overrides.source is not None else self._source_setting(data)
+        nodes_data = data.get("nodes")
+        if not isinstance(nodes_data, LocatedList) or not nodes_data:
+            problems.error(data.line_of("nodes"), None, "the pipeline has no 'nodes:' list",
+                           "add a 'nodes:' list with at least a source node")
+            return None
+        entries = list(zip(nodes_data, nodes_data.item_lines)) + [(extra, 0) for extra in overrides.extra_nodes]
+        set_overrides.read_node_params()
+        entry_checker = NodeEntryChecker(problems, self.module_folders, set_overrides)
+        built = [entry_checker.check(item, line) for item, line in entries]
+        nodes = [n for n in built if n is not None]
+        set_overrides.report_misses({str(item.get("name")) for item, _ in entries if isinstance(item, dict)})
+        graph_checks.check_duplicates(problems, nodes)
+        output = self._resolve_output(data, nodes)
+        output_line = data.line_of("output") if "output" in data else 0
+        for n in nodes:
+            for port, stream in n.inputs.items():
+                if stream == "$output":
+                    if output is None:
+                        problems.error(0, n.name, "the pipeline has no output stream to tap",
+                                       "add 'output: <stream>' to the pipeline file")
+                    n.inputs[port] = output or ""
+        self._apply_source(nodes, source, forced=overrides.source is not None)
+        streams = graph_checks.build_streams(problems, data, nodes, mode)
+        if len(nodes) == len(built):
+            graph_checks.check_wiring(problems, nodes, streams, output, output_line)
+        graph_checks.check_hotkeys(problems, nodes)
+        return PipelineSpec(self.path, name or Path(self.path).stem, mode,
+                            None if source is None else str(source), output, nodes, streams,
+                            max_in_flight=self._max_in_flight(data))
+
+    def _text_setting(self, data: LocatedDict, key: str, fix: str) -> str | None:
+        """A top-level setting that is text (a number stands for its text); None when absent or wrong."""
+        if key not in data:
+            return None
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.problems.error(data.line_of(key), None, f"{key} must be text, got {shown(value)}", fix)
+            return None
+        return str(value)
+
+    def _source_setting(self, data: LocatedDict) -> str | int | None:
+        """The file's default source: text, a camera index, or null for none (see ``livepose.graph.spec``)."""
+        value = data.get("source")
+        if value is None or (isinstance(value, str) and value):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        self.problems.error(data.line_of("source"), None,
+                            f"source must be a camera index, a path, a URL or 'synthetic', got {shown(value)}",
+                            "write source: 0 (the first camera) or source: clip.mp4; leave it out (or null) to keep "
+                            "each capture node's own")
+        return None
+
+    def _max_in_flight(self, data: LocatedDict) -> int:
+        value = data.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
+            self.problems.error(data.line_of("max_in_flight"), None,
+                                f"max_in_flight must be a whole number from 0 to 64, got {shown(value)}",
+                                "1 (the default) works on one frame at a time; 2 lets the next frame start early; "
+                                "0 turns admission off")
+            return DEFAULT_MAX_IN_FLIGHT
+        return value
+
+    def _resolve_output(self, data: LocatedDict, nodes: list[NodeSpec]) -> str | None:
+        """The stream --record/--keypoints tap: 'output:', else what the display (or a sink) reads."""
+        if "output" in data:
+            return self._text_setting(data, "output", "name the stream --record and --keypoints should tap")
+        displays = [n for n in nodes if n.type_name == "display" and n.inputs]
+        sinks = [n for n in nodes if not n.outputs and n.inputs and "$output" not in n.inputs.values()]
+        for candidates in (displays, sinks[::-1]):
+            if candidates:
+                return next(iter(candidates[0].inputs.values()))
+        consumed = {s for n in nodes for s in n.inputs.values()}
+        leaves = [s for n in nodes for s in n.outputs.values() if s not in consumed]
+        return leaves[-1] if leaves else None
+
+    def _apply_source(self, nodes: list[NodeSpec], source: Any, forced: bool) -> None:
+        """The pipeline's source is a default for source nodes; ``--source`` replaces theirs."""
+        if source is None:
+            return
+        for n in nodes:
+            param_name = n.cls.pipeline_source_param
+            if param_name and (forced or n.params[param_name] == n.cls._params[param_name].default):
+                n.params[param_name] = str(source)
