@@ -6,31 +6,21 @@ Validation errors must name the line of the offending key, so mappings load as
 Whatever the file holds, loading it either succeeds or raises a :class:`ProblemReport` naming the
 file and, where there is one, the line: a folder, an unreadable or oversized file, bytes that are
 not text, characters YAML forbids, syntax errors, nesting too deep to mean anything, numbers too
-large for any setting, and broken ``${...}`` references.
-
-Encoding: a pipeline file is UTF-8. A byte-order mark is unambiguous, so a UTF-8 file with one,
-and a UTF-16 file with one (what Windows editors and PowerShell's ``>`` write), are decoded too.
-Anything else that is not valid UTF-8 (Latin-1, UTF-16 without a mark, binary data) is reported
-with the line and column of the first bad byte.
+large for any setting, and broken ``${...}`` references. Reading and decoding the file is
+``livepose.graph.textfile``'s; the references are ``livepose.graph.envrefs``'.
 """
 
 from __future__ import annotations
 
-import codecs
-import os
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from livepose.graph.problems import Problem, ProblemReport
+from livepose.graph.envrefs import EnvReferenceError, substitute_env
+from livepose.graph.problems import Problem, ProblemReport, cut
+from livepose.graph.textfile import position, read_text_file
 
-_ENV_REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
-
-MAX_FILE_BYTES = 1 << 20
-"""Pipeline files are a few kilobytes; anything over a MiB is some other file given by mistake (a
-video), and is not read into memory whole just to say so."""
 MAX_DEPTH = 32
 """Nesting levels a file may have. A pipeline needs five (nodes, a node, its params, a list in a
 param, a point); the limit keeps the recursive composer and constructor far from Python's
@@ -38,10 +28,6 @@ recursion limit, so 5,000 opening brackets get a located error instead of a Recu
 MAX_INT = 2**63 - 1
 """No setting takes an integer beyond 64 bits (OpenCV, NumPy and ONNX Runtime would overflow at
 run time), so a larger one is reported where it is written."""
-
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
-"""Line breaks as YAML counts them, so that positions found here agree with YAML's own marks."""
 
 
 class LocatedDict(dict):
@@ -81,49 +67,6 @@ def as_located(value: Any) -> Any:
     return value
 
 
-class EnvReferenceError(ValueError):
-    """A ``${...}`` that cannot be substituted; ``fix`` says what to write instead."""
-
-    def __init__(self, message: str, fix: str) -> None:
-        super().__init__(message)
-        self.fix = fix
-
-
-def substitute_env(text: str, environ: os._Environ[str] | dict[str, str] | None = None) -> str:
-    """Replace ``${VAR}`` and ``${VAR:-default}``; raises EnvReferenceError for an unset variable
-    without default, and for any ``${`` that does not start a complete reference (left in place,
-    it would reach a node as text, and the run would fail far from the typo)."""
-    env = os.environ if environ is None else environ
-    parts = []
-    done = 0
-    while (start := text.find("${", done)) != -1:
-        match = _ENV_REFERENCE.match(text, start)
-        if match is None:
-            close = text.find("}", start)
-            if close == -1:
-                raise EnvReferenceError(f"'{_cut(text[start:])}' has no closing '}}'",
-                                        "write ${NAME} or ${NAME:-default}")
-            raise EnvReferenceError(f"'{_cut(text[start:close + 1])}' is not an environment reference",
-                                    "write ${NAME} or ${NAME:-default}; NAME is letters, digits and _")
-        name, default = match["name"], match["default"]
-        if default is not None and "${" in default:
-            raise EnvReferenceError(f"'{_cut(match[0])}}}' puts a reference inside a default, which is not supported",
-                                    f"give a plain default: ${{{name}:-value}}")
-        value = env.get(name)
-        if value is None or (value == "" and default is not None):
-            if default is None:
-                raise EnvReferenceError(f"environment variable {name} is not set",
-                                        f"set it, or give a default: ${{{name}:-value}}")
-            value = default
-        parts += [text[done:start], value]
-        done = match.end()
-    return "".join(parts) + text[done:]
-
-
-def _cut(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
 class _TooDeep(yaml.composer.ComposerError):
     """Nesting beyond MAX_DEPTH; a MarkedYAMLError, so every loader reports it with its mark."""
 
@@ -158,7 +101,7 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     value = None if len(node.value) > 4000 else loader.construct_yaml_int(node)
     if value is None or abs(value) > MAX_INT:
         raise yaml.constructor.ConstructorError(
-            None, None, f"the number {_cut(node.value)} is too large for any setting (the largest is {MAX_INT})",
+            None, None, f"the number {cut(node.value)} is too large for any setting (the largest is {MAX_INT})",
             node.start_mark, note="use a smaller number")
     return value
 
@@ -196,7 +139,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
                                          "a key is a plain name before the colon; quote it if it must contain [ or {")])
         if key in mapping:
             raise ProblemReport([Problem(loader.path, line, None,
-                                         f"duplicate key '{_cut(str(key))}' (first at line {mapping.key_lines[key]})",
+                                         f"duplicate key '{cut(str(key))}' (first at line {mapping.key_lines[key]})",
                                          "remove one of the two entries")])
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = line
@@ -241,14 +184,8 @@ def _substitute_scalars(loader: _Loader, root: yaml.Node) -> None:
             pending.extend(value_node for _, value_node in node.value)
 
 
-def _position(text: str, index: int) -> tuple[int, int]:
-    """The 1-based line and column of ``text[index]``."""
-    breaks = list(_LINE_BREAK.finditer(text, 0, index))
-    return len(breaks) + 1, index - (breaks[-1].end() if breaks else 0) + 1
-
-
 def _character_problem(path: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
-    line, column = _position(text, exc.position)
+    line, column = position(text, exc.position)
     if exc.character == 0:
         return Problem(path, line, None, f"a NUL character at line {line}, column {column}: this is binary data, "
                                          "or UTF-16 text without a byte-order mark",
@@ -302,43 +239,6 @@ def load_yaml_value(text: str) -> Any:
         raise ValueError(f"YAML cannot read it: {problem}") from None
 
 
-def _decode_text(data: bytes, path: str) -> str:
-    """The text of a pipeline file's bytes: UTF-8, or UTF-8 or UTF-16 with a byte-order mark."""
-    codec, body = "utf-8", data
-    for bom, name in _BOMS:
-        if data.startswith(bom):
-            codec, body = name, data[len(bom):]
-            break
-    try:
-        return body.decode(codec)
-    except UnicodeDecodeError as exc:
-        before = body[:exc.start].decode(codec, errors="replace")
-        line, column = _position(before, len(before))
-        label = "UTF-8" if codec == "utf-8" else "UTF-16"
-        problem = (f"byte 0x{body[exc.start]:02x}" if codec == "utf-8"
-                   else f"bytes {body[exc.start:exc.end].hex(' ')}")
-        raise ProblemReport([Problem(
-            path, line, None, f"not {label} text: {problem} at line {line}, column {column}",
-            "save the file as UTF-8 text (a video or image is a --source, not a pipeline file)")]) from None
-
-
 def load_yaml_file(path: str | Path) -> Any:
     """Read, decode and parse a pipeline file; any fault becomes a ProblemReport naming the file."""
-    file = Path(path)
-    try:
-        with file.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        if file.is_dir():
-            problem, fix = "it is a folder", "give the .yaml file itself (the packaged ones are in pipelines/)"
-        elif isinstance(exc, PermissionError):
-            problem, fix = "permission denied", "make the file readable (chmod u+r), or run as its owner"
-        elif isinstance(exc, FileNotFoundError):
-            problem, fix = "no such file", "check the path (pipelines live in pipelines/*.yaml)"
-        else:
-            problem, fix = exc.strerror or str(exc), "check the path (pipelines live in pipelines/*.yaml)"
-        raise ProblemReport([Problem(str(path), 0, None, f"cannot read the pipeline file: {problem}", fix)]) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ProblemReport([Problem(str(path), 0, None, f"the file is over {MAX_FILE_BYTES >> 20} MiB, too large "
-                                     "for a pipeline file", "give the pipeline's .yaml file (a video is a --source)")])
-    return load_yaml(_decode_text(data, str(path)), str(path))
+    return load_yaml(read_text_file(path), str(path))
