@@ -27,7 +27,7 @@ def spawn_worker(target: str | None = None) -> tuple[subprocess.Popen[bytes], so
     it imports that module at once, before the first request."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with theirs:
-        worker = subprocess.Popen([sys.executable, "-m", "livepose.graph.worker", str(theirs.fileno()),
+        worker = subprocess.Popen([sys.executable, "-m", "livepose.graph.worker_process", str(theirs.fileno()),
                                    *([target] if target else [])], pass_fds=(theirs.fileno(),))
     return worker, ours
 
