@@ -11,28 +11,29 @@ Realtime, each source's frames pass a :class:`~livepose.graph.admission.FlowLimi
 enters only while fewer than ``max_in_flight`` are on their way to the sinks, and the sinks' threads
 send on the frame held meanwhile. Every stream then holds what is admitted, so frames are dropped
 at the sources only.
+
+This module is the run's lifecycle and controls; ``assembly`` builds the nodes, queues and
+admission, and ``frame_flow`` is the loop each node's thread runs between set-up and close.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
 from tqdm import tqdm
 
 from livepose import interrupts
 from livepose.errors import UserError
-from livepose.graph.admission import FlowLimiter
-from livepose.graph.frame import Frame
-from livepose.graph.metrics import NodeMetrics, PipelineMetrics
+from livepose.graph.assembly import RunningNode, assemble
+from livepose.graph.frame_flow import FrameFlow
+from livepose.graph.metrics import PipelineMetrics
 from livepose.graph.node import Node, NodeContext
-from livepose.graph.queues import END, Edge, Inbox, Skip
-from livepose.graph.spec import NodeSpec, PipelineSpec, pass_through_port
+from livepose.graph.queues import END
+from livepose.graph.spec import PipelineSpec
 
 log = logging.getLogger("livepose")
 
@@ -58,33 +59,6 @@ class RunResult:
     Their threads finish on their own; a process about to exit need not wait for them."""
 
 
-@dataclass(eq=False)
-class _RunningNode:
-    spec: NodeSpec
-    node: Node
-    inbox: Inbox | None
-    routes: dict[str, list[tuple[Inbox, Edge]]]
-    metrics: NodeMetrics
-    is_sink: bool
-    enabled: bool
-    limiter: FlowLimiter | None = None
-    """Sources of a realtime run: admission of their frames (see ``livepose.graph.admission``)."""
-    emit_lock: threading.Lock = field(default_factory=threading.Lock)
-    """Sources: keeps their frames in order when a sink's thread sends on a held frame."""
-    limiters: list[tuple["_RunningNode", FlowLimiter]] = field(default_factory=list)
-    """Sinks: the admissions of the sources upstream, told when this sink has handled a frame."""
-    restamped: bool = False
-    """Whether the node was warned that it returned frames of another index."""
-    busy_in: tuple[str, int | None] | None = None
-    """The node method its thread is inside, and on which frame: set per call, formatted only for
-    the report of a node that does not stop."""
-    setup_started: bool = False
-    setup_done: bool = False
-    setup_ok: bool = False
-    finished: bool = False
-    thread: threading.Thread | None = None
-
-
 class Runner:
     """Runs one pipeline once. ``run()`` blocks until every node has finished."""
 
@@ -105,54 +79,9 @@ class Runner:
         self._aborted = False
         self._remaining = 0
         self._setups_pending = 0
-        self._progress_bar: tqdm | None = None
-        self._progress_node: _RunningNode | None = None
-        self._nodes = self._build(spec, headless)
-
-    # -- construction ---------------------------------------------------------------------
-    def _build(self, spec: PipelineSpec, headless: bool) -> list[_RunningNode]:
-        in_flight = spec.max_in_flight if self.realtime else 0
-        inboxes: dict[str, Inbox] = {}
-        edges_by_stream: dict[str, list[tuple[Inbox, Edge]]] = {}
-        for n in spec.nodes:
-            if not n.inputs:
-                continue
-            edges = []
-            preferred = n.cls.input_queue or {}
-            for port, stream in n.inputs.items():
-                settings = spec.streams[stream]
-                size, policy = settings.size, settings.policy
-                if not settings.explicit and preferred:
-                    size, policy = preferred.get("size", size), preferred.get("policy", policy)
-                if in_flight and not settings.feedback:
-                    # Admission keeps at most in_flight frames per stream: none is dropped after it.
-                    size = max(size, in_flight)
-                edges.append(Edge(stream, port, size, policy if self.realtime else "block", settings.feedback))
-            inbox = Inbox(edges, self.realtime)
-            inboxes[n.name] = inbox
-            for edge in edges:
-                edges_by_stream.setdefault(edge.stream, []).append((inbox, edge))
-        consumed = set(edges_by_stream)
-        sinks = [n.name for n in spec.nodes if not any(s in consumed for s in n.outputs.values())]
-        sources = [n.name for n in spec.nodes if not n.inputs]
-        self.metrics = PipelineMetrics([n.name for n in spec.nodes], inboxes, sources, sinks)
-        running = []
-        for n in spec.nodes:
-            node = n.build()
-            node.ctx = NodeContext(spec.mode, self.metrics, self.stop_event, on_key=self.press_key,
-                                   on_stop=self.request_stop, headless=headless)
-            routes = {port: edges_by_stream.get(stream, []) for port, stream in n.outputs.items()}
-            running.append(_RunningNode(n, node, inboxes.get(n.name), routes, self.metrics.nodes[n.name],
-                                        n.name in sinks, n.enabled))
-        if in_flight:
-            by_name = {rn.spec.name: rn for rn in running}
-            for source in sources:
-                downstream = [name for name in _reachable(spec, source) if name in sinks]
-                limiter = FlowLimiter(in_flight, downstream)
-                by_name[source].limiter = limiter
-                for sink in downstream:
-                    by_name[sink].limiters.append((by_name[source], limiter))
-        return running
+        self.metrics, self._nodes = assemble(spec, self.realtime, lambda metrics: NodeContext(
+            spec.mode, metrics, self.stop_event, on_key=self.press_key, on_stop=self.request_stop, headless=headless))
+        self._flow = FrameFlow(self.stop_event, self.metrics, max_frames, self._fail)
 
     @property
     def nodes(self) -> dict[str, Node]:
@@ -239,8 +168,8 @@ class Runner:
                     f"node '{rn.spec.name}' ({_doing(rn.busy_in)})" for rn in hung))
                 self._fail(1, f"node(s) {', '.join(stuck)} did not stop")
         self.metrics.finished = time.monotonic()
-        if self._progress_bar is not None:
-            self._progress_bar.close()
+        if self._flow.progress_bar is not None:
+            self._flow.progress_bar.close()
         setting_up = [rn.spec.name for rn in self._nodes if rn.setup_started and not rn.setup_done]
         if setting_up:
             log.debug("stopped while node(s) %s were still setting up", ", ".join(setting_up))
@@ -250,7 +179,7 @@ class Runner:
     def _wait_settled(self, timeout: float, stuck_ok: bool = False) -> bool:
         """Wait until every node has finished, except those still inside ``setup()`` (and, with
         ``stuck_ok``, those inside a node call, which an aborted run no longer waits for)."""
-        def settled(rn: _RunningNode) -> bool:
+        def settled(rn: RunningNode) -> bool:
             return (rn.finished or (rn.setup_started and not rn.setup_done)
                     or (stuck_ok and rn.busy_in is not None and rn.busy_in[0] != "close"))
 
@@ -273,20 +202,20 @@ class Runner:
         known = [t for t in totals if t]
         if known:
             total = min(known) if self.max_frames is None else min(min(known), self.max_frames)
-            self._progress_bar = tqdm(total=total, unit="frame", desc=self.spec.name,
-                                      leave=False, disable=None)
-            self._progress_node = next(rn for rn in self._nodes if rn.is_sink)
+            self._flow.progress_bar = tqdm(total=total, unit="frame", desc=self.spec.name,
+                                           leave=False, disable=None)
+            self._flow.progress_node = next(rn for rn in self._nodes if rn.is_sink)
 
     # -- node threads --------------------------------------------------------------------
-    def _thread_main(self, rn: _RunningNode) -> None:
+    def _thread_main(self, rn: RunningNode) -> None:
         try:
             self._setup(rn)
             self._go.wait()
             if rn.setup_ok and self._started and not self._aborted and self._failure is None:
                 if rn.spec.inputs:
-                    self._consume(rn)
+                    self._flow.consume(rn)
                 else:
-                    self._produce(rn)
+                    self._flow.produce(rn)
         except Exception:
             # Node exceptions are handled in _call; anything here is a runtime bug, and must
             # still end the run loudly rather than leave a silent dead thread.
@@ -295,7 +224,7 @@ class Runner:
         finally:
             self._finish(rn)
 
-    def _setup(self, rn: _RunningNode) -> None:
+    def _setup(self, rn: RunningNode) -> None:
         with self._lock:
             rn.setup_started = not self.stop_event.is_set()
         try:
@@ -321,173 +250,11 @@ class Runner:
                     self._go.set()
                 self._settled.notify_all()
 
-    def _produce(self, rn: _RunningNode) -> None:
-        produced = 0
-        metrics = self.metrics
-        limiter = rn.limiter
-        while not self.stop_event.is_set():
-            if self.max_frames is not None and produced >= self.max_frames:
-                break
-            started = time.perf_counter()
-            outcome = self._call(rn, rn.node.process, {}, produced)
-            if outcome is _FAILED:
-                break
-            if outcome is _SKIPPED:
-                continue
-            if outcome is None:
-                break
-            finished = time.perf_counter()
-            rn.metrics.processed(started, finished)
-            metrics.source_emitted(time.monotonic())
-            index = outcome.index if isinstance(outcome, Frame) else produced
-            produced += 1
-            with rn.emit_lock:
-                if limiter is None or limiter.offer(index, outcome):
-                    self._emit(rn, outcome, index)
-        if limiter is not None:
-            if not self.stop_event.is_set():
-                # The last frame of a file may be held: let the graph take it before the stream ends.
-                limiter.wait_until_drained(None, self.stop_event)
-            with rn.emit_lock:
-                if limiter.take_held() is not None:
-                    limiter.dropped += 1
-            rn.metrics.dropped = limiter.dropped
-
-    def _sink_handled(self, rn: _RunningNode, index: int | None) -> None:
-        """Tell the admissions upstream that this sink is done with frame ``index`` (None: with all)."""
-        for source, limiter in rn.limiters:
-            with source.emit_lock:
-                held = limiter.sink_ended(rn.spec.name) if index is None else limiter.finished(rn.spec.name, index)
-                if held is not None:
-                    self._emit(source, held[1], held[0])
-                source.metrics.dropped = limiter.dropped
-
-    def _consume(self, rn: _RunningNode) -> None:
-        inbox = rn.inbox
-        assert inbox is not None
-        prepares = inbox.has_feedback and type(rn.node).prepare is not Node.prepare
-        while True:
-            delivery = inbox.get()
-            if delivery is None:
-                return
-            frames = delivery.frames
-            prepare_seconds = 0.0
-            prepared: Any = None
-            if prepares and rn.enabled and not delivery.skipped and inbox.feedback_pending(delivery):
-                started = time.perf_counter()
-                prepared = self._call(rn, rn.node.prepare, frames, delivery.index)
-                if prepared is _FAILED:
-                    return
-                prepare_seconds = time.perf_counter() - started
-            if inbox.has_feedback:
-                feedback = inbox.feedback(delivery)
-                if feedback is None:
-                    return
-                frames = {**frames, **feedback}
-            if delivery.skipped or prepared is _SKIPPED:
-                rn.metrics.skipped += 1
-                self._emit(rn, None, delivery.index)
-                if rn.limiters:
-                    self._sink_handled(rn, delivery.index)
-                continue
-            rn.metrics.frames_in += 1
-            started = time.perf_counter()
-            if rn.enabled:
-                outcome = self._call(rn, rn.node.process, frames, delivery.index)
-                if outcome is _FAILED:
-                    return
-            else:
-                outcome = self._pass_through(rn, frames)
-            finished = time.perf_counter()
-            rn.metrics.processed(started - prepare_seconds, finished)
-            self._emit(rn, None if outcome is _SKIPPED else outcome, delivery.index)
-            if rn.is_sink:
-                capture_time = next(f.timestamp for f in frames.values() if isinstance(f, Frame))
-                self.metrics.sink_finished(rn.metrics, capture_time, time.monotonic())
-                if self._progress_bar is not None and rn is self._progress_node:
-                    self._progress_bar.update(1)
-                if rn.limiters:
-                    self._sink_handled(rn, delivery.index)
-
-    def _pass_through(self, rn: _RunningNode, frames: dict[str, Any]) -> Any:
-        outputs = rn.spec.outputs
-        if not outputs:
-            return None
-        if len(outputs) == 1:
-            return frames[pass_through_port(rn.spec.inputs, next(iter(outputs)))]
-        return {port: frames[pass_through_port(rn.spec.inputs, port)] for port in outputs}
-
-    def _call(self, rn: _RunningNode, method: Callable[..., Any], frames: dict[str, Any], index: int) -> Any:
-        rn.busy_in = (method.__name__, index)
-        try:
-            return method(**frames)
-        except Exception as exc:
-            rn.metrics.errors += 1
-            if rn.spec.on_error == "skip_frame":
-                if rn.metrics.errors == 1:
-                    log.error("node '%s' failed on frame %d (on_error: skip_frame, going on):\n%s",
-                              rn.spec.name, index, traceback.format_exc().rstrip())
-                else:
-                    log.error("node '%s' failed on frame %d again: %s: %s", rn.spec.name, index,
-                              type(exc).__name__, exc)
-                return _SKIPPED
-            if isinstance(exc, UserError):
-                log.error("node '%s': %s", rn.spec.name, exc)
-                self._fail(2, f"node '{rn.spec.name}' stopped")
-            else:
-                log.error("node '%s' failed on frame %d:\n%s", rn.spec.name, index, traceback.format_exc().rstrip())
-                self._fail(1, f"node '{rn.spec.name}' failed")
-            return _FAILED
-        finally:
-            rn.busy_in = None
-
-    def _emit(self, rn: _RunningNode, outcome: Any, index: int) -> None:
-        """Send a node's result on its output ports; a missing result becomes a Skip marker."""
-        ports = rn.spec.outputs
-        if not ports:
-            return
-        if outcome is None:
-            by_port: dict[str, Any] = {}
-        elif isinstance(outcome, Frame) and len(ports) == 1:
-            by_port = {next(iter(ports)): outcome}
-        elif isinstance(outcome, dict):
-            by_port = outcome
-        else:
-            self._bad_output(rn, outcome)
-            by_port = {}
-        produced = 0
-        for port, targets in rn.routes.items():
-            item = by_port.get(port)
-            if item is None:
-                item = Skip(index)
-            else:
-                produced = 1
-                if isinstance(item, Frame) and item.index != index and rn.spec.inputs:
-                    item = self._restamped(rn, item, index)
-            for inbox, edge in targets:
-                inbox.put(edge, item)
-        rn.metrics.frames_out += produced
-
-    def _restamped(self, rn: _RunningNode, item: Frame, index: int) -> Frame:
-        """A node returned another frame's index (a frame it kept from before): joins, feedback and
-        admission count by index, so the output takes the index of the frame it answers."""
-        if not rn.restamped:
-            log.warning("node '%s' returned frame %d for frame %d; outputs keep the index of their input "
-                        "(warned once)", rn.spec.name, item.index, index)
-            rn.restamped = True
-        return dataclasses.replace(item, index=index)
-
-    def _bad_output(self, rn: _RunningNode, outcome: Any) -> None:
-        ports = ", ".join(rn.spec.outputs)
-        log.error("node '%s' returned %s; process() must return a Frame (or a {port: Frame} dict for ports %s) "
-                  "or None", rn.spec.name, type(outcome).__name__, ports)
-        self._fail(1, f"node '{rn.spec.name}' returned a {type(outcome).__name__}")
-
-    def _finish(self, rn: _RunningNode) -> None:
+    def _finish(self, rn: RunningNode) -> None:
         if rn.inbox is not None:
             rn.inbox.close()
         if rn.limiters:
-            self._sink_handled(rn, None)
+            self._flow.sink_handled(rn, None)
         for targets in rn.routes.values():
             for inbox, edge in targets:
                 inbox.put(edge, END)
@@ -506,32 +273,9 @@ class Runner:
                 self.stop_event.set()
 
 
-_FAILED = object()
-_SKIPPED = object()
-
-
 def _doing(busy: tuple[str, int | None] | None) -> str:
     if busy is None:
         return "waiting"
     method, index = busy
     return f"in {method}()" + ("" if index is None else f" on frame {index}")
 
-
-def _reachable(spec: PipelineSpec, start: str) -> list[str]:
-    """The nodes downstream of ``start`` along regular (not feedback) streams."""
-    consumers: dict[str, list[str]] = {}
-    for n in spec.nodes:
-        for stream in n.inputs.values():
-            if not spec.streams[stream].feedback:
-                consumers.setdefault(stream, []).append(n.name)
-    outputs = {n.name: list(n.outputs.values()) for n in spec.nodes}
-    seen: list[str] = []
-    frontier = [start]
-    while frontier:
-        name = frontier.pop()
-        for stream in outputs[name]:
-            for consumer in consumers.get(stream, []):
-                if consumer not in seen:
-                    seen.append(consumer)
-                    frontier.append(consumer)
-    return seen

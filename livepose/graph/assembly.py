@@ -1,0 +1,114 @@
+"""Assembling a run from a validated pipeline: node objects, the queues between them, admission.
+
+Every node with inputs gets one :class:`~livepose.graph.queues.Inbox` holding an edge per input
+port; a node's output port routes to the edges of the stream it writes. Realtime, each source gets
+a :class:`~livepose.graph.admission.FlowLimiter` over the sinks it reaches, and every regular edge
+is at least ``max_in_flight`` deep, so that no admitted frame is dropped on its way.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from livepose.graph.admission import FlowLimiter
+from livepose.graph.metrics import NodeMetrics, PipelineMetrics
+from livepose.graph.node import Node, NodeContext
+from livepose.graph.queues import Edge, Inbox
+from livepose.graph.spec import NodeSpec, PipelineSpec
+
+
+@dataclass(eq=False)
+class RunningNode:
+    """One node of a run: its object, queues and routes, and where its thread is."""
+
+    spec: NodeSpec
+    node: Node
+    inbox: Inbox | None
+    routes: dict[str, list[tuple[Inbox, Edge]]]
+    metrics: NodeMetrics
+    is_sink: bool
+    enabled: bool
+    limiter: FlowLimiter | None = None
+    """Sources of a realtime run: admission of their frames (see ``livepose.graph.admission``)."""
+    emit_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Sources: keeps their frames in order when a sink's thread sends on a held frame."""
+    limiters: list[tuple["RunningNode", FlowLimiter]] = field(default_factory=list)
+    """Sinks: the admissions of the sources upstream, told when this sink has handled a frame."""
+    restamped: bool = False
+    """Whether the node was warned that it returned frames of another index."""
+    busy_in: tuple[str, int | None] | None = None
+    """The node method its thread is inside, and on which frame: set per call, formatted only for
+    the report of a node that does not stop."""
+    setup_started: bool = False
+    setup_done: bool = False
+    setup_ok: bool = False
+    finished: bool = False
+    thread: threading.Thread | None = None
+
+
+def assemble(spec: PipelineSpec, realtime: bool,
+             context: Callable[[PipelineMetrics], NodeContext]) -> tuple[PipelineMetrics, list[RunningNode]]:
+    """The run's metrics and its nodes, wired; ``context`` makes the context each node is lent."""
+    in_flight = spec.max_in_flight if realtime else 0
+    inboxes: dict[str, Inbox] = {}
+    edges_by_stream: dict[str, list[tuple[Inbox, Edge]]] = {}
+    for n in spec.nodes:
+        if not n.inputs:
+            continue
+        edges = []
+        preferred = n.cls.input_queue or {}
+        for port, stream in n.inputs.items():
+            settings = spec.streams[stream]
+            size, policy = settings.size, settings.policy
+            if not settings.explicit and preferred:
+                size, policy = preferred.get("size", size), preferred.get("policy", policy)
+            if in_flight and not settings.feedback:
+                # Admission keeps at most in_flight frames per stream: none is dropped after it.
+                size = max(size, in_flight)
+            edges.append(Edge(stream, port, size, policy if realtime else "block", settings.feedback))
+        inbox = Inbox(edges, realtime)
+        inboxes[n.name] = inbox
+        for edge in edges:
+            edges_by_stream.setdefault(edge.stream, []).append((inbox, edge))
+    consumed = set(edges_by_stream)
+    sinks = [n.name for n in spec.nodes if not any(s in consumed for s in n.outputs.values())]
+    sources = [n.name for n in spec.nodes if not n.inputs]
+    metrics = PipelineMetrics([n.name for n in spec.nodes], inboxes, sources, sinks)
+    running = []
+    for n in spec.nodes:
+        node = n.build()
+        node.ctx = context(metrics)
+        routes = {port: edges_by_stream.get(stream, []) for port, stream in n.outputs.items()}
+        running.append(RunningNode(n, node, inboxes.get(n.name), routes, metrics.nodes[n.name],
+                                   n.name in sinks, n.enabled))
+    if in_flight:
+        by_name = {rn.spec.name: rn for rn in running}
+        for source in sources:
+            downstream = [name for name in _reachable(spec, source) if name in sinks]
+            limiter = FlowLimiter(in_flight, downstream)
+            by_name[source].limiter = limiter
+            for sink in downstream:
+                by_name[sink].limiters.append((by_name[source], limiter))
+    return metrics, running
+
+
+def _reachable(spec: PipelineSpec, start: str) -> list[str]:
+    """The nodes downstream of ``start`` along regular (not feedback) streams."""
+    consumers: dict[str, list[str]] = {}
+    for n in spec.nodes:
+        for stream in n.inputs.values():
+            if not spec.streams[stream].feedback:
+                consumers.setdefault(stream, []).append(n.name)
+    outputs = {n.name: list(n.outputs.values()) for n in spec.nodes}
+    seen: list[str] = []
+    frontier = [start]
+    while frontier:
+        name = frontier.pop()
+        for stream in outputs[name]:
+            for consumer in consumers.get(stream, []):
+                if consumer not in seen:
+                    seen.append(consumer)
+                    frontier.append(consumer)
+    return seen
