@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from livepose.graph.assembly import build_node
 from livepose.graph.problems import ProblemReport
 from livepose.graph.spec import Overrides, load_pipeline, parse_pipeline
 
@@ -209,7 +210,7 @@ def test_process_setting_runs_a_node_in_a_worker_and_bad_values_name_the_line_an
     spec = parse_pipeline(GOOD.replace("    params: {key: a, factor: 2}\n",
                                        "    params: {key: a, factor: 2}\n    process: {nice: 7}\n"), "p.yaml")
     assert spec.nodes[1].worker is not None and spec.nodes[1].worker.nice == 7
-    assert type(spec.nodes[1].build()).__name__ == "WorkerProcessNode" and spec.nodes[0].worker is None
+    assert type(build_node(spec.nodes[1])).__name__ == "WorkerProcessNode" and spec.nodes[0].worker is None
     for value, words in (("{nice: 30}", "from 0 to 19"), ("fast", "is not true, false or {nice: N}"),
                          ("{nice: 1, cores: 2}", "is not true, false or {nice: N}")):
         p = only(GOOD.replace("    params: {key: a, factor: 2}\n", f"    params: {{key: a, factor: 2}}\n    process: {value}\n"))
@@ -218,6 +219,13 @@ def test_process_setting_runs_a_node_in_a_worker_and_bad_values_name_the_line_an
     assert source.node == "src" and "inputs and outputs" in source.message
     sink = only(GOOD.replace("    inputs: tagged\n", "    inputs: tagged\n    process: true\n"))
     assert sink.node == "out" and "inputs and outputs" in sink.message
+
+
+def test_validating_leaves_where_a_node_runs_to_the_runtime():
+    # The spec says "in a worker process" as data; only building a run starts the worker machinery.
+    code = ("import sys; from livepose.graph.spec import parse_pipeline; "
+            "assert 'livepose.graph.worker' not in sys.modules, 'spec imported the worker'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 # -- files that are not UTF-8 YAML text, or not files (issue 14) ---------------------------------

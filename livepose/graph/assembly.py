@@ -4,6 +4,9 @@ Every node with inputs gets one :class:`~livepose.graph.queues.Inbox` holding an
 port; a node's output port routes to the edges of the stream it writes. Realtime, each source gets
 a :class:`~livepose.graph.admission.FlowLimiter` over the sinks it reaches, and every regular edge
 is at least ``max_in_flight`` deep, so that no admitted frame is dropped on its way.
+
+:func:`build_node` decides where a node runs: in the pipeline's process, or (``process:``) in a
+worker process behind a :class:`~livepose.graph.worker.WorkerProcessNode`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ from livepose.graph.metrics import NodeMetrics, PipelineMetrics
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.queues import Edge, Inbox
 from livepose.graph.spec import NodeSpec, PipelineSpec
+from livepose.graph.worker import WorkerProcessNode
+
+
+def build_node(spec: NodeSpec) -> Node:
+    """The node object for ``spec``: the node itself, or its stand-in when it runs in a worker process."""
+    if spec.worker is not None:
+        return WorkerProcessNode(spec.name, spec.cls, spec.params, spec.worker)
+    return spec.cls(name=spec.name, **spec.params)
 
 
 @dataclass(eq=False)
@@ -78,7 +89,7 @@ def assemble(spec: PipelineSpec, realtime: bool,
     metrics = PipelineMetrics([n.name for n in spec.nodes], inboxes, sources, sinks)
     running = []
     for n in spec.nodes:
-        node = n.build()
+        node = build_node(n)
         node.ctx = context(metrics)
         routes = {port: edges_by_stream.get(stream, []) for port, stream in n.outputs.items()}
         running.append(RunningNode(n, node, inboxes.get(n.name), routes, metrics.nodes[n.name],

@@ -11,8 +11,7 @@ from livepose.graph.node import Node
 from livepose.graph.problems import ProblemCollector, cut, did_you_mean, shown
 from livepose.graph.registry import NodeTypeError, known_node_types, resolve_node_type
 from livepose.graph.set_overrides import SetOverrides
-from livepose.graph.spec import ERROR_POLICIES, NODE_KEYS, NodeSpec
-from livepose.graph.worker import WorkerSettings
+from livepose.graph.spec import ERROR_POLICIES, NODE_KEYS, NodeSpec, WorkerSettings
 from livepose.graph.yamlsource import LocatedDict
 
 _KIND_OF_TYPE = {"int": "a whole number", "float": "a number", "bool": "true or false", "str": "text",

@@ -52,7 +52,6 @@ from typing import Any, Iterable
 from livepose.graph.admission import DEFAULT_MAX_IN_FLIGHT
 from livepose.graph.node import Node
 from livepose.graph.problems import Problem, ProblemReport
-from livepose.graph.worker import WorkerProcessNode, WorkerSettings
 from livepose.graph.yamlsource import as_located, load_yaml, load_yaml_file
 
 POLICIES = ("latest", "drop_oldest", "block")
@@ -99,6 +98,14 @@ class StreamSettings:
     """Set in the file's ``streams:``; otherwise a consumer's preferred ``input_queue`` applies."""
 
 
+@dataclass(frozen=True)
+class WorkerSettings:
+    """A node's ``process:`` setting: the node runs in a worker process (the runtime builds it there)."""
+
+    nice: int = 0
+    """Added to the worker's CPU niceness (0-19): higher runs after everything else."""
+
+
 @dataclass
 class NodeSpec:
     name: str
@@ -114,11 +121,6 @@ class NodeSpec:
     line: int = 0
     worker: WorkerSettings | None = None
     """Set when the node runs in a worker process (``process:``)."""
-
-    def build(self) -> Node:
-        if self.worker is not None:
-            return WorkerProcessNode(self.name, self.cls, self.params, self.worker)
-        return self.cls(name=self.name, **self.params)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from livepose.graph.assembly import build_node
 from livepose.graph.frame import Frame
 from livepose.graph.metrics import PipelineMetrics
 from livepose.graph.node import NodeContext
@@ -29,7 +30,7 @@ class Stepper:
         self.entry_streams = [stream for n in spec.nodes if not n.inputs for stream in n.outputs.values()]
         sinks = [n.name for n in spec.nodes if not any(spec.consumers(s) for s in n.outputs.values())]
         self.metrics = PipelineMetrics([n.name for n in spec.nodes], {}, [], sinks)
-        self._nodes = {n.name: n.build() for n in self._order}
+        self._nodes = {n.name: build_node(n) for n in self._order}
         stop = threading.Event()
         for node in self._nodes.values():
             node.ctx = NodeContext("offline", self.metrics, stop, headless=True)

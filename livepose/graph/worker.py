@@ -31,26 +31,18 @@ import socket
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node
 from livepose.graph.prestart import claim_worker, spawn_worker
+from livepose.graph.spec import WorkerSettings
 from livepose.graph.wire import (FrameMessage, ImageChannel, ImageReader, frame_from, frame_message, receive_message,
                                  send_message)
 from livepose.logs import warn_once
 
 _CLOSE_TIMEOUT_S = 10.0
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    """A node's ``process:`` setting."""
-
-    nice: int = 0
-    """Added to the worker's CPU niceness (0-19): higher runs after everything else."""
 
 
 class WorkerError(RuntimeError):
