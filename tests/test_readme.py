@@ -87,6 +87,8 @@ TESTED = {
     "livepose validate hands": "test_listing_commands",
     "livepose pipelines": "test_listing_commands",
     "livepose nodes": "test_listing_commands",
+    "livepose results": "test_listing_commands",
+    "livepose validate my_pipeline.yaml": "test_custom_node_pipeline_validates_and_a_missing_hand_node_is_named",
     "livepose run my_pipeline.yaml": "test_custom_node_example_runs_with_the_plain_command",
     "livepose run my_pipeline.yaml --source clip.mp4 --record dots.mp4":
         "test_custom_node_example_runs_with_the_plain_command",
@@ -161,6 +163,9 @@ def test_listing_commands(folder):
     assert validated.returncode == 0 and "ok (" in validated.stdout, validated.stderr
     nodes = livepose("livepose nodes", folder)
     assert nodes.returncode == 0 and "palm_detector" in nodes.stdout and "max_num_hands" in nodes.stdout
+    assert "results: requires hand_rois   reads rgb   writes frame: hands; tracked: hand_tracks" in nodes.stdout
+    listed = livepose("livepose results", folder)
+    assert listed.returncode == 0 and "hands: tuple[Hand, ...]  (written by hand_landmarks)" in listed.stdout
 
 
 def test_model_commands(folder, models_ready):
@@ -200,6 +205,22 @@ def test_custom_node_example_runs_with_the_plain_command(folder, models_ready):
     # recorder with a hand carry the dots.
     assert dotted and sum(d > 50 for d in dotted) >= 1, "the effect drew its dots on the fingertips"
     assert max(plain_frames) < 50, "the clip itself has no such yellow"
+
+
+def test_custom_node_pipeline_validates_and_a_missing_hand_node_is_named(folder, models_ready):
+    _write_custom_node_files(folder)
+    result = livepose("livepose validate my_pipeline.yaml", folder)
+    assert result.returncode == 0 and "ok (5 nodes" in result.stdout, result.stderr
+    # The user forgets the hand nodes: the effect requires hands, and the validator says who writes them.
+    kept = [line for line in (folder / "my_pipeline.yaml").read_text().splitlines()
+            if not any(word in line for word in ("palm_detector", "hand_landmarks", "streams:"))]
+    without_hands = "\n".join(kept).replace("inputs: hands", "inputs: frames") + "\n"
+    (folder / "no_hands.yaml").write_text(without_hands)
+    refused = livepose("livepose validate no_hands.yaml", folder)
+    line = next(number for number, text in enumerate(kept, 1) if "name: dots" in text)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert f"no_hands.yaml:{line}" in refused.stderr and "'dots'" in refused.stderr, refused.stderr
+    assert "hands" in refused.stderr and "hand_landmarks" in refused.stderr, refused.stderr
 
 
 def test_custom_node_runs_from_another_folder(tmp_path, models_ready):
