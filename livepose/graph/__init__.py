@@ -6,5 +6,5 @@
 builds the nodes with ``queues`` between them and ``admission`` at realtime sources, and
 ``frame_flow`` is each node thread's loop. ``worker``, ``worker_process``, ``wire`` and
 ``prestart`` run a node in its own process; ``stepper`` calls a pipeline one frame at a time (the
-one-image Python API); ``metrics`` measures.
+one-image Python API); ``metrics`` measures; ``keys`` names the quit and pause keys.
 """

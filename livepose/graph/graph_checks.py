@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from livepose.graph.keys import RESERVED_KEYS
 from livepose.graph.problems import ProblemCollector, cut, did_you_mean, shown
-from livepose.graph.spec import (DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE, POLICIES, RESERVED_KEYS, STREAM_KEYS, NodeSpec,
-                                 StreamSettings)
+from livepose.graph.spec import DEFAULT_QUEUE_SIZE, MAX_QUEUE_SIZE, POLICIES, STREAM_KEYS, NodeSpec, StreamSettings
 from livepose.graph.yamlsource import LocatedDict
 
 

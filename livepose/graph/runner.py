@@ -30,6 +30,7 @@ from livepose import interrupts
 from livepose.errors import UserError
 from livepose.graph.assembly import RunningNode, assemble
 from livepose.graph.frame_flow import FrameFlow
+from livepose.graph.keys import QUIT_KEYS
 from livepose.graph.metrics import PipelineMetrics
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.queues import END
@@ -37,7 +38,6 @@ from livepose.graph.spec import PipelineSpec
 
 log = logging.getLogger("livepose")
 
-QUIT_KEYS = ("q", "\x1b")
 DRAIN_SECONDS = 1.2
 """After a stop request, queues may drain this long before they are aborted."""
 ABORT_SECONDS = 0.6

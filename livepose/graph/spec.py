@@ -57,7 +57,6 @@ from livepose.graph.yamlsource import as_located, load_yaml, load_yaml_file
 POLICIES = ("latest", "drop_oldest", "block")
 MODES = ("realtime", "offline")
 ERROR_POLICIES = ("stop", "skip_frame")
-RESERVED_KEYS = {"q": "quit", "\x1b": "quit (Esc)", " ": "pause"}
 DEFAULT_QUEUE_SIZE = {"realtime": 1, "offline": 4}
 MAX_QUEUE_SIZE = 300
 """Ten seconds of 30 fps video, and already about 1.8 GB of 1080p frames on one stream: a deeper

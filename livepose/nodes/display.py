@@ -19,12 +19,11 @@ import cv2
 import numpy as np
 
 from livepose.graph.frame import Frame
+from livepose.graph.keys import PAUSE_KEY, QUIT_KEYS
 from livepose.graph.node import Node, param
 
 log = logging.getLogger(__name__)
 
-QUIT_KEYS = ("q", "\x1b")
-PAUSE_KEY = " "
 _PAUSED_POLL_MS = 30
 
 
