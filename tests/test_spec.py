@@ -221,6 +221,18 @@ def test_process_setting_runs_a_node_in_a_worker_and_bad_values_name_the_line_an
     assert sink.node == "out" and "inputs and outputs" in sink.message
 
 
+def test_without_output_the_stream_a_node_that_shows_it_reads_is_tapped():
+    text = pipeline("""\
+      - {name: src, type: graph_check_nodes:Source, outputs: frames}
+      - {name: screen, type: graph_check_nodes:Screen, inputs: frames}
+      - {name: tag, type: graph_check_nodes:FindsHands, inputs: frames, outputs: tagged}
+      - {name: keep, type: graph_check_nodes:Keep, inputs: tagged}
+    """)
+    assert parse_pipeline(text, "p.yaml").output == "frames", "the node that shows the output, not the last sink"
+    shown_by_none = text.replace("graph_check_nodes:Screen", "graph_check_nodes:Keep")
+    assert parse_pipeline(shown_by_none, "p.yaml").output == "tagged", "else the last sink's"
+
+
 def test_validating_leaves_where_a_node_runs_to_the_runtime():
     # The spec says "in a worker process" as data; only building a run starts the worker machinery.
     code = ("import sys; from livepose.graph.spec import parse_pipeline; "

@@ -128,6 +128,9 @@ class Node:
     unless the pipeline file configures the stream: a recorder wants a deep ``drop_oldest`` queue."""
     pipeline_source_param: ClassVar[str | None] = None
     """For source nodes: the parameter that the pipeline's ``source:`` and ``--source`` set."""
+    shows_output: ClassVar[bool] = False
+    """A sink that shows the pipeline's output to a person: when the file names no ``output:``, the
+    stream it reads is the one ``--record`` and ``--keypoints`` tap."""
 
     _params: ClassVar[dict[str, Param]] = {}
     _param_model: ClassVar[type[pydantic.BaseModel]]

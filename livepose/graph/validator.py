@@ -114,10 +114,11 @@ class Validator:
         return value
 
     def _resolve_output(self, data: LocatedDict, nodes: list[NodeSpec]) -> str | None:
-        """The stream --record/--keypoints tap: 'output:', else what the display (or a sink) reads."""
+        """The stream --record/--keypoints tap: 'output:', else what a node that shows the output
+        (``Node.shows_output``), or else the last sink, reads."""
         if "output" in data:
             return self._text_setting(data, "output", "name the stream --record and --keypoints should tap")
-        displays = [n for n in nodes if n.type_name == "display" and n.inputs]
+        displays = [n for n in nodes if n.cls.shows_output and n.inputs]
         sinks = [n for n in nodes if not n.outputs and n.inputs and "$output" not in n.inputs.values()]
         for candidates in (displays, sinks[::-1]):
             if candidates:

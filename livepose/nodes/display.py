@@ -123,6 +123,7 @@ class Display(Node):
     """Show frames in a window with hotkeys: q/Esc quit, space pause, others to the pipeline."""
 
     inputs = ("frame",)
+    shows_output = True
 
     title: str = param("livepose", "window title")
     backend: str = param("opencv", "window implementation", choices=tuple(WINDOW_BACKENDS))
