@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from evaluation.compare import FrameObjects, compare_sequences, flip_handedness, match_objects
-from livepose.vision.face import Face, FaceLandmarker
-from livepose.vision.hands import Hand, HandLandmarker, PalmDetector
+from livepose.vision.face import Face, FaceDetector, FaceLandmarker, FaceTracker
+from livepose.vision.hands import Hand, HandLandmarker, HandTracker, PalmDetector
 from livepose.vision.rects import NormalizedRect, TrackedRoi
 from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, Tracker, run_batched
 
@@ -38,6 +38,19 @@ class FakeHandModel:
             "Identity_2": np.array([[self.left_scores[i]] for i in items], np.float32),
             "Identity_3": np.tile(np.arange(63, dtype=np.float32).reshape(1, 63) / 1000, (count, 1)),
         }
+
+
+class FakeDetector:
+    """Finds the same ROIs in every image and counts its calls."""
+
+    def __init__(self, found: list[NormalizedRect], max_num_objects: int):
+        self.found = found
+        self.max_num_objects = max_num_objects
+        self.calls = 0
+
+    def rois(self, image: np.ndarray) -> list[NormalizedRect]:
+        self.calls += 1
+        return self.found
 
 
 def _rois(*rects: NormalizedRect) -> list[TrackedRoi]:
@@ -119,48 +132,50 @@ def test_face_landmarker_applies_sigmoid_to_the_face_flag():
 
 
 def test_detection_step_runs_the_detector_only_when_objects_are_missing():
-    detections = [[NormalizedRect(0.2, 0.2, 0.2, 0.2), NormalizedRect(0.7, 0.7, 0.2, 0.2)]]
-    calls: list[int] = []
-
-    def detect(image):
-        calls.append(1)
-        return detections[0]
-
-    step = DetectionStep(detect, max_num_objects=2)
+    detector = FakeDetector([NormalizedRect(0.2, 0.2, 0.2, 0.2), NormalizedRect(0.7, 0.7, 0.2, 0.2)], max_num_objects=2)
+    step = DetectionStep(detector)
+    assert step.max_num_objects == 2
     first = step(IMAGE, [])
     assert [(roi.track_id, roi.from_detection) for roi in first] == [(0, True), (1, True)]
     tracked = [TrackedRoi(NormalizedRect(0.21, 0.2, 0.2, 0.2), 0, False)]
     second = step(IMAGE, tracked)  # one object lost: detect again, the tracked ROI wins its overlap
     assert [(roi.track_id, roi.from_detection) for roi in second] == [(2, True), (0, False)]
-    assert len(calls) == 2
+    assert detector.calls == 2
     both = [tracked[0], TrackedRoi(NormalizedRect(0.7, 0.7, 0.2, 0.2), 2, False)]
-    assert step(IMAGE, both) == both and len(calls) == 2
+    assert step(IMAGE, both) == both and detector.calls == 2
     # Without detection the tracked ROIs are still associated: a duplicate is dropped.
     duplicates = [tracked[0], TrackedRoi(NormalizedRect(0.2, 0.2, 0.2, 0.2), 3, False)]
     assert [roi.track_id for roi in step(IMAGE, duplicates)] == [3]
 
 
 def test_tracker_feeds_landmark_rois_back_and_static_mode_forgets_them():
-    detected = NormalizedRect(0.5, 0.5, 0.2, 0.2)
-    calls: list[int] = []
-
-    def detect(image):
-        calls.append(1)
-        return [detected]
+    detector = FakeDetector([NormalizedRect(0.5, 0.5, 0.2, 0.2)], max_num_objects=1)
 
     def landmark_step(image, rois):
         moved = tuple(TrackedRoi(NormalizedRect(r.rect.x_center + 0.01, 0.5, 0.2, 0.2), r.track_id, False) for r in rois)
         return LandmarkStepOutput(tuple(r.track_id for r in rois), moved)
 
-    tracker = Tracker(DetectionStep(detect, max_num_objects=1), landmark_step)
+    tracker = Tracker(detector, landmark_step)
     assert tracker.process(IMAGE) == (0,)
-    assert tracker.process(IMAGE) == (0,) and len(calls) == 1  # tracked: no second detection
+    assert tracker.process(IMAGE) == (0,) and detector.calls == 1  # tracked: no second detection
     tracker.reset()
-    assert tracker.process(IMAGE) == (1,) and len(calls) == 2
-    static = Tracker(DetectionStep(detect, max_num_objects=1), landmark_step, static_image_mode=True)
+    assert tracker.process(IMAGE) == (1,) and detector.calls == 2
+    static = Tracker(detector, landmark_step, static_image_mode=True)
     static.process(IMAGE)
     static.process(IMAGE)
-    assert len(calls) == 4
+    assert detector.calls == 4
+
+
+def test_trackers_are_a_detector_and_a_landmark_step_given_the_maximum_once():
+    def unused_model(batch):
+        raise AssertionError("no frame is processed")
+
+    hands = HandTracker(unused_model, unused_model, max_num_hands=3, mirrored=True, max_batch=1)
+    assert isinstance(hands.detection_step.detector, PalmDetector) and hands.detection_step.max_num_objects == 3
+    assert isinstance(hands.landmark_step, HandLandmarker) and hands.landmark_step.mirrored
+    faces = FaceTracker(unused_model, unused_model, max_num_faces=4, min_tracking_confidence=0.7)
+    assert isinstance(faces.detection_step.detector, FaceDetector) and faces.detection_step.max_num_objects == 4
+    assert isinstance(faces.landmark_step, FaceLandmarker) and faces.landmark_step.min_tracking_confidence == 0.7
 
 
 def test_palm_detector_end_to_end_with_a_fake_model():
@@ -174,6 +189,7 @@ def test_palm_detector_end_to_end_with_a_fake_model():
     raw[0, 1152, 8:10] = [0, -5]
     logits[0, 1152] = 3.0
     detector = PalmDetector(lambda batch: {"Identity": raw, "Identity_1": logits}, max_num_hands=2)
+    assert detector.max_num_objects == 2
     image = np.zeros((192, 192, 3), np.uint8)
     detections = detector.detect(image)
     assert len(detections) == 1

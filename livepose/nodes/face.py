@@ -31,7 +31,7 @@ class FaceDetectorNode(DetectorNode):
         model = open_model(self.model, self.provider, self.threads)
         detector = FaceDetector(model, min_detection_confidence=self.min_detection_confidence,
                                 max_num_faces=self.max_num_faces)
-        return DetectionStep(detector.rois, self.max_num_faces)
+        return DetectionStep(detector)
 
 
 class FaceLandmarksNode(LandmarkNode):

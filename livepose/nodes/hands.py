@@ -33,7 +33,7 @@ class PalmDetectorNode(DetectorNode):
         model = open_model(self.model or PALM_MODELS[self.model_complexity], self.provider, self.threads)
         detector = PalmDetector(model, min_detection_confidence=self.min_detection_confidence,
                                 max_num_hands=self.max_num_hands)
-        return DetectionStep(detector.rois, self.max_num_hands)
+        return DetectionStep(detector)
 
 
 class HandLandmarksNode(LandmarkNode):

@@ -4,6 +4,7 @@ model) around ``face_detection_short_range`` and ``face_landmark``.
 Public API
 ----------
 - ``FaceDetector(model, *, min_detection_confidence=0.5, max_num_faces=1, output_names=FACE_DETECTOR_OUTPUTS)``
+  - ``max_num_objects``: ``max_num_faces``, which makes it a ``tracking.Detector``.
   - ``detect(image) -> Detections``: letterbox ([-1, 1] input, padding -1) → decode → weighted NMS →
     first ``max_num_faces``; 6 keypoints (right eye, left eye, nose tip, mouth, right ear, left ear).
   - ``rois(image) -> list[NormalizedRect]``: eye→eye rotation (target 0), square, scale 1.5.
@@ -14,7 +15,8 @@ Public API
 - ``face_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from the 468
   landmarks (their bounding box, rotation from landmark 33 → 263), before ``FACE_LANDMARKS_TO_ROI``.
 - ``FaceTracker(detector_model, landmark_model, *, static_image_mode=False, max_num_faces=1,
-  min_detection_confidence=0.5, min_tracking_confidence=0.5, max_batch=None)``: a ``Tracker[Face]``.
+  min_detection_confidence=0.5, min_tracking_confidence=0.5, max_batch=None)``: the ``tracking.Tracker[Face]``
+  of a ``FaceDetector`` and a ``FaceLandmarker`` with those settings; ``process(image) -> tuple[Face, ...]``.
 
 Models follow ``tracking.ModelFn``; images are RGB uint8 ``(H, W, 3)``.
 """
@@ -53,7 +55,7 @@ from livepose.vision.rects import (
     transform_rect,
 )
 from livepose.results import Face
-from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn, Tracker, run_batched
+from livepose.vision.tracking import LandmarkStepOutput, ModelFn, Tracker, run_batched
 
 __all__ = [
     "FaceDetectorOutputNames",
@@ -102,7 +104,7 @@ class FaceDetector:
         output_names: FaceDetectorOutputNames = FACE_DETECTOR_OUTPUTS,
     ) -> None:
         self.model = model
-        self.max_num_faces = max_num_faces
+        self.max_num_objects = max_num_faces
         self.output_names = output_names
         self.decode_options = DecodeOptions(
             **{**FACE_SHORT_RANGE_DECODE.__dict__, "min_score": min_detection_confidence}
@@ -118,7 +120,7 @@ class FaceDetector:
         detections = weighted_nms(detections, iou_threshold=0.3)
         # The face graph maps detections back with the crop's projection matrix (not letterbox removal).
         roi = letterboxed_image_roi(image.shape[1], image.shape[0], FACE_DETECTOR_INPUT)
-        return project_detections(detections.take(slice(0, self.max_num_faces)), roi, (image.shape[1], image.shape[0]))
+        return project_detections(detections.take(slice(0, self.max_num_objects)), roi, (image.shape[1], image.shape[0]))
 
     def rois(self, image: np.ndarray) -> list[NormalizedRect]:
         image_size = (image.shape[1], image.shape[0])
@@ -213,12 +215,8 @@ class FaceTracker(Tracker[Face]):
         min_tracking_confidence: float = 0.5,
         max_batch: int | None = None,
     ) -> None:
-        detector = FaceDetector(
-            detector_model, min_detection_confidence=min_detection_confidence, max_num_faces=max_num_faces
+        super().__init__(
+            FaceDetector(detector_model, min_detection_confidence=min_detection_confidence, max_num_faces=max_num_faces),
+            FaceLandmarker(landmark_model, min_tracking_confidence=min_tracking_confidence, max_batch=max_batch),
+            static_image_mode,
         )
-        landmarker = FaceLandmarker(
-            landmark_model, min_tracking_confidence=min_tracking_confidence, max_batch=max_batch
-        )
-        super().__init__(DetectionStep(detector.rois, max_num_faces), landmarker, static_image_mode)
-        self.detector = detector
-        self.landmarker = landmarker

@@ -3,6 +3,7 @@
 Public API
 ----------
 - ``PalmDetector(model, *, min_detection_confidence=0.5, max_num_hands=2, output_names=PALM_OUTPUTS)``
+  - ``max_num_objects``: ``max_num_hands``, which makes it a ``tracking.Detector``.
   - ``detect(image) -> Detections``: letterbox → model → decode → weighted NMS → first ``max_num_hands``;
     boxes and 7 keypoints normalised to the image.
   - ``rois(image) -> list[NormalizedRect]``: those detections as hand ROIs (wrist→middle MCP at 90°,
@@ -15,7 +16,8 @@ Public API
 - ``hand_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from 21 landmarks.
 - ``HandTracker(palm_model, landmark_model, *, static_image_mode=False, max_num_hands=2,
   min_detection_confidence=0.5, min_tracking_confidence=0.5, mirrored=False, max_batch=None)``:
-  a ``tracking.Tracker[Hand]``; ``process(image) -> tuple[Hand, ...]``.
+  the ``tracking.Tracker[Hand]`` of a ``PalmDetector`` and a ``HandLandmarker`` with those settings;
+  ``process(image) -> tuple[Hand, ...]``.
 
 Models follow ``tracking.ModelFn``: NHWC float32 in, outputs by name (defaults are the TFLite names).
 Images are RGB uint8 ``(H, W, 3)``.
@@ -53,7 +55,7 @@ from livepose.vision.rects import (
     transform_rect,
 )
 from livepose.results import Hand
-from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn, Tracker, run_batched
+from livepose.vision.tracking import LandmarkStepOutput, ModelFn, Tracker, run_batched
 
 __all__ = [
     "PalmOutputNames",
@@ -111,7 +113,7 @@ class PalmDetector:
         output_names: PalmOutputNames = PALM_OUTPUTS,
     ) -> None:
         self.model = model
-        self.max_num_hands = max_num_hands
+        self.max_num_objects = max_num_hands
         self.output_names = output_names
         self.decode_options = DecodeOptions(**{**PALM_DECODE.__dict__, "min_score": min_detection_confidence})
         self.anchors = generate_anchor_centres(PALM_ANCHORS)
@@ -123,7 +125,7 @@ class PalmDetector:
             outputs[self.output_names.regressors][0], outputs[self.output_names.scores][0], self.anchors, self.decode_options
         )
         detections = weighted_nms(detections, iou_threshold=0.3)
-        return remove_letterbox(detections.take(slice(0, self.max_num_hands)), padding)
+        return remove_letterbox(detections.take(slice(0, self.max_num_objects)), padding)
 
     def rois(self, image: np.ndarray) -> list[NormalizedRect]:
         image_size = (image.shape[1], image.shape[0])
@@ -265,12 +267,10 @@ class HandTracker(Tracker[Hand]):
         mirrored: bool = False,
         max_batch: int | None = None,
     ) -> None:
-        detector = PalmDetector(
-            palm_model, min_detection_confidence=min_detection_confidence, max_num_hands=max_num_hands
+        super().__init__(
+            PalmDetector(palm_model, min_detection_confidence=min_detection_confidence, max_num_hands=max_num_hands),
+            HandLandmarker(
+                landmark_model, min_tracking_confidence=min_tracking_confidence, mirrored=mirrored, max_batch=max_batch
+            ),
+            static_image_mode,
         )
-        landmarker = HandLandmarker(
-            landmark_model, min_tracking_confidence=min_tracking_confidence, mirrored=mirrored, max_batch=max_batch
-        )
-        super().__init__(DetectionStep(detector.rois, max_num_hands), landmarker, static_image_mode)
-        self.detector = detector
-        self.landmarker = landmarker

@@ -11,9 +11,10 @@ max_batch)`` calls it in chunks of at most ``max_batch`` items (``1`` for models
 
 The loop (per frame t)
 ----------------------
-1. ``DetectionStep(image, previous_rois)``: ``previous_rois`` are the ROIs computed from frame t-1's
-   *accepted* landmarks (the feedback stream; empty on the first frame and always in static mode). If
-   fewer than ``max_num_objects`` are tracked, the detector runs. Its ROIs and the tracked ones are then
+1. ``DetectionStep(detector)(image, previous_rois)``: ``previous_rois`` are the ROIs computed from frame
+   t-1's *accepted* landmarks (the feedback stream; empty on the first frame and always in static mode).
+   If fewer than the detector's ``max_num_objects`` are tracked, the detector runs (a ``Detector``:
+   ``hands.PalmDetector``, ``face.FaceDetector``). Its ROIs and the tracked ones are then
    associated (``rects.associate_rois``: IoU > 0.5 axis-aligned, tracked ROIs win; without detections
    this still drops tracked duplicates). Returns the ROIs of this frame, each a ``TrackedRoi``.
 2. The landmark step (``hands.HandLandmarker`` / ``face.FaceLandmarker``) runs the landmark model on
@@ -22,7 +23,9 @@ The loop (per frame t)
 
 So a graph puts the detection step and the landmark step in two nodes: frame → detection node (+ the
 feedback ``next_rois`` of the previous frame) → ROIs → landmark node → objects, and ``next_rois`` back to
-the detection node. ``Tracker`` chains both on one thread and keeps the feedback itself.
+the detection node. ``Tracker(detector, landmark_step, static_image_mode=False)`` chains both on one
+thread and keeps the feedback itself; ``hands.HandTracker`` and ``face.FaceTracker`` are trackers built
+from MediaPipe's parameters.
 
 Track IDs: MediaPipe's legacy graph has none. Here each ROI carries a ``track_id``: a tracked ROI keeps
 the ID of the object it came from; a detected ROI that survives association gets the next fresh ID
@@ -43,6 +46,7 @@ __all__ = [
     "ModelFn",
     "run_batched",
     "LandmarkStepOutput",
+    "Detector",
     "DetectionStep",
     "LandmarkStep",
     "Tracker",
@@ -74,23 +78,30 @@ class LandmarkStep(Protocol[ObjectT]):
     def __call__(self, image: np.ndarray, rois: Sequence[TrackedRoi]) -> LandmarkStepOutput[ObjectT]: ...
 
 
+class Detector(Protocol):
+    """What the detection step runs: ``rois(image)`` returns the detected ROIs, best first, at most
+    ``max_num_objects`` of them."""
+
+    max_num_objects: int
+
+    def rois(self, image: np.ndarray) -> list[NormalizedRect]: ...
+
+
 class DetectionStep:
     """Step 1 of the loop: decide whether to detect, detect, associate, assign track IDs.
 
-    ``detect_rois(image)`` returns the detector's ROIs, best first, already clipped to
-    ``max_num_objects`` (e.g. ``hands.PalmDetector.rois``). Not thread-safe: one instance per stream.
+    The detector's ``max_num_objects`` is also how many objects the step tracks. Not thread-safe:
+    one instance per stream.
     """
 
-    def __init__(
-        self,
-        detect_rois: Callable[[np.ndarray], list[NormalizedRect]],
-        max_num_objects: int,
-        association_iou: float = 0.5,
-    ) -> None:
-        self._detect_rois = detect_rois
-        self.max_num_objects = max_num_objects
+    def __init__(self, detector: Detector, association_iou: float = 0.5) -> None:
+        self.detector = detector
         self.association_iou = association_iou
         self._next_track_id = 0
+
+    @property
+    def max_num_objects(self) -> int:
+        return self.detector.max_num_objects
 
     def needs_detection(self, previous_rois: Sequence[TrackedRoi]) -> bool:
         """The detector runs whenever fewer objects than wanted are tracked (even with one missing)."""
@@ -99,7 +110,7 @@ class DetectionStep:
     def detect(self, image: np.ndarray) -> list[NormalizedRect]:
         """The detector's ROIs for ``image``, whatever is tracked: lets a caller run the detector
         ahead of knowing ``previous_rois`` and hand the result to ``__call__``."""
-        return self._detect_rois(image)
+        return self.detector.rois(image)
 
     def __call__(self, image: np.ndarray, previous_rois: Sequence[TrackedRoi],
                  detections: Sequence[NormalizedRect] | None = None) -> list[TrackedRoi]:
@@ -109,7 +120,7 @@ class DetectionStep:
             # (two ROIs that converged on one object).
             return associate_rois((), previous_rois, self.association_iou)
         if detections is None:
-            detections = self._detect_rois(image)
+            detections = self.detector.rois(image)
         detected = [TrackedRoi(rect, -1, True) for rect in detections]
         merged = associate_rois(detected, previous_rois, self.association_iou)
         result = []
@@ -128,9 +139,9 @@ class Tracker(Generic[ObjectT]):
     """
 
     def __init__(
-        self, detection_step: DetectionStep, landmark_step: LandmarkStep[ObjectT], static_image_mode: bool = False
+        self, detector: Detector, landmark_step: LandmarkStep[ObjectT], static_image_mode: bool = False
     ) -> None:
-        self.detection_step = detection_step
+        self.detection_step = DetectionStep(detector)
         self.landmark_step = landmark_step
         self.static_image_mode = static_image_mode
         self._previous_rois: tuple[TrackedRoi, ...] = ()
