@@ -125,3 +125,17 @@ class Screen(Keep):
     """A sink that shows the output to a person (``shows_output``), as a display does."""
 
     shows_output = True
+
+
+class EchoLive(Node):
+    """Writes the live figures its ``ctx.metrics`` gives: now ('live') and during set-up ('live_at_setup')."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    writes = ("live", "live_at_setup")
+
+    def setup(self) -> None:
+        self._at_setup = self.ctx.metrics.live()
+
+    def process(self, frame: Frame) -> Frame:
+        return frame.with_results(live=self.ctx.metrics.live(), live_at_setup=self._at_setup)

@@ -96,6 +96,27 @@ class LiveSnapshot:
     source_fps: float = float("nan")
 
 
+class ForwardedLiveMetrics:
+    """A pipeline's live figures as forwarded to another process: a worker node's ``ctx.metrics``.
+
+    ``live()`` is the snapshot the pipeline sent with the frame being processed; before the first
+    frame (in ``setup``), what a pipeline says before any frame. Nothing else of
+    :class:`PipelineMetrics` crosses: the per-node and per-stream figures stay in the pipeline's process.
+    """
+
+    def __init__(self) -> None:
+        self._snapshot = LiveSnapshot(0.0, float("nan"), 0, 0.0)
+
+    def received(self, snapshot: LiveSnapshot) -> None:
+        self._snapshot = snapshot
+
+    def live(self) -> LiveSnapshot:
+        return self._snapshot
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"ctx.metrics.{name} is not available to a node in a worker process (only live() is)")
+
+
 class PipelineMetrics:
     """All metrics of one run. Nodes read ``live()``; the runner writes the rest."""
 

@@ -20,8 +20,12 @@ shuts down by its usual rules and never waits on a dead process. A worker whose 
 The messages and shared images are ``livepose.graph.wire``'s; the worker's own loop is
 ``livepose.graph.worker_process``, which ``livepose.graph.prestart`` starts.
 
-Limits: only nodes with inputs and outputs can run in a worker; their ``keys`` handlers and
-``ctx.metrics`` are not available there (YAML hotkeys that enable or disable the node still work).
+Limits: only nodes with inputs and outputs can run in a worker, and their ``keys`` handlers cannot
+(YAML hotkeys that enable or disable the node still work). There, ``ctx.metrics.live()`` gives the
+pipeline's live figures as of the frame being processed (each request carries them; during
+``setup``, those of a pipeline before its first frame), but the rest of the pipeline's metrics
+stays in its process; ``ctx.request_stop()`` and ``ctx.press_key()`` do not reach the pipeline,
+and ``stopping`` stays false (the pipeline stops the node by closing it).
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ class WorkerProcessNode(Node):
                 messages[port] = frame_message(value, description, None)
             else:
                 messages[port] = value
-        answer = self._call(("process", messages, fd_ports), fds)
+        answer = self._call(("process", messages, fd_ports, self.ctx.metrics.live()), fds)
         return self._outputs(answer, inputs)
 
     def _outputs(self, answer: tuple[Any, list[str], list[int]], inputs: dict[str, Any]) -> Any:

@@ -20,6 +20,7 @@ from typing import Any
 
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
+from livepose.graph.metrics import ForwardedLiveMetrics, LiveSnapshot
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.wire import (FrameMessage, ImageChannel, ImageReader, frame_from, frame_message, receive_message,
                                  send_message)
@@ -63,6 +64,7 @@ class _Worker:
         self.node: Node | None = None
         self.readers: dict[str, ImageReader] = {}
         self.channels: dict[str, ImageChannel] = {}
+        self.metrics = ForwardedLiveMetrics()
 
     def serve(self) -> None:
         while True:
@@ -93,15 +95,18 @@ class _Worker:
         from livepose.graph.registry import resolve_node_type
 
         node = resolve_node_type(config["node_class"])(name=config["name"], **config["params"])
-        # The worker cannot see the pipeline's metrics; its stop event is never set, since the
-        # pipeline stops the node by closing it.
-        node.ctx = NodeContext(config["mode"], None, threading.Event(), headless=config["headless"])  # type: ignore[arg-type]
+        # Of the pipeline's metrics only the live figures cross (see ForwardedLiveMetrics); the stop
+        # event is never set, since the pipeline stops the node by closing it.
+        node.ctx = NodeContext(config["mode"], self.metrics, threading.Event(),  # type: ignore[arg-type]
+                               headless=config["headless"])
         node.setup()
         self.node = node
         return None, []
 
-    def _process(self, messages: dict[str, Any], fd_ports: list[str], fds: list[int]) -> tuple[Any, list[int]]:
+    def _process(self, messages: dict[str, Any], fd_ports: list[str], live: LiveSnapshot,
+                 fds: list[int]) -> tuple[Any, list[int]]:
         assert self.node is not None
+        self.metrics.received(live)
         for port, fd in zip(fd_ports, fds):
             self.readers.setdefault(port, ImageReader()).attach(fd)
         inputs = {
