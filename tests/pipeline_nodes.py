@@ -10,10 +10,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from livepose import Frame, Node, param
-
-COLLECTED: dict[str, list[Frame]] = {}
-"""Frames received by Collect nodes, by node name (tests read them after a run)."""
+from livepose import Frame, Node, param, testing
 
 
 class Counter(Node):
@@ -97,10 +94,9 @@ class Fail(Node):
         return frame
 
 
-class Collect(Node):
-    """Sink that remembers every frame it gets in COLLECTED[name]."""
+class Collect(testing.Collect):
+    """The testing sink (every frame it gets kept in ``frames``), slowed, counted or quitting on demand."""
 
-    inputs = ("frame",)
     delay: float = param(0.0, "seconds to sleep per frame", ge=0)
     done_file: str = param("", "on close, write the number of frames received here")
     quit_after: int = param(0, "press the quit key after this many frames (0: never)", ge=0)
@@ -108,7 +104,7 @@ class Collect(Node):
     keys: ClassVar[dict[str, str]] = {"x": "mark"}
 
     def setup(self) -> None:
-        COLLECTED[self.name] = []
+        super().setup()
         self.closed = threading.Event()
         self.marks = 0
 
@@ -118,17 +114,18 @@ class Collect(Node):
     def process(self, frame: Frame) -> None:
         if self.delay:
             time.sleep(self.delay)
-        COLLECTED[self.name].append(frame)
-        if self.quit_after and len(COLLECTED[self.name]) == self.quit_after:
+        super().process(frame)
+        received = len(self.frames)
+        if self.quit_after and received == self.quit_after:
             self.ctx.press_key("q")
-        if self.announce_after and len(COLLECTED[self.name]) % self.announce_after == 0:
-            logging.getLogger("livepose.tests").info("collected %d frames", len(COLLECTED[self.name]))
+        if self.announce_after and received % self.announce_after == 0:
+            logging.getLogger("livepose.tests").info("collected %d frames", received)
 
     def close(self) -> None:
         self.closed.set()
         if self.done_file:
             with open(self.done_file, "w") as f:
-                f.write(str(len(COLLECTED[self.name])))
+                f.write(str(len(self.frames)))
 
 
 class BadOutput(Node):
@@ -269,20 +266,17 @@ class NeedsModel(Node):
         return frame
 
 
-LIVE: dict[str, list] = {}
-"""Live metrics snapshots seen by LiveProbe nodes, by node name."""
-
-
 class LiveProbe(Node):
-    """Records the pipeline's live metrics at every frame (what a visualizer's overlay shows)."""
+    """Records the pipeline's live metrics at every frame (what a visualizer's overlay shows) in
+    ``snapshots``."""
 
     inputs = ("frame",)
 
     def setup(self) -> None:
-        LIVE[self.name] = []
+        self.snapshots: list = []
 
     def process(self, frame: Frame) -> None:
-        LIVE[self.name].append(self.ctx.metrics.live())
+        self.snapshots.append(self.ctx.metrics.live())
 
 
 class SlowSetup(Node):

@@ -14,20 +14,20 @@ from pathlib import Path
 import pytest
 
 from livepose.graph.runner import Runner
-from livepose.graph.spec import Overrides, parse_pipeline
+from livepose.graph.spec import parse_pipeline
+from livepose.testing import PipelineOutcome, run_pipeline
 from cli_runs import wait_for_line
-from pipeline_nodes import COLLECTED
 
 TESTS = Path(__file__).parent
 
 
-def run(text: str, **kwargs) -> "object":
-    spec = parse_pipeline(textwrap.dedent(text), "t.yaml", Overrides(mode=kwargs.pop("mode", None)))
-    return Runner(spec, install_signal_handlers=False, **kwargs).run()
+def run(text: str, mode: str | None = None, max_frames: int | None = None) -> PipelineOutcome:
+    """Run the pipeline in ``text`` (in its own mode unless given one): its result and its nodes."""
+    return run_pipeline(text, mode=mode, max_frames=max_frames)
 
 
 def test_offline_chain_delivers_every_frame_in_order():
-    result = run("""\
+    ran = run("""\
         mode: offline
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 200}, outputs: a}
@@ -35,7 +35,7 @@ def test_offline_chain_delivers_every_frame_in_order():
           - {name: t2, type: "pipeline_nodes:Tag", inputs: b, outputs: c, params: {key: two, factor: 3}}
           - {name: out, type: "pipeline_nodes:Collect", inputs: c, params: {delay: 0.0005}}
     """)
-    frames = COLLECTED["out"]
+    result, frames = ran.result, ran.frames("out")
     assert result.exit_code == 0 and result.reason == "end of stream"
     assert [f.index for f in frames] == list(range(200))
     assert all(f.results["two"] == 3 * f.index and f.results["one"] == f.index for f in frames)
@@ -45,7 +45,7 @@ def test_offline_chain_delivers_every_frame_in_order():
 
 
 def test_fan_out_and_join_by_index():
-    run("""\
+    ran = run("""\
         mode: offline
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 60}, outputs: frames}
@@ -55,14 +55,14 @@ def test_fan_out_and_join_by_index():
           - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
           - {name: raw, type: "pipeline_nodes:Collect", inputs: frames}
     """)
-    merged = COLLECTED["out"]
+    merged = ran.frames("out")
     assert [f.index for f in merged] == list(range(60))
     assert all(f.results["a"] == f.index and f.results["b"] == 2 * f.index for f in merged)
-    assert all("a" not in f.results for f in COLLECTED["raw"]), "fan-out must not share mutations"
+    assert all("a" not in f.results for f in ran.frames("raw")), "fan-out must not share mutations"
 
 
 def test_join_survives_frames_dropped_on_one_branch():
-    result = run("""\
+    ran = run("""\
         mode: offline
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 40}, outputs: frames}
@@ -71,37 +71,37 @@ def test_join_survives_frames_dropped_on_one_branch():
           - {name: join, type: "pipeline_nodes:Merge", inputs: [fa, fb], outputs: merged}
           - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
     """)
-    assert result.exit_code == 0
-    assert [f.index for f in COLLECTED["out"]] == list(range(0, 40, 2))
-    assert result.metrics.nodes["join"].skipped == 20
+    assert ran.exit_code == 0
+    assert [f.index for f in ran.frames("out")] == list(range(0, 40, 2))
+    assert ran.result.metrics.nodes["join"].skipped == 20
 
 
 def test_realtime_slow_sink_sees_newest_frames_and_drops_are_counted():
-    result = run("""\
+    ran = run("""\
         mode: realtime
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 300, fps: 1000}, outputs: frames}
           - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {delay: 0.01}}
     """)
-    got = [f.index for f in COLLECTED["out"]]
-    drops = result.metrics.to_dict()["total_drops"]
-    assert result.exit_code == 0
+    got = [f.index for f in ran.frames("out")]
+    drops = ran.result.metrics.to_dict()["total_drops"]
+    assert ran.exit_code == 0
     assert drops > 100 and len(got) + drops == 300
     assert got == sorted(got) and got[-1] == 299
 
 
 def test_offline_mode_turns_every_policy_into_back_pressure():
-    result = run("""\
+    ran = run("""\
         streams: {frames: {policy: latest, size: 1}}
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 100}, outputs: frames}
           - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {delay: 0.001}}
     """, mode="offline")
-    assert len(COLLECTED["out"]) == 100 and result.metrics.to_dict()["total_drops"] == 0
+    assert len(ran.frames("out")) == 100 and ran.result.metrics.to_dict()["total_drops"] == 0
 
 
 def test_feedback_loop_offline_sees_exactly_the_previous_frame():
-    run("""\
+    ran = run("""\
         mode: offline
         streams: {delayed: {feedback: true}}
         nodes:
@@ -110,13 +110,13 @@ def test_feedback_loop_offline_sees_exactly_the_previous_frame():
           - {name: slow, type: "pipeline_nodes:Tag", inputs: looped, outputs: delayed, params: {delay: 0.001}}
           - {name: out, type: "pipeline_nodes:Collect", inputs: looped}
     """)
-    frames = COLLECTED["out"]
+    frames = ran.frames("out")
     assert [f.results["loop"] for f in frames] == list(range(1, 51))
     assert [f.results["seen"] for f in frames] == [None] + list(range(49))
 
 
 def test_feedback_loop_realtime_never_waits_for_dropped_frames():
-    result = run("""\
+    ran = run("""\
         mode: realtime
         streams: {delayed: {feedback: true}}
         nodes:
@@ -125,9 +125,10 @@ def test_feedback_loop_realtime_never_waits_for_dropped_frames():
           - {name: slow, type: "pipeline_nodes:Tag", inputs: looped, outputs: delayed, params: {delay: 0.003}}
           - {name: out, type: "pipeline_nodes:Collect", inputs: looped}
     """)
-    assert result.exit_code == 0
-    seen = [f.results["seen"] for f in COLLECTED["out"]]
-    assert all(s is None or s < f.index for s, f in zip(seen, COLLECTED["out"]))
+    assert ran.exit_code == 0
+    frames = ran.frames("out")
+    seen = [f.results["seen"] for f in frames]
+    assert all(s is None or s < f.index for s, f in zip(seen, frames))
 
 
 LOOP_WITH_PREPARE = """\
@@ -142,8 +143,7 @@ LOOP_WITH_PREPARE = """\
 
 
 def test_prepare_runs_while_the_feedback_is_on_its_way_and_changes_no_result():
-    run(LOOP_WITH_PREPARE % "[]", mode="offline")
-    frames = COLLECTED["out"]
+    frames = run(LOOP_WITH_PREPARE % "[]", mode="offline").frames("out")
     assert [f.results["loop"] for f in frames] == list(range(1, 21))
     prepared = [f.results["prepared"] for f in frames]
     assert not prepared[0], "frame 0 has no feedback to wait for"
@@ -151,39 +151,42 @@ def test_prepare_runs_while_the_feedback_is_on_its_way_and_changes_no_result():
 
 
 def test_prepare_is_not_called_in_realtime_and_its_failure_stops_the_run():
-    assert run(LOOP_WITH_PREPARE % "[]", mode="realtime").exit_code == 0
-    assert not any(f.results["prepared"] for f in COLLECTED["out"])
+    realtime = run(LOOP_WITH_PREPARE % "[]", mode="realtime")
+    assert realtime.exit_code == 0
+    assert not any(f.results["prepared"] for f in realtime.frames("out"))
     failed = run(LOOP_WITH_PREPARE % "[3]", mode="offline")
-    assert failed.exit_code == 1 and "loop" in failed.reason
-    assert [f.index for f in COLLECTED["out"]] == [0, 1, 2]
+    assert failed.exit_code == 1 and "loop" in failed.result.reason
+    assert [f.index for f in failed.frames("out")] == [0, 1, 2]
 
 
 def test_node_exception_with_stop_shuts_down_cleanly(caplog):
     t0 = time.monotonic()
-    result = run("""\
+    ran = run("""\
         mode: offline
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 0}, outputs: frames}
           - {name: bad, type: "pipeline_nodes:Fail", inputs: frames, outputs: out, params: {fail_on: [5]}}
           - {name: out, type: "pipeline_nodes:Collect", inputs: out}
     """)
+    result = ran.result
     assert result.exit_code == 1 and "bad" in result.reason
     assert time.monotonic() - t0 < 3
-    assert [f.index for f in COLLECTED["out"]] == list(range(5))
+    assert [f.index for f in ran.frames("out")] == list(range(5))
     assert "node 'bad' failed on frame 5" in caplog.text and "RuntimeError: boom on frame 5" in caplog.text
     assert not result.stuck_nodes
 
 
 def test_node_exception_with_skip_frame_goes_on(caplog):
-    result = run("""\
+    ran = run("""\
         mode: offline
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 20}, outputs: frames}
           - {name: bad, type: "pipeline_nodes:Fail", inputs: frames, outputs: out, params: {fail_on: [3, 7]}, on_error: skip_frame}
           - {name: out, type: "pipeline_nodes:Collect", inputs: out}
     """)
+    result = ran.result
     assert result.exit_code == 0
-    assert [f.index for f in COLLECTED["out"]] == [i for i in range(20) if i not in (3, 7)]
+    assert [f.index for f in ran.frames("out")] == [i for i in range(20) if i not in (3, 7)]
     assert result.metrics.nodes["bad"].errors == 2 and result.metrics.nodes["out"].skipped == 2
     assert caplog.text.count("Traceback") == 1, "the first failure has a traceback, repeats one line"
 
@@ -195,29 +198,33 @@ def test_bad_return_value_is_reported():
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 5}, outputs: frames}
           - {name: bad, type: "pipeline_nodes:BadOutput", inputs: frames, outputs: out}
           - {name: out, type: "pipeline_nodes:Collect", inputs: out}
-    """)
+    """).result
     assert result.exit_code == 1 and "returned a str" in result.reason
 
 
 def test_setup_user_error_exits_2_and_closes_the_others(caplog):
-    result = run("""\
+    ran = run("""\
         nodes:
           - {name: cam, type: "pipeline_nodes:NeedsCamera", outputs: frames}
           - {name: out, type: "pipeline_nodes:Collect", inputs: frames}
     """)
-    assert result.exit_code == 2 and "camera 7 could not be opened" in caplog.text
-    assert COLLECTED["out"] == []
+    assert ran.exit_code == 2 and "camera 7 could not be opened" in caplog.text
+    # The sink's setup may or may not have begun before the camera failed: if it was set up, it
+    # was closed, and either way it saw no frame.
+    out = ran.nodes["out"]
+    assert getattr(out, "frames", []) == []
+    assert not hasattr(out, "closed") or out.closed.is_set()
 
 
 def test_quit_key_stops_an_endless_source():
     t0 = time.monotonic()
-    result = run("""\
+    ran = run("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 0, fps: 500}, outputs: frames}
           - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {quit_after: 20}}
     """)
-    assert result.exit_code == 0 and result.reason == "quit key"
-    assert time.monotonic() - t0 < 2.5 and len(COLLECTED["out"]) >= 20
+    assert ran.exit_code == 0 and ran.result.reason == "quit key"
+    assert time.monotonic() - t0 < 2.5 and len(ran.frames("out")) >= 20
 
 
 def test_hotkey_disables_a_node_which_then_passes_frames_through():
@@ -230,9 +237,9 @@ def test_hotkey_disables_a_node_which_then_passes_frames_through():
     """), "t.yaml")
     runner = Runner(spec, install_signal_handlers=False)
     result = runner.run()
-    assert result.exit_code == 0 and all("tag" not in f.results for f in COLLECTED["out"])
+    assert result.exit_code == 0 and all("tag" not in f.results for f in runner.nodes["out"].frames)
     assert runner.press_key("x") is True  # Collect's own key handler
-    assert runner._nodes[2].node.marks == 1
+    assert runner.nodes["out"].marks == 1
     assert runner.press_key("t") is True and runner._nodes[1].enabled
     assert runner.press_key("z") is False
 
@@ -242,7 +249,7 @@ def test_max_frames_and_metrics_json(tmp_path):
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 0}, outputs: frames}
           - {name: out, type: "pipeline_nodes:Collect", inputs: frames}
-    """, mode="offline", max_frames=25)
+    """, mode="offline", max_frames=25).result
     path = tmp_path / "m.json"
     result.metrics.write_json(path)
     data = json.loads(path.read_text())
@@ -354,10 +361,10 @@ REALTIME_JOIN = """\
 
 @pytest.mark.parametrize("in_flight", [1, 2])
 def test_realtime_admits_at_the_source_and_every_admitted_frame_reaches_the_sink(in_flight):
-    result = run(REALTIME_JOIN % in_flight)
-    data = result.metrics.to_dict()
-    delivered = [f.index for f in COLLECTED["out"]]
-    assert result.exit_code == 0
+    ran = run(REALTIME_JOIN % in_flight)
+    data = ran.result.metrics.to_dict()
+    delivered = [f.index for f in ran.frames("out")]
+    assert ran.exit_code == 0
     admitted = data["nodes"]["src"]["frames_out"]
     assert admitted == data["nodes"]["slow"]["frames_in"] == data["nodes"]["fast"]["frames_in"]
     assert len(delivered) == admitted, "no admitted frame is lost at the join"
@@ -368,41 +375,40 @@ def test_realtime_admits_at_the_source_and_every_admitted_frame_reaches_the_sink
 
 
 def test_without_admission_each_branch_drops_on_its_own_and_the_join_loses_frames():
-    result = run(REALTIME_JOIN % 0)
-    data = result.metrics.to_dict()
+    ran = run(REALTIME_JOIN % 0)
+    data = ran.result.metrics.to_dict()
     entered = data["nodes"]["fast"]["frames_in"]
     assert data["nodes"]["src"]["frames_out"] == 120 and data["nodes"]["src"]["dropped"] == 0
-    assert len(COLLECTED["out"]) < 0.9 * entered, "the work of the fast branch is mostly thrown away"
+    assert len(ran.frames("out")) < 0.9 * entered, "the work of the fast branch is mostly thrown away"
 
 
 def test_live_rate_is_what_reaches_the_sinks():
-    from pipeline_nodes import LIVE
-
-    run((REALTIME_JOIN % 1).replace("{name: out, type: \"pipeline_nodes:Collect\", inputs: merged}",
-                                    "{name: out, type: \"pipeline_nodes:LiveProbe\", inputs: merged}"))
-    late = LIVE["out"][len(LIVE["out"]) // 2:]
+    ran = run((REALTIME_JOIN % 1).replace("{name: out, type: \"pipeline_nodes:Collect\", inputs: merged}",
+                                          "{name: out, type: \"pipeline_nodes:LiveProbe\", inputs: merged}"))
+    snapshots = ran.nodes["out"].snapshots
+    late = snapshots[len(snapshots) // 2:]
     assert late and all(s.source_fps > 120 for s in late), "the source runs at 200 fps"
     assert all(0 < s.fps < 0.6 * s.source_fps for s in late), "the overlay shows the delivered rate"
     assert all(s.latency_ms > 10 for s in late), "the slow branch takes 12 ms a frame"
 
 
 def test_realtime_sink_slower_than_the_source_drops_at_the_source_and_keeps_latency_bounded():
-    result = run("""\
+    ran = run("""\
         mode: realtime
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 150, fps: 300}, outputs: frames}
           - {name: out, type: "pipeline_nodes:Collect", inputs: frames, params: {delay: 0.02}}
     """)
-    data = result.metrics.to_dict()
-    got = len(COLLECTED["out"])
-    assert result.exit_code == 0 and got + data["nodes"]["src"]["dropped"] == 150
+    data = ran.result.metrics.to_dict()
+    got = len(ran.frames("out"))
+    assert ran.exit_code == 0 and got + data["nodes"]["src"]["dropped"] == 150
     assert data["nodes"]["src"]["dropped"] > 50, "the sink takes 20 ms a frame, the source sends one every 3"
     # A frame waits at most for the one in flight (20 ms) before it is processed (20 ms).
     assert data["nodes"]["out"]["latency_ms"]["p95"] < 150
 
 
 def test_realtime_node_that_drops_frames_never_stalls_admission():
-    result = run("""\
+    ran = run("""\
         mode: realtime
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 200, fps: 400}, outputs: frames}
@@ -411,17 +417,17 @@ def test_realtime_node_that_drops_frames_never_stalls_admission():
           - {name: join, type: "pipeline_nodes:Merge", inputs: [fa, fb], outputs: merged}
           - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
     """)
-    data = result.metrics.to_dict()
+    data = ran.result.metrics.to_dict()
     admitted = data["nodes"]["src"]["frames_out"]
-    delivered = [f.index for f in COLLECTED["out"]]
-    assert result.exit_code == 0
+    delivered = [f.index for f in ran.frames("out")]
+    assert ran.exit_code == 0
     assert all(i % 2 == 0 for i in delivered) and len(delivered) + data["nodes"]["out"]["skipped"] == admitted
     assert data["nodes"]["src"]["frames_out"] + data["nodes"]["src"]["dropped"] == 200
 
 
 @pytest.mark.parametrize("mode", ["realtime", "offline"])
 def test_a_node_returning_old_frames_cannot_stall_the_graph(mode, caplog):
-    result = run("""\
+    ran = run("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 60, fps: 300}, outputs: frames}
           - {name: stale, type: "pipeline_nodes:Stale", inputs: frames, outputs: old}
@@ -429,7 +435,7 @@ def test_a_node_returning_old_frames_cannot_stall_the_graph(mode, caplog):
           - {name: join, type: "pipeline_nodes:Merge", inputs: [old, fb], outputs: merged}
           - {name: out, type: "pipeline_nodes:Collect", inputs: merged}
     """, mode=mode)
-    data = result.metrics.to_dict()
-    assert result.exit_code == 0
-    assert len(COLLECTED["out"]) == data["nodes"]["src"]["frames_out"], "every admitted frame is delivered"
+    data = ran.result.metrics.to_dict()
+    assert ran.exit_code == 0
+    assert len(ran.frames("out")) == data["nodes"]["src"]["frames_out"], "every admitted frame is delivered"
     assert caplog.text.count("node 'stale' returned frame") == 1

@@ -4,22 +4,13 @@ process left behind."""
 from __future__ import annotations
 
 import os
-import textwrap
 import time
 
 import numpy as np
 import pytest
 
 import livepose.logs
-
-from livepose.graph.runner import Runner
-from livepose.graph.spec import Overrides, parse_pipeline
-from pipeline_nodes import COLLECTED
-
-
-def run(text: str, **kwargs) -> "object":
-    spec = parse_pipeline(textwrap.dedent(text), "t.yaml", Overrides(mode=kwargs.pop("mode", "offline")))
-    return Runner(spec, install_signal_handlers=False, **kwargs).run()
+from livepose.testing import run_pipeline
 
 
 CHAIN = """\
@@ -32,10 +23,12 @@ CHAIN = """\
 
 
 def test_worker_nodes_give_the_frames_the_same_nodes_give_in_process():
-    assert run(CHAIN % ("process: true", "process: {nice: 2}")).exit_code == 0
-    in_worker = COLLECTED["out"]
-    assert run(CHAIN % ("process: false", "process: false")).exit_code == 0
-    in_process = COLLECTED["out"]
+    worker_run = run_pipeline(CHAIN % ("process: true", "process: {nice: 2}"))
+    assert worker_run.exit_code == 0
+    in_worker = worker_run.frames("out")
+    process_run = run_pipeline(CHAIN % ("process: false", "process: false"))
+    assert process_run.exit_code == 0
+    in_process = process_run.frames("out")
     assert [f.index for f in in_worker] == list(range(40))
     for a, b in zip(in_worker, in_process):
         assert a.image.shape == (48, 64, 3) and a.image.dtype == np.uint8
@@ -45,40 +38,41 @@ def test_worker_nodes_give_the_frames_the_same_nodes_give_in_process():
 
 
 def test_a_frame_the_worker_only_annotates_keeps_the_pipelines_own_picture():
-    run("""\
+    ran = run_pipeline("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 5}, outputs: a}
           - {name: tag, type: "pipeline_nodes:Tag", inputs: a, outputs: b, process: true}
           - {name: out, type: "pipeline_nodes:Collect", inputs: b}
           - {name: raw, type: "pipeline_nodes:Collect", inputs: a}
     """)
-    assert len(COLLECTED["out"]) == 5
-    for tagged, raw in zip(COLLECTED["out"], COLLECTED["raw"]):
+    assert len(ran.frames("out")) == 5
+    for tagged, raw in zip(ran.frames("out"), ran.frames("raw")):
         assert tagged.image is raw.image, "no copy back of a picture the worker did not change"
         assert tagged.results["tag"] == tagged.index and "tag" not in raw.results
 
 
 def test_a_worker_node_may_keep_its_input_pictures():
     # The shared buffer is rewritten every frame; the node's own copy must not change with it.
-    run("""\
+    ran = run_pipeline("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 12, width: 16, height: 16}, outputs: a}
           - {name: fill, type: "pipeline_nodes:Fill", inputs: a, outputs: b}
           - {name: keep, type: "pipeline_nodes:KeepFirst", inputs: b, outputs: c, process: true}
           - {name: out, type: "pipeline_nodes:Collect", inputs: c}
     """)
-    assert [f.results["first_mean"] for f in COLLECTED["out"]] == [0.0] * 12
-    assert int(COLLECTED["out"][-1].image[0, 0, 0]) == 11
+    frames = ran.frames("out")
+    assert [f.results["first_mean"] for f in frames] == [0.0] * 12
+    assert int(frames[-1].image[0, 0, 0]) == 11
 
 
 def test_worker_runs_in_its_own_process_at_the_asked_priority_and_ends_with_the_run(caplog):
-    run("""\
+    ran = run_pipeline("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 3}, outputs: a}
           - {name: where, type: "pipeline_nodes:WhereAmI", inputs: a, outputs: b, process: {nice: 5}}
           - {name: out, type: "pipeline_nodes:Collect", inputs: b}
     """)
-    results = COLLECTED["out"][0].results
+    results = ran.frames("out")[0].results
     assert results["pid"] != os.getpid()
     assert results["nice"] == min(os.nice(0) + 5, 19)
     assert f"frame 0 reached process {results['pid']}" in caplog.text, "the worker's log reaches the pipeline's"
@@ -88,7 +82,7 @@ def test_worker_runs_in_its_own_process_at_the_asked_priority_and_ends_with_the_
 
 def test_a_once_per_run_warning_is_shown_once_whichever_processes_give_it(caplog, monkeypatch):
     monkeypatch.setattr(livepose.logs, "_warned", set())
-    run("""\
+    ran = run_pipeline("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 2}, outputs: a}
           - {name: here, type: "pipeline_nodes:WarnOnce", inputs: a, outputs: b}
@@ -96,60 +90,60 @@ def test_a_once_per_run_warning_is_shown_once_whichever_processes_give_it(caplog
           - {name: elsewhere, type: "pipeline_nodes:WarnOnce", inputs: c, outputs: d, process: true}
           - {name: out, type: "pipeline_nodes:Collect", inputs: d}
     """)
-    assert len(COLLECTED["out"]) == 2
+    assert len(ran.frames("out")) == 2
     assert caplog.text.count("the same warning from every process") == 1
 
 
 def test_exception_in_a_worker_stops_the_run_with_the_workers_traceback(caplog):
-    result = run("""\
+    ran = run_pipeline("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 0}, outputs: a}
           - {name: bad, type: "pipeline_nodes:Fail", inputs: a, outputs: b, params: {fail_on: [4]}, process: true}
           - {name: out, type: "pipeline_nodes:Collect", inputs: b}
     """)
-    assert result.exit_code == 1 and "bad" in result.reason
-    assert [f.index for f in COLLECTED["out"]] == [0, 1, 2, 3]
+    assert ran.exit_code == 1 and "bad" in ran.result.reason
+    assert [f.index for f in ran.frames("out")] == [0, 1, 2, 3]
     assert "RuntimeError: boom on frame 4" in caplog.text
     assert "in the worker process of node 'bad'" in caplog.text and "pipeline_nodes.py" in caplog.text
-    assert not result.stuck_nodes
+    assert not ran.result.stuck_nodes
 
 
 def test_skip_frame_goes_on_with_the_same_worker():
-    result = run("""\
+    ran = run_pipeline("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 10}, outputs: a}
           - {name: bad, type: "pipeline_nodes:Fail", inputs: a, outputs: b, params: {fail_on: [2, 5]},
              on_error: skip_frame, process: true}
           - {name: out, type: "pipeline_nodes:Collect", inputs: b}
     """)
-    assert result.exit_code == 0
-    assert [f.index for f in COLLECTED["out"]] == [0, 1, 3, 4, 6, 7, 8, 9]
+    assert ran.exit_code == 0
+    assert [f.index for f in ran.frames("out")] == [0, 1, 3, 4, 6, 7, 8, 9]
 
 
 def test_a_user_error_in_a_workers_setup_is_a_message_without_traceback(caplog):
-    result = run("""\
+    ran = run_pipeline("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 3}, outputs: a}
           - {name: model, type: "pipeline_nodes:NeedsModel", inputs: a, outputs: b, process: true}
           - {name: out, type: "pipeline_nodes:Collect", inputs: b}
     """)
-    assert result.exit_code == 2
+    assert ran.exit_code == 2
     assert "node 'model': model 'nowhere.onnx' not found: run `livepose models prepare`" in caplog.text
     assert "Traceback" not in caplog.text
 
 
 def test_a_worker_that_dies_stops_the_run_promptly(caplog):
     started = time.monotonic()
-    result = run("""\
+    ran = run_pipeline("""\
         nodes:
           - {name: src, type: "pipeline_nodes:Counter", params: {count: 0}, outputs: a}
           - {name: crash, type: "pipeline_nodes:ExitProcess", inputs: a, outputs: b, params: {at: 4}, process: true}
           - {name: out, type: "pipeline_nodes:Collect", inputs: b}
     """)
-    assert result.exit_code == 1 and "crash" in result.reason
+    assert ran.exit_code == 1 and "crash" in ran.result.reason
     assert "the worker process of node 'crash' exited with status 3" in caplog.text
-    assert [f.index for f in COLLECTED["out"]] == [0, 1, 2, 3]
-    assert time.monotonic() - started < 10 and not result.stuck_nodes
+    assert [f.index for f in ran.frames("out")] == [0, 1, 2, 3]
+    assert time.monotonic() - started < 10 and not ran.result.stuck_nodes
 
 
 def test_workers_start_from_the_file_before_it_is_loaded_and_are_claimed_once(tmp_path):
