@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import logging
 import os
@@ -23,59 +24,21 @@ import numpy as np
 import pytest
 
 import livepose
+from livepose import Frame
 from livepose.errors import UserError
-from livepose.graph.frame import Frame
-from livepose.graph.node import NodeContext
 from livepose.graph.runner import Runner
 from livepose.graph.spec import Overrides, parse_pipeline
 from livepose.io import SourceDisconnected, SourceFrame, SyntheticSource, VideoFileSource, read_keypoints
 from livepose.nodes import display as display_module
 from livepose.nodes import tracking
-from livepose.graph.frame import MEDIA_TIME, STILL_IMAGE
 from livepose.nodes.capture import Capture
 from livepose.nodes.display import Display
 from livepose.nodes.export import ExportKeypoints
 from livepose.nodes.record import Record, segment_path
 from livepose.nodes.visualize import Visualize
+from livepose.results import MEDIA_TIME, STILL_IMAGE
+from livepose.testing import NodeHarness, face, frame, hand, run_node
 from media_paths import SHORT_CLIP, WEBM_CLIP, media_file
-
-
-class Keys:
-    """Stands in for the runner's key and stop handling."""
-
-    def __init__(self) -> None:
-        self.pressed: list[str] = []
-        self.stops: list[str] = []
-
-
-def context(mode="offline", headless=False, fps=30.0, latency_ms=25.0, keys: Keys | None = None) -> NodeContext:
-    keys = keys or Keys()
-    metrics = SimpleNamespace(live=lambda: SimpleNamespace(fps=fps, latency_ms=latency_ms, drops=0))
-
-    def on_key(key: str) -> bool:
-        keys.pressed.append(key)
-        return True
-
-    stop_event = threading.Event()
-
-    def on_stop(reason: str) -> None:
-        keys.stops.append(reason)
-        stop_event.set()
-
-    return NodeContext(mode, metrics, stop_event, on_key=on_key, on_stop=on_stop, headless=headless)
-
-
-def started(node, ctx=None):
-    node.ctx = ctx or context()
-    node.setup()
-    return node
-
-
-def drain(node, limit=10_000) -> list[Frame]:
-    frames = []
-    while len(frames) < limit and (frame := node.process()) is not None:
-        frames.append(frame)
-    return frames
 
 
 def decode(path: Path) -> tuple[int, float]:
@@ -87,11 +50,8 @@ def decode(path: Path) -> tuple[int, float]:
 # -- capture -------------------------------------------------------------------------------------
 def test_capture_reads_a_file_unmirrored_with_media_times():
     path = media_file(SHORT_CLIP)
-    node = Capture(source=str(path))
-    assert node.expected_frames() == 58  # before setup, for the runner's progress bar
-    started(node)
-    frames = drain(node)
-    node.close()
+    assert Capture(source=str(path)).expected_frames() == 58  # before setup, for the runner's progress bar
+    frames = run_node(Capture, params={"source": str(path)})
     assert [f.index for f in frames] == list(range(58))
     assert not any(f.mirrored for f in frames)
     assert frames[-1].results[MEDIA_TIME] == pytest.approx(57 * 12 / 359, abs=1e-3)
@@ -99,60 +59,63 @@ def test_capture_reads_a_file_unmirrored_with_media_times():
 
 
 def test_capture_frame_limit_and_expected_frames():
-    node = started(Capture(source="synthetic", frames=7, width=64, height=48))
-    assert node.expected_frames() == 7
-    assert len(drain(node)) == 7
+    with NodeHarness(Capture, {"source": "synthetic", "frames": 7, "width": 64, "height": 48}) as capture:
+        assert capture.node.expected_frames() == 7
+        assert len(list(iter(capture.process, None))) == 7
 
 
 def test_capture_mirror_flips_and_marks_the_frame():
-    node = started(Capture(source="synthetic", frames=2, width=64, height=48, fps=10, mirror=True))
-    frame = drain(node)[1]
+    made = run_node(Capture, params={"source": "synthetic", "frames": 2, "width": 64, "height": 48, "fps": 10,
+                                     "mirror": True})[1]
     expected = SyntheticSource(width=64, height=48, fps=10).render(1)
-    np.testing.assert_array_equal(frame.image, cv2.flip(expected, 1))
-    assert frame.mirrored
+    np.testing.assert_array_equal(made.image, cv2.flip(expected, 1))
+    assert made.mirrored
 
 
 def test_realtime_paces_a_non_live_source_and_offline_does_not():
-    paced = started(Capture(source="synthetic", frames=11, width=64, height=48, fps=50), context("realtime"))
-    begun = time.monotonic()
-    drain(paced)
-    assert time.monotonic() - begun >= 0.19
-    free = started(Capture(source="synthetic", frames=11, width=64, height=48, fps=5), context("offline"))
-    begun = time.monotonic()
-    drain(free)
-    assert time.monotonic() - begun < 1.0
+    pattern = {"source": "synthetic", "frames": 11, "width": 64, "height": 48}
+    with NodeHarness(Capture, {**pattern, "fps": 50}, mode="realtime") as paced:
+        begun = time.monotonic()
+        assert len(list(iter(paced.process, None))) == 11
+        assert time.monotonic() - begun >= 0.19
+    with NodeHarness(Capture, {**pattern, "fps": 5}, mode="offline") as free:
+        begun = time.monotonic()
+        assert len(list(iter(free.process, None))) == 11
+        assert time.monotonic() - begun < 1.0
 
 
 def test_stop_interrupts_pacing_at_once():
-    ctx = context("realtime")
-    node = started(Capture(source="synthetic", width=64, height=48, fps=0.2), ctx)
-    assert node.process() is not None
-    threading.Timer(0.1, ctx.stop_event.set).start()
-    begun = time.monotonic()
-    assert node.process() is None
-    assert time.monotonic() - begun < 1.0
+    with NodeHarness(Capture, {"source": "synthetic", "width": 64, "height": 48, "fps": 0.2},
+                     mode="realtime") as capture:
+        assert capture.process() is not None
+        threading.Timer(0.1, capture.stop_event.set).start()
+        begun = time.monotonic()
+        assert capture.process() is None
+        assert time.monotonic() - begun < 1.0
 
 
 def test_capture_marks_frames_of_an_image_folder_as_unrelated_stills(tmp_path):
     for i in range(2):
         cv2.imwrite(str(tmp_path / f"{i}.png"), np.full((48, 64, 3), 60 * i, np.uint8))
-    stills = drain(started(Capture(source=str(tmp_path))))
+    stills = run_node(Capture, params={"source": str(tmp_path)})
     assert len(stills) == 2 and all(f.results[STILL_IMAGE] is True for f in stills)
-    video = drain(started(Capture(source=str(media_file(SHORT_CLIP)))), limit=3)
-    pattern = drain(started(Capture(source="synthetic", frames=3, width=64, height=48)))
+    video = run_node(Capture, params={"source": str(media_file(SHORT_CLIP))}, max_frames=3)
+    pattern = run_node(Capture, params={"source": "synthetic", "frames": 3, "width": 64, "height": 48})
+    assert len(video) == len(pattern) == 3
     assert not any(STILL_IMAGE in f.results for f in video + pattern)
 
 
 def test_static_image_mode_set_explicitly_wins_over_the_frames_kind():
-    still = Frame.capture(np.zeros((4, 4, 3), np.uint8), 0).with_results(**{STILL_IMAGE: True})
-    video = Frame.capture(np.zeros((4, 4, 3), np.uint8), 0)
+    still = frame(size=(4, 4), **{STILL_IMAGE: True})
+    video = frame(size=(4, 4))
     assert tracking.is_static(None, still) and not tracking.is_static(None, video)
     assert not tracking.is_static(False, still) and tracking.is_static(True, video)
 
 
 def test_bad_camera_index_fails_setup_with_advice():
     with pytest.raises(UserError, match="cannot open camera 97(.|\n)*--source synthetic"):
-        started(Capture(source="97"))
+        with NodeHarness(Capture, {"source": "97"}):
+            pass
 
 
 class FlakySource:
@@ -181,59 +144,61 @@ class FlakySource:
     def frame_count(self) -> None:
         return None
 
+    def loss_report(self) -> None:
+        return None
+
     def close(self) -> None:
         pass
 
 
 def test_lost_camera_is_retried_and_the_stream_goes_on(monkeypatch):
     monkeypatch.setattr("livepose.nodes.capture.Backoff", lambda: SimpleNamespace(next_delay=lambda: 0.01))
-    node = started(Capture(source="synthetic"))
-    node._source = FlakySource(outage=3)
-    frames = drain(node, limit=4)
-    assert len(frames) == 4 and node._source.reopens == 3
+    with NodeHarness(Capture, {"source": "synthetic"}) as capture:
+        capture.node._source = flaky = FlakySource(outage=3)
+        frames = list(itertools.islice(iter(capture.process, None), 4))
+    assert len(frames) == 4 and flaky.reopens == 3
     assert [f.index for f in frames] == [0, 1, 2, 3]
 
 
 def test_lost_camera_ends_the_stream_after_the_reconnect_timeout(monkeypatch):
     monkeypatch.setattr("livepose.nodes.capture.Backoff", lambda: SimpleNamespace(next_delay=lambda: 0.02))
-    node = started(Capture(source="synthetic", reconnect_timeout=0.1))
-    node._source = FlakySource(outage=10**9)
-    begun = time.monotonic()
-    assert len(drain(node)) == 2
-    assert 0.1 <= time.monotonic() - begun < 1.0
+    with NodeHarness(Capture, {"source": "synthetic", "reconnect_timeout": 0.1}) as capture:
+        capture.node._source = FlakySource(outage=10**9)
+        begun = time.monotonic()
+        assert len(list(iter(capture.process, None))) == 2
+        assert 0.1 <= time.monotonic() - begun < 1.0
 
 
 # -- visualize -----------------------------------------------------------------------------------
 def hand_frame(mirrored=False) -> Frame:
+    size = (240, 320)
     landmarks = np.array([(100.0 + 5 * i, 200.0 - 6 * i, -0.5 * i) for i in range(21)])
-    hand = SimpleNamespace(landmarks=landmarks, handedness="Left", score=0.9, track_id=7,
-                           roi=SimpleNamespace(x_center=0.3, y_center=0.5, width=0.3, height=0.4, rotation=0.2))
-    face = SimpleNamespace(landmarks=np.full((468, 3), 50.0) + np.arange(468)[:, None] * 0.1,
-                           score=0.8, track_id=2, roi=None)
-    image = np.full((240, 320, 3), 30, np.uint8)
-    return Frame.capture(image, 4, mirrored=mirrored).with_results(hands=(hand,), faces=(face,), media_time=0.4)
+    left = hand(landmarks, handedness="Left", score=0.9, track_id=7, image_size=size)
+    mesh = face(np.full((468, 3), 50.0) + np.arange(468)[:, None] * 0.1, score=0.8, track_id=2, image_size=size)
+    return frame(np.full((*size, 3), 30, np.uint8), index=4, mirrored=mirrored, hands=[left], faces=[mesh],
+                 media_time=0.4)
 
 
 def test_visualize_draws_on_a_copy():
-    frame = hand_frame()
-    node = started(Visualize())
-    drawn = node.process(frame)
-    assert drawn is not frame and drawn.index == 4 and drawn.results is not None
-    assert (frame.image == 30).all()
+    original = hand_frame()
+    with NodeHarness(Visualize) as visualize:
+        drawn = visualize.process(original)
+    assert drawn is not original and drawn.index == 4 and drawn.results is not None
+    assert (original.image == 30).all()
     changed = (drawn.image != 30).any(axis=2)
     assert changed[150:200, 100:200].any()  # the hand
     assert changed[:30, :150].any()  # the overlay
-    bare = started(Visualize(hands=False, face="off", boxes=False, overlay=False)).process(frame)
+    [bare] = run_node(Visualize, [original], params={"hands": False, "face": "off", "boxes": False, "overlay": False})
     assert (bare.image == 30).all()
 
 
 def test_visualize_boxes_detections_given_as_rects_rois_or_bare():
     rect = SimpleNamespace(x_center=0.5, y_center=0.5, width=0.2, height=0.2, rotation=0.0)
-    frame = Frame.capture(np.zeros((100, 100, 3), np.uint8), 0)
-    node = started(Visualize(overlay=False, antialias=False, box_color="#0000ff"))
-    for palms in ((SimpleNamespace(rect=rect, track_id=1),), (SimpleNamespace(roi=rect),), (rect,)):
-        drawn = node.process(frame.with_results(palms=palms)).image
-        assert tuple(drawn[50, 40]) == (255, 0, 0) and not drawn[50, 50].any()
+    blank = frame(size=(100, 100))
+    with NodeHarness(Visualize, {"overlay": False, "antialias": False, "box_color": "#0000ff"}) as visualize:
+        for palms in ((SimpleNamespace(rect=rect, track_id=1),), (SimpleNamespace(roi=rect),), (rect,)):
+            drawn = visualize.process(blank.with_results(palms=palms)).image
+            assert tuple(drawn[50, 40]) == (255, 0, 0) and not drawn[50, 50].any()
 
 
 def test_visualize_rejects_a_bad_colour_when_built():
@@ -243,16 +208,13 @@ def test_visualize_rejects_a_bad_colour_when_built():
 
 # -- display -------------------------------------------------------------------------------------
 def test_display_runs_headless_when_asked_and_says_so_once(caplog):
-    node = Display()
-    node.ctx = context(headless=True)
-    with caplog.at_level(logging.INFO, logger="livepose"):
-        node.setup()
+    caplog.set_level(logging.INFO, logger="livepose")
+    with NodeHarness(Display, headless=True) as display:
         for _ in range(3):
-            assert node.process(hand_frame()) is None
-    assert node.headless
-    assert [r.getMessage() for r in caplog.records] == ["display: --headless was given; running headless"]
-    assert caplog.records[0].levelno == logging.INFO, "asked for, it is news, not a warning"
-    node.close()
+            assert display.process(hand_frame()) is None
+        assert display.node.headless
+        assert [r.getMessage() for r in caplog.records] == ["display: --headless was given; running headless"]
+        assert caplog.records[0].levelno == logging.INFO, "asked for, it is news, not a warning"
 
 
 def test_display_without_a_display_runs_headless(monkeypatch):
@@ -260,8 +222,8 @@ def test_display_without_a_display_runs_headless(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     if not sys.platform.startswith("linux"):
         pytest.skip("the $DISPLAY check is Linux's")
-    node = started(Display())
-    assert node.headless and node.process(hand_frame()) is None
+    with NodeHarness(Display, headless=False) as display:
+        assert display.node.headless and display.process(hand_frame()) is None
 
 
 def test_unreachable_x_display_runs_headless_instead_of_aborting(monkeypatch):
@@ -271,8 +233,8 @@ def test_unreachable_x_display_runs_headless_instead_of_aborting(monkeypatch):
     assert not display_module.x_display_reachable(":97")
     assert not display_module.x_display_reachable("127.0.0.1:97", timeout=0.2)
     assert not display_module.x_display_reachable("nonsense")
-    node = started(Display())
-    assert node.headless and node.process(hand_frame()) is None
+    with NodeHarness(Display, headless=False) as display:
+        assert display.node.headless and display.process(hand_frame()) is None
     # A listening X server port (6000 + display number) counts as reachable.
     with socket.create_server(("127.0.0.1", 0)) as listening:
         port = listening.getsockname()[1]
@@ -304,20 +266,19 @@ def test_display_keys_quit_pause_and_forward(monkeypatch):
     monkeypatch.setenv("DISPLAY", ":99")
     monkeypatch.setattr(display_module, "x_display_reachable", lambda display: True)
     monkeypatch.setitem(display_module.WINDOW_BACKENDS, "opencv", FakeWindow)
-    keys = Keys()
-    node = started(Display(), context(keys=keys))
-    window = node._window
-    window.keys = ["r", "x"]
-    node.process(hand_frame())
-    node.process(hand_frame())
-    assert keys.pressed == ["r", "x"] and not keys.stops
-    window.keys = [" ", None, None, " "]  # pause, two idle polls, resume
-    node.process(hand_frame())
-    assert not window.keys and window.shown == 4
-    window.keys = ["q"]
-    node.process(hand_frame())
-    assert keys.stops == ["quit key"]
-    node.close()
+    with NodeHarness(Display, headless=False) as display:
+        window = display.node._window
+        window.keys = ["r", "x"]
+        display.process(hand_frame())
+        display.process(hand_frame())
+        assert display.pressed == ["r", "x"] and not display.stop_requests
+        window.keys = [" ", None, None, " "]  # pause, two idle polls, resume
+        display.process(hand_frame())
+        assert not window.keys and window.shown == 4
+        window.keys = ["q"]
+        display.process(hand_frame())
+        assert display.stop_requests == ["quit key"]
+        assert not window.closed
     assert window.closed
 
 
@@ -329,51 +290,50 @@ def synthetic_frames(count, fps=30.0, size=(160, 120)) -> list[Frame]:
 
 
 def test_record_toggle_writes_each_run_to_its_own_file(tmp_path):
-    node = started(Record(path=str(tmp_path / "out.mp4")))
     frames = synthetic_frames(40)
-    for frame in frames[:10]:
-        node.process(frame)
-    node.toggle_recording()
-    assert decode(tmp_path / "out.mp4")[0] == 10  # finished at once, before close()
-    for frame in frames[10:20]:
-        node.process(frame)
-    node.toggle_recording()
-    for frame in frames[20:35]:
-        node.process(frame)
-    node.close()
-    assert node.files == [tmp_path / "out.mp4", tmp_path / "out-002.mp4"]
+    with NodeHarness(Record, {"path": str(tmp_path / "out.mp4")}) as record:
+        for made in frames[:10]:
+            record.process(made)
+        record.press("r")
+        assert decode(tmp_path / "out.mp4")[0] == 10  # finished at once, before close()
+        for made in frames[10:20]:
+            record.process(made)
+        record.press("r")
+        for made in frames[20:35]:
+            record.process(made)
+    assert record.node.files == [tmp_path / "out.mp4", tmp_path / "out-002.mp4"]
     second_count, second_duration = decode(tmp_path / "out-002.mp4")
     assert second_count == 15 and second_duration == pytest.approx(0.5, abs=1 / 30)
     assert Record.keys == {"r": "toggle_recording"}
 
 
 def test_record_waits_for_the_key_when_not_started_and_splits_segments(tmp_path):
-    node = started(Record(path=str(tmp_path / "seg.mp4"), start=False, segment_seconds=0.5))
     frames = synthetic_frames(45)
-    for frame in frames[:5]:
-        node.process(frame)
-    assert node.files == []
-    node.toggle_recording()
-    for frame in frames[5:]:
-        node.process(frame)
-    node.close()
-    counts = [decode(p)[0] for p in node.files]
-    assert node.files[1] == segment_path(tmp_path / "seg.mp4", 2) == tmp_path / "seg-002.mp4"
+    with NodeHarness(Record, {"path": str(tmp_path / "seg.mp4"), "start": False, "segment_seconds": 0.5}) as record:
+        for made in frames[:5]:
+            record.process(made)
+        assert record.node.files == []
+        record.press("r")
+        for made in frames[5:]:
+            record.process(made)
+    files = record.node.files
+    counts = [decode(p)[0] for p in files]
+    assert files[1] == segment_path(tmp_path / "seg.mp4", 2) == tmp_path / "seg-002.mp4"
     assert counts == [15, 15, 10]
 
 
 def test_record_into_a_missing_folder_fails_at_setup(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
-        started(Record(path=str(tmp_path / "nope" / "out.mp4")))
+        with NodeHarness(Record, {"path": str(tmp_path / "nope" / "out.mp4")}):
+            pass
 
 
 # -- export --------------------------------------------------------------------------------------
 def test_export_writes_a_line_per_frame_and_undoes_the_selfie_mirror(tmp_path):
-    node = started(ExportKeypoints(path=str(tmp_path / "k.jsonl")))
-    node.process(hand_frame())
-    node.process(hand_frame(mirrored=True))
-    node.process(Frame.capture(np.zeros((8, 8, 3), np.uint8), 5))
-    node.close()
+    with NodeHarness(ExportKeypoints, {"path": str(tmp_path / "k.jsonl")}) as export:
+        export.process(hand_frame())
+        export.process(hand_frame(mirrored=True))
+        export.process(frame(size=(8, 8), index=5))
     plain, mirrored, empty = read_keypoints(tmp_path / "k.jsonl")
     assert plain["frame"] == 4 and plain["t"] == 0.4
     assert plain["hands"][0]["id"] == 7 and plain["hands"][0]["landmarks"][2] == [110.0, 188.0, -1.0]
