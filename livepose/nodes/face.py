@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS
-from livepose.nodes.tracking import (STATIC_IMAGE_MODE_DOC, DetectorNode, LandmarkNode, is_static, open_model,
-                                     rgb_of)
+from livepose.nodes.tracking import (STATIC_IMAGE_MODE_DOC, DetectorNode, LandmarkNode, is_static, node_params,
+                                     open_model, rgb_of)
 from livepose.vision.face import FaceDetector, FaceLandmarker, FaceTracker
-from livepose.vision.rects import TrackedRoi
-from livepose.vision.tracking import DetectionStep, LandmarkStepOutput
+
+FACE_DETECTOR_PARAMS = ("min_detection_confidence", "max_num_faces")
+FACE_LANDMARKER_PARAMS = ("min_tracking_confidence",)
 
 
 class FaceDetectorNode(DetectorNode):
@@ -22,16 +19,12 @@ class FaceDetectorNode(DetectorNode):
     rois_result = "face_rois"
     detections_result = "face_detections"
     tracks_result = "face_tracks"
+    detector_class = FaceDetector
+    detector_params = FACE_DETECTOR_PARAMS
 
     max_num_faces: int = param(1, "most faces to track", ge=1)
     min_detection_confidence: float = param(0.5, "face score threshold", ge=0, le=1)
     model: str = param("mediapipe/face_detection_short_range", "zoo name or .onnx path")
-
-    def build_step(self) -> DetectionStep:
-        model = open_model(self.model, self.provider, self.threads)
-        detector = FaceDetector(model, min_detection_confidence=self.min_detection_confidence,
-                                max_num_faces=self.max_num_faces)
-        return DetectionStep(detector)
 
 
 class FaceLandmarksNode(LandmarkNode):
@@ -40,17 +33,13 @@ class FaceLandmarksNode(LandmarkNode):
     rois_result = "face_rois"
     objects_result = "faces"
     tracks_result = "face_tracks"
+    landmarker_class = FaceLandmarker
+    landmarker_params = FACE_LANDMARKER_PARAMS
+    parallel_param = "parallel_faces"
 
     min_tracking_confidence: float = param(0.5, "face presence threshold", ge=0, le=1)
     model: str = param("mediapipe/face_landmark", "zoo name or .onnx path")
     parallel_faces: int = param(1, "faces of one frame run concurrently (1: one after the other)", ge=1)
-
-    def setup(self) -> None:
-        model = open_model(self.model, self.provider, self.threads, self.parallel_faces)
-        self.landmarker = FaceLandmarker(model, min_tracking_confidence=self.min_tracking_confidence)
-
-    def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
-        return self.landmarker(rgb, rois)
 
 
 class FaceTrackerNode(Node):
@@ -77,9 +66,7 @@ class FaceTrackerNode(Node):
         self.tracker = FaceTracker(
             open_model(self.detector_model, self.provider, self.threads),
             open_model(self.landmark_model, self.provider, self.threads),
-            max_num_faces=self.max_num_faces,
-            min_detection_confidence=self.min_detection_confidence,
-            min_tracking_confidence=self.min_tracking_confidence,
+            **node_params(self, FACE_DETECTOR_PARAMS + FACE_LANDMARKER_PARAMS),
         )
 
     def process(self, frame: Frame) -> Frame:

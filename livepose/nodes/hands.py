@@ -8,10 +8,10 @@ import numpy as np
 
 from livepose.graph.frame import Frame
 from livepose.graph.node import param
-from livepose.nodes.tracking import DetectorNode, LandmarkNode, open_model
+from livepose.nodes.tracking import DetectorNode, LandmarkNode
 from livepose.vision.hands import HandLandmarker, PalmDetector
 from livepose.vision.rects import TrackedRoi
-from livepose.vision.tracking import DetectionStep, LandmarkStepOutput
+from livepose.vision.tracking import LandmarkStepOutput
 
 PALM_MODELS = {0: "mediapipe/palm_detection_lite", 1: "mediapipe/palm_detection_full"}
 HAND_LANDMARK_MODELS = {0: "mediapipe/hand_landmark_lite", 1: "mediapipe/hand_landmark_full"}
@@ -23,17 +23,14 @@ class PalmDetectorNode(DetectorNode):
     rois_result = "hand_rois"
     detections_result = "palms"
     tracks_result = "hand_tracks"
+    detector_class = PalmDetector
+    detector_params = ("min_detection_confidence", "max_num_hands")
+    models_by_complexity = PALM_MODELS
 
     max_num_hands: int = param(2, "most hands to track", ge=1)
     min_detection_confidence: float = param(0.5, "palm score threshold", ge=0, le=1)
     model_complexity: int = param(1, "0: lite model, 1: full model", choices=(0, 1))
     model: str = param("", "zoo name or .onnx path; empty: chosen by model_complexity")
-
-    def build_step(self) -> DetectionStep:
-        model = open_model(self.model or PALM_MODELS[self.model_complexity], self.provider, self.threads)
-        detector = PalmDetector(model, min_detection_confidence=self.min_detection_confidence,
-                                max_num_hands=self.max_num_hands)
-        return DetectionStep(detector)
 
 
 class HandLandmarksNode(LandmarkNode):
@@ -42,16 +39,15 @@ class HandLandmarksNode(LandmarkNode):
     rois_result = "hand_rois"
     objects_result = "hands"
     tracks_result = "hand_tracks"
+    landmarker_class = HandLandmarker
+    landmarker_params = ("min_tracking_confidence",)
+    parallel_param = "parallel_hands"
+    models_by_complexity = HAND_LANDMARK_MODELS
 
     min_tracking_confidence: float = param(0.5, "hand presence threshold", ge=0, le=1)
     model_complexity: int = param(1, "0: lite model, 1: full model", choices=(0, 1))
     model: str = param("", "zoo name or .onnx path; empty: chosen by model_complexity")
     parallel_hands: int = param(2, "hands of one frame run concurrently (1: one after the other)", ge=1)
-
-    def setup(self) -> None:
-        model = open_model(self.model or HAND_LANDMARK_MODELS[self.model_complexity], self.provider,
-                           self.threads, self.parallel_hands)
-        self.landmarker = HandLandmarker(model, min_tracking_confidence=self.min_tracking_confidence)
 
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
         # Handedness depends on whether this frame was mirrored, which a source may change per frame.

@@ -15,6 +15,10 @@ so detection of frame t overlaps landmarks of frame t-1. Realtime, it hands the 
 so a dropped frame never stalls the loop. Both nodes convert BGR to
 RGB once: the detector stores the RGB image in the results for the landmark node.
 
+Each kind (hands, faces) names its vision classes and default models in class attributes, and which
+of its parameters they take: the node parameters carry MediaPipe's names, as the vision classes'
+keyword arguments do, so ``max_num_hands`` goes from the node to ``PalmDetector`` by name.
+
 Frames of an image folder are unrelated stills (the capture node marks them): the detector ignores
 the tracked ROIs on them, as MediaPipe's ``static_image_mode``, unless that parameter is set false.
 """
@@ -22,7 +26,7 @@ the tracked ROIs on them, as MediaPipe's ``static_image_mode``, unless that para
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -31,7 +35,7 @@ from livepose.graph.frame import STILL_IMAGE, Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
 from livepose.vision.rects import NormalizedRect, TrackedRoi
-from livepose.vision.tracking import DetectionStep, LandmarkStepOutput, ModelFn
+from livepose.vision.tracking import DetectionStep, Detector, LandmarkStep, LandmarkStepOutput, ModelFn
 
 RGB_RESULT = "rgb"
 STATIC_IMAGE_MODE_DOC = ("treat every frame as unrelated: always detect, never track (default: stills "
@@ -73,6 +77,11 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1)
     return run
 
 
+def node_params(node: Node, names: Sequence[str]) -> dict[str, Any]:
+    """The values of ``node``'s parameters ``names``, by name: keyword arguments for a vision class."""
+    return {name: getattr(node, name) for name in names}
+
+
 def rgb_of(frame: Frame) -> np.ndarray:
     rgb = frame.results.get(RGB_RESULT)
     if rgb is None:
@@ -81,11 +90,28 @@ def rgb_of(frame: Frame) -> np.ndarray:
     return rgb
 
 
-class DetectorNode(Node):
+class _ChoosesModel:
+    """How a tracking node picks its model: the ``model`` parameter, or when that is empty (for a kind
+    with a ``model_complexity`` parameter) the model that ``model_complexity`` chooses."""
+
+    models_by_complexity: ClassVar[Mapping[int, str]] = {}
+    model: str
+    model_complexity: int
+
+    def model_name(self) -> str:
+        if self.model or not self.models_by_complexity:
+            return self.model
+        return self.models_by_complexity[self.model_complexity]
+
+
+class DetectorNode(_ChoosesModel, Node):
     """Base of the detection step: previous ROIs in, this frame's ROIs out."""
 
     inputs = ("frame", "tracked")
     outputs = ("frame",)
+    detector_class: ClassVar[Callable[..., Detector]]
+    """The vision detector, called with the model and the parameters named in ``detector_params``."""
+    detector_params: ClassVar[tuple[str, ...]]
     rois_result: ClassVar[str]
     """Result holding the ROIs the landmark node reads."""
     detections_result: ClassVar[str]
@@ -97,11 +123,9 @@ class DetectorNode(Node):
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
 
-    def build_step(self) -> DetectionStep:
-        raise NotImplementedError
-
     def setup(self) -> None:
-        self.step = self.build_step()
+        model = open_model(self.model_name(), self.provider, self.threads)
+        self.step = DetectionStep(self.detector_class(model, **node_params(self, self.detector_params)))
         self._last_frame_detected = True
         self._prepared: tuple[int, np.ndarray, list[NormalizedRect] | None] | None = None
 
@@ -128,11 +152,16 @@ class DetectorNode(Node):
         return frame.with_results(**{RGB_RESULT: rgb, self.rois_result: rois, self.detections_result: detected})
 
 
-class LandmarkNode(Node):
+class LandmarkNode(_ChoosesModel, Node):
     """Base of the landmark step: ROIs in, objects and next-frame ROIs out."""
 
     inputs = ("frame",)
     outputs = ("frame", "tracked")
+    landmarker_class: ClassVar[Callable[..., LandmarkStep[Any]]]
+    """The vision landmark step, called with the model and the parameters named in ``landmarker_params``."""
+    landmarker_params: ClassVar[tuple[str, ...]]
+    parallel_param: ClassVar[str]
+    """The parameter saying how many objects of one frame the model runs on concurrently."""
     rois_result: ClassVar[str]
     objects_result: ClassVar[str]
     tracks_result: ClassVar[str]
@@ -140,8 +169,12 @@ class LandmarkNode(Node):
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
 
+    def setup(self) -> None:
+        model = open_model(self.model_name(), self.provider, self.threads, getattr(self, self.parallel_param))
+        self.landmarker = self.landmarker_class(model, **node_params(self, self.landmarker_params))
+
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
-        raise NotImplementedError
+        return self.landmarker(rgb, rois)
 
     def process(self, frame: Frame) -> dict[str, Frame]:
         rois = frame.results.get(self.rois_result, ())
