@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import itertools
 import json
 import logging
 import os
@@ -61,7 +60,7 @@ def test_capture_reads_a_file_unmirrored_with_media_times():
 def test_capture_frame_limit_and_expected_frames():
     with NodeHarness(Capture, {"source": "synthetic", "frames": 7, "width": 64, "height": 48}) as capture:
         assert capture.node.expected_frames() == 7
-        assert len(list(iter(capture.process, None))) == 7
+        assert len(capture.drain()) == 7
 
 
 def test_capture_mirror_flips_and_marks_the_frame():
@@ -76,11 +75,11 @@ def test_realtime_paces_a_non_live_source_and_offline_does_not():
     pattern = {"source": "synthetic", "frames": 11, "width": 64, "height": 48}
     with NodeHarness(Capture, {**pattern, "fps": 50}, mode="realtime") as paced:
         begun = time.monotonic()
-        assert len(list(iter(paced.process, None))) == 11
+        assert len(paced.drain()) == 11
         assert time.monotonic() - begun >= 0.19
     with NodeHarness(Capture, {**pattern, "fps": 5}, mode="offline") as free:
         begun = time.monotonic()
-        assert len(list(iter(free.process, None))) == 11
+        assert len(free.drain()) == 11
         assert time.monotonic() - begun < 1.0
 
 
@@ -155,7 +154,7 @@ def test_lost_camera_is_retried_and_the_stream_goes_on(monkeypatch):
     monkeypatch.setattr("livepose.nodes.capture.Backoff", lambda: SimpleNamespace(next_delay=lambda: 0.01))
     with NodeHarness(Capture, {"source": "synthetic"}) as capture:
         capture.node._source = flaky = FlakySource(outage=3)
-        frames = list(itertools.islice(iter(capture.process, None), 4))
+        frames = capture.drain(max_frames=4)
     assert len(frames) == 4 and flaky.reopens == 3
     assert [f.index for f in frames] == [0, 1, 2, 3]
 
@@ -165,7 +164,7 @@ def test_lost_camera_ends_the_stream_after_the_reconnect_timeout(monkeypatch):
     with NodeHarness(Capture, {"source": "synthetic", "reconnect_timeout": 0.1}) as capture:
         capture.node._source = FlakySource(outage=10**9)
         begun = time.monotonic()
-        assert len(list(iter(capture.process, None))) == 2
+        assert len(capture.drain()) == 2
         assert 0.1 <= time.monotonic() - begun < 1.0
 
 

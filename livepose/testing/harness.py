@@ -43,7 +43,7 @@ class NodeHarness:
             drawn = dots.process(frame)
             dots.press("d")
 
-    ``pressed`` lists the keys the node pressed (``ctx.press_key``) and ``stop_requests`` the
+    ``headless`` is true by default: a display node under test opens no window. ``pressed`` lists the keys the node pressed (``ctx.press_key``) and ``stop_requests`` the
     reasons it asked the pipeline to stop.
     """
 
@@ -108,6 +108,18 @@ class NodeHarness:
         if self.check:
             self._check_output(output, inputs)
         return output
+
+    def drain(self, max_frames: int | None = None) -> list[Frame]:
+        """A source node's frames: ``process()`` until it returns ``None``, or ``max_frames`` of them."""
+        if self.node_class.inputs:
+            raise ContractError(f"{self.node_class.__name__} is not a source: give it frames with process()")
+        frames: list[Frame] = []
+        while max_frames is None or len(frames) < max_frames:
+            made = self.process()
+            if made is None:
+                break
+            frames.append(made)
+        return frames
 
     def _inputs(self, frame: Any, ports: dict[str, Any]) -> dict[str, Any]:
         declared = self.node_class.inputs
@@ -191,12 +203,7 @@ def run_node(node_class: type[Node], frames: Iterable[Any] | Mapping[str, Iterab
         if not node_class.inputs:
             if frames is not None:
                 raise ContractError(f"{node_class.__name__} is a source: it takes no frames")
-            while max_frames is None or len(outputs) < max_frames:
-                made = harness.process()
-                if made is None:
-                    break
-                outputs.append(made)
-            return outputs
+            return list(harness.drain(max_frames))
         if frames is None:
             raise ContractError(f"{node_class.__name__} reads {', '.join(node_class.inputs)}: give it frames")
         if isinstance(frames, Mapping):

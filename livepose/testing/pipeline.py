@@ -30,7 +30,9 @@ class Collect(Node):
     inputs = ("frame",)
     writes = ()
 
-    def setup(self) -> None:
+    def __init__(self, name: str | None = None, **params: Any) -> None:
+        super().__init__(name, **params)
+        # Kept from the start: a run that stops before this node is set up leaves it empty.
         self.frames: list[Frame] = []
 
     def process(self, frame: Frame) -> None:
