@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS
@@ -16,9 +17,11 @@ FACE_LANDMARKER_PARAMS = ("min_tracking_confidence",)
 class FaceDetectorNode(DetectorNode):
     """Find faces while fewer than max_num_faces faces are tracked; emit this frame's face ROIs."""
 
-    rois_result = "face_rois"
-    detections_result = "face_detections"
-    tracks_result = "face_tracks"
+    reads = (results.STILL_IMAGE, results.RGB, results.FACE_TRACKS)
+    writes = (results.RGB, results.FACE_ROIS, results.FACE_DETECTIONS)
+    rois_result = results.FACE_ROIS
+    detections_result = results.FACE_DETECTIONS
+    tracks_result = results.FACE_TRACKS
     detector_class = FaceDetector
     detector_params = FACE_DETECTOR_PARAMS
 
@@ -30,9 +33,12 @@ class FaceDetectorNode(DetectorNode):
 class FaceLandmarksNode(LandmarkNode):
     """The 468-point face mesh (pixels, z in the scale of x) per face ROI."""
 
-    rois_result = "face_rois"
-    objects_result = "faces"
-    tracks_result = "face_tracks"
+    requires = (results.FACE_ROIS,)
+    reads = (results.RGB,)
+    writes = {"frame": (results.FACES,), "tracked": (results.FACE_TRACKS,)}
+    rois_result = results.FACE_ROIS
+    objects_result = results.FACES
+    tracks_result = results.FACE_TRACKS
     landmarker_class = FaceLandmarker
     landmarker_params = FACE_LANDMARKER_PARAMS
     parallel_param = "parallel_faces"
@@ -52,6 +58,8 @@ class FaceTrackerNode(Node):
 
     inputs = ("frame",)
     outputs = ("frame",)
+    reads = (results.STILL_IMAGE, results.RGB)
+    writes = (results.FACES, results.FACE_ROIS, results.FACE_DETECTIONS)
 
     max_num_faces: int = param(1, "most faces to track", ge=1)
     min_detection_confidence: float = param(0.5, "face score threshold", ge=0, le=1)
@@ -74,4 +82,4 @@ class FaceTrackerNode(Node):
         self.tracker.static_image_mode = is_static(self.static_image_mode, frame)
         rois, faces = self.tracker.step(rgb_of(frame))
         detected = tuple(roi for roi in rois if roi.from_detection)
-        return frame.with_results(faces=faces, face_rois=rois, face_detections=detected)
+        return frame.with_results(**{results.FACES: faces, results.FACE_ROIS: rois, results.FACE_DETECTIONS: detected})

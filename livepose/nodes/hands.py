@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import param
 from livepose.nodes.tracking import DetectorNode, LandmarkNode
@@ -20,9 +21,11 @@ HAND_LANDMARK_MODELS = {0: "mediapipe/hand_landmark_lite", 1: "mediapipe/hand_la
 class PalmDetectorNode(DetectorNode):
     """Find palms while fewer than max_num_hands hands are tracked; emit this frame's hand ROIs."""
 
-    rois_result = "hand_rois"
-    detections_result = "palms"
-    tracks_result = "hand_tracks"
+    reads = (results.STILL_IMAGE, results.RGB, results.HAND_TRACKS)
+    writes = (results.RGB, results.HAND_ROIS, results.PALMS)
+    rois_result = results.HAND_ROIS
+    detections_result = results.PALMS
+    tracks_result = results.HAND_TRACKS
     detector_class = PalmDetector
     detector_params = ("min_detection_confidence", "max_num_hands")
     models_by_complexity = PALM_MODELS
@@ -36,9 +39,12 @@ class PalmDetectorNode(DetectorNode):
 class HandLandmarksNode(LandmarkNode):
     """21 hand landmarks (pixels, z in the scale of x), world landmarks and handedness per hand ROI."""
 
-    rois_result = "hand_rois"
-    objects_result = "hands"
-    tracks_result = "hand_tracks"
+    requires = (results.HAND_ROIS,)
+    reads = (results.RGB,)
+    writes = {"frame": (results.HANDS,), "tracked": (results.HAND_TRACKS,)}
+    rois_result = results.HAND_ROIS
+    objects_result = results.HANDS
+    tracks_result = results.HAND_TRACKS
     landmarker_class = HandLandmarker
     landmarker_params = ("min_tracking_confidence",)
     parallel_param = "parallel_hands"

@@ -31,13 +31,13 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence
 import cv2
 import numpy as np
 
-from livepose.graph.frame import STILL_IMAGE, Frame
+from livepose import results
+from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
 from livepose.vision.rects import NormalizedRect, TrackedRoi
 from livepose.vision.tracking import DetectionStep, Detector, LandmarkStep, LandmarkStepOutput, ModelFn
 
-RGB_RESULT = "rgb"
 STATIC_IMAGE_MODE_DOC = ("treat every frame as unrelated: always detect, never track (default: stills "
                          "from an image folder are, video is not)")
 
@@ -46,7 +46,7 @@ def is_static(static_image_mode: bool | None, frame: Frame) -> bool:
     """Whether to detect afresh on ``frame``: as the node's parameter says, else if it is a still."""
     if static_image_mode is not None:
         return static_image_mode
-    return bool(frame.results.get(STILL_IMAGE, False))
+    return bool(frame.results.get(results.STILL_IMAGE, False))
 
 
 def open_model(model: str, provider: str, threads: int, parallel_items: int = 1) -> ModelFn:
@@ -68,11 +68,11 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1)
             return session.run(batch)
         items = [batch[i:i + 1] for i in range(len(batch))]
         if pool is None:
-            results = [session.run(item) for item in items]
+            outputs = [session.run(item) for item in items]
         else:
             pending = [pool.submit(session.run, item) for item in items[1:]]
-            results = [session.run(items[0])] + [future.result() for future in pending]
-        return {name: np.concatenate([r[name] for r in results]) for name in results[0]}
+            outputs = [session.run(items[0])] + [future.result() for future in pending]
+        return {name: np.concatenate([output[name] for output in outputs]) for name in outputs[0]}
 
     return run
 
@@ -83,7 +83,7 @@ def node_params(node: Node, names: Sequence[str]) -> dict[str, Any]:
 
 
 def rgb_of(frame: Frame) -> np.ndarray:
-    rgb = frame.results.get(RGB_RESULT)
+    rgb = frame.results.get(results.RGB)
     if rgb is None:
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         rgb.flags.writeable = False
@@ -149,7 +149,7 @@ class DetectorNode(_ChoosesModel, Node):
         self._last_frame_detected = self.step.needs_detection(previous)
         rois = tuple(self.step(rgb, previous, detections))
         detected = tuple(roi for roi in rois if roi.from_detection)
-        return frame.with_results(**{RGB_RESULT: rgb, self.rois_result: rois, self.detections_result: detected})
+        return frame.with_results(**{results.RGB: rgb, self.rois_result: rois, self.detections_result: detected})
 
 
 class LandmarkNode(_ChoosesModel, Node):
