@@ -9,14 +9,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-MEDIA_TIME = "media_time"
-"""Result key a source sets: seconds since the stream's first frame on the source's own clock (a
-file's timestamps), which the recorder and the keypoint export use as the frame's time."""
-
-STILL_IMAGE = "still_image"
-"""Result key, ``True`` on frames from an image folder, glob or file: unrelated stills, which the
-detector nodes detect afresh instead of tracking from the previous one (unless told otherwise)."""
-
 
 def _read_only(image: np.ndarray) -> np.ndarray:
     if image.flags.writeable:
@@ -33,8 +25,9 @@ class Frame:
     Frames are immutable, so one object can fan out to any number of consumers. A node
     that draws copies the image first (``frame.image.copy()``) and returns
     ``frame.with_image(drawn)``; a node that finds something returns
-    ``frame.with_results(hands=...)``. Results should themselves be immutable values
-    (tuples, frozen dataclasses, read-only arrays).
+    ``frame.with_results(hands=...)``. ``livepose.results`` names the well-known results and
+    their types. Results should themselves be immutable values (tuples, frozen dataclasses,
+    read-only arrays).
     """
 
     image: np.ndarray
