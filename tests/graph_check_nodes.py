@@ -74,6 +74,18 @@ class ReadsHands(Node):
         return frame
 
 
+class DrawsWhatIsThere(Node):
+    """Uses 'hands' and 'faces', whichever there are (as a visualizer does)."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    reads = ("hands", "faces")
+    writes = ()
+
+    def process(self, frame: Frame) -> Frame:
+        return frame
+
+
 class NeedsGlow(Node):
     """Cannot work without 'glow', a result no built-in node writes."""
 

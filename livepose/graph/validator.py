@@ -2,8 +2,8 @@
 
 The order of the checks is the order of the report: top-level settings and ``--set``, the node
 entries in file order, the ``--set`` items that missed, then the graph as a whole. The graph is
-checked for wiring only when every node entry was read, since with a node missing those errors
-would only echo the one already reported for it.
+checked for wiring and results only when every node entry was read, since with a node missing
+those errors would only echo the one already reported for it.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from livepose.graph import graph_checks
 from livepose.graph.admission import DEFAULT_MAX_IN_FLIGHT
 from livepose.graph.node_entry import NodeEntryChecker
 from livepose.graph.problems import ProblemCollector, shown
+from livepose.graph.result_checks import check_results
 from livepose.graph.set_overrides import SetOverrides
 from livepose.graph.spec import MODES, TOP_LEVEL_KEYS, NodeSpec, Overrides, PipelineSpec
 from livepose.graph.yamlsource import LocatedDict, LocatedList
@@ -75,6 +76,7 @@ class Validator:
         streams = graph_checks.build_streams(problems, data, nodes, mode)
         if len(nodes) == len(built):
             graph_checks.check_wiring(problems, nodes, streams, output, output_line)
+            check_results(problems, nodes)
         graph_checks.check_hotkeys(problems, nodes)
         return PipelineSpec(self.path, name or Path(self.path).stem, mode,
                             None if source is None else str(source), output, nodes, streams,
