@@ -47,6 +47,7 @@ class FrameFlow:
         self.progress_node: RunningNode | None = None
 
     def produce(self, rn: RunningNode) -> None:
+        """A source's loop, until its stream ends, the run stops or ``max_frames`` are made."""
         produced = 0
         metrics = self.metrics
         limiter = rn.limiter
@@ -88,6 +89,7 @@ class FrameFlow:
                 source.metrics.dropped = limiter.dropped
 
     def consume(self, rn: RunningNode) -> None:
+        """A consumer's loop, until its inbox ends (every input ended, or the run was aborted)."""
         inbox = rn.inbox
         assert inbox is not None
         prepares = inbox.has_feedback and type(rn.node).prepare is not Node.prepare
