@@ -12,35 +12,39 @@ import pytest
 
 from graph_check_nodes import EchoLive
 from livepose.graph.frame import Frame
-from livepose.graph.metrics import ForwardedLiveMetrics, LiveSnapshot
+from livepose.graph import worker
+from livepose.graph.metrics import LiveSnapshot, SnapshotMetrics
 from livepose.graph.node import NodeContext
 from livepose.graph.runner import Runner
 from livepose.graph.spec import Overrides, WorkerSettings, parse_pipeline
 from livepose.graph.worker import WorkerProcessNode
 
 
-class FixedLive:
-    """Stands in for a running pipeline's metrics: ``live()`` is whatever the test set last."""
+class CountingLive(SnapshotMetrics):
+    """Stands in for a running pipeline's metrics, counting how often the figures are computed."""
 
     def __init__(self, snapshot: LiveSnapshot) -> None:
-        self.snapshot = snapshot
+        super().__init__(snapshot)
+        self.computed = 0
 
     def live(self) -> LiveSnapshot:
-        return self.snapshot
+        self.computed += 1
+        return super().live()
 
 
 def black(index: int) -> Frame:
     return Frame.capture(np.zeros((8, 8, 3), np.uint8), index)
 
 
-def test_each_request_carries_the_pipelines_live_figures_to_the_worker():
-    metrics = FixedLive(LiveSnapshot(12.5, 40.0, 3, 30.0))
+def test_each_request_carries_the_pipelines_live_figures_to_the_worker(monkeypatch):
+    monkeypatch.setattr(worker, "LIVE_REFRESH_SECONDS", 0.0)
+    metrics = CountingLive(LiveSnapshot(12.5, 40.0, 3, 30.0))
     node = WorkerProcessNode("echo", EchoLive, {}, WorkerSettings())
     node.ctx = NodeContext("offline", metrics, threading.Event(), headless=True)  # type: ignore[arg-type]
     node.setup()
     try:
         first = node.process(frame=black(0))
-        metrics.snapshot = LiveSnapshot(25.0, 20.0, 4, 31.0)
+        metrics.received(LiveSnapshot(25.0, 20.0, 4, 31.0))
         second = node.process(frame=black(1))
     finally:
         node.close()
@@ -50,11 +54,24 @@ def test_each_request_carries_the_pipelines_live_figures_to_the_worker():
     assert (at_setup.fps, at_setup.drops, at_setup.source_fps) == (0.0, 0, 0.0) and math.isnan(at_setup.latency_ms)
 
 
+def test_the_live_figures_are_computed_once_per_refresh_interval_not_per_frame(monkeypatch):
+    monkeypatch.setattr(worker, "LIVE_REFRESH_SECONDS", 3600.0)
+    metrics = CountingLive(LiveSnapshot(12.5, 40.0, 3, 30.0))
+    node = WorkerProcessNode("echo", EchoLive, {}, WorkerSettings())
+    node.ctx = NodeContext("offline", metrics, threading.Event(), headless=True)  # type: ignore[arg-type]
+    node.setup()
+    try:
+        answers = [node.process(frame=black(i)) for i in range(5)]
+    finally:
+        node.close()
+    assert metrics.computed == 1 and all(a.results["live"] == LiveSnapshot(12.5, 40.0, 3, 30.0) for a in answers)
+
+
 def test_a_worker_nodes_metrics_hold_the_live_figures_only():
-    metrics = ForwardedLiveMetrics()
+    metrics = SnapshotMetrics()
     metrics.received(LiveSnapshot(30.0, 15.0, 0, 30.0))
     assert metrics.live() == LiveSnapshot(30.0, 15.0, 0, 30.0)
-    with pytest.raises(AttributeError, match=r"ctx.metrics.nodes is not available to a node in a worker process"):
+    with pytest.raises(AttributeError, match=r"ctx.metrics.nodes is not available here, only live\(\)"):
         metrics.nodes  # noqa: B018 - the access is the test
 
 

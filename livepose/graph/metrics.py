@@ -96,16 +96,17 @@ class LiveSnapshot:
     source_fps: float = float("nan")
 
 
-class ForwardedLiveMetrics:
-    """A pipeline's live figures as forwarded to another process: a worker node's ``ctx.metrics``.
+class SnapshotMetrics:
+    """Live figures given from outside: the ``ctx.metrics`` of a node in a worker process (the
+    pipeline sends them with each frame) or under test (``livepose.testing`` sets them).
 
-    ``live()`` is the snapshot the pipeline sent with the frame being processed; before the first
-    frame (in ``setup``), what a pipeline says before any frame. Nothing else of
-    :class:`PipelineMetrics` crosses: the per-node and per-stream figures stay in the pipeline's process.
+    ``live()`` is the snapshot last received; before any, what a pipeline says before its first
+    frame. Nothing else of :class:`PipelineMetrics` is there: the per-node and per-stream figures
+    stay in the pipeline's process.
     """
 
-    def __init__(self) -> None:
-        self._snapshot = LiveSnapshot(0.0, float("nan"), 0, 0.0)
+    def __init__(self, snapshot: LiveSnapshot = LiveSnapshot(0.0, float("nan"), 0, 0.0)) -> None:
+        self._snapshot = snapshot
 
     def received(self, snapshot: LiveSnapshot) -> None:
         self._snapshot = snapshot
@@ -114,7 +115,8 @@ class ForwardedLiveMetrics:
         return self._snapshot
 
     def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"ctx.metrics.{name} is not available to a node in a worker process (only live() is)")
+        raise AttributeError(f"ctx.metrics.{name} is not available here, only live(): the node runs in a "
+                             "worker process or under test")
 
 
 class PipelineMetrics:

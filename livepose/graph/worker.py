@@ -22,7 +22,7 @@ The messages and shared images are ``livepose.graph.wire``'s; the worker's own l
 
 Limits: only nodes with inputs and outputs can run in a worker, and their ``keys`` handlers cannot
 (YAML hotkeys that enable or disable the node still work). There, ``ctx.metrics.live()`` gives the
-pipeline's live figures as of the frame being processed (each request carries them; during
+pipeline's live figures as of the frame being processed, at most 0.1 s old (requests carry them; during
 ``setup``, those of a pipeline before its first frame), but the rest of the pipeline's metrics
 stays in its process; ``ctx.request_stop()`` and ``ctx.press_key()`` do not reach the pipeline,
 and ``stopping`` stays false (the pipeline stops the node by closing it).
@@ -35,10 +35,12 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
+from livepose.graph.metrics import LiveSnapshot
 from livepose.graph.node import Node
 from livepose.graph.prestart import claim_worker, spawn_worker
 from livepose.graph.spec import WorkerSettings
@@ -47,6 +49,7 @@ from livepose.graph.wire import (FrameMessage, ImageChannel, ImageReader, frame_
 from livepose.logs import warn_once
 
 _CLOSE_TIMEOUT_S = 10.0
+LIVE_REFRESH_SECONDS = 0.1
 
 
 class WorkerError(RuntimeError):
@@ -68,6 +71,7 @@ class WorkerProcessNode(Node):
         self._lock = threading.Lock()
         self.worker_cpu_seconds = 0.0
         """The worker's own CPU time so far, as of its last answer (its CPU is not this process's)."""
+        self._live: tuple[float, LiveSnapshot] | None = None
 
     def setup(self) -> None:
         target = f"{self.node_class.__module__}:{self.node_class.__qualname__}"
@@ -91,8 +95,16 @@ class WorkerProcessNode(Node):
                 messages[port] = frame_message(value, description, None)
             else:
                 messages[port] = value
-        answer = self._call(("process", messages, fd_ports, self.ctx.metrics.live()), fds)
+        answer = self._call(("process", messages, fd_ports, self._live_figures()), fds)
         return self._outputs(answer, inputs)
+
+    def _live_figures(self) -> LiveSnapshot:
+        """The pipeline's live figures for the worker, computed afresh at most every
+        LIVE_REFRESH_SECONDS: they average over a second, and most worker nodes never read them."""
+        now = time.monotonic()
+        if self._live is None or now - self._live[0] >= LIVE_REFRESH_SECONDS:
+            self._live = (now, self.ctx.metrics.live())
+        return self._live[1]
 
     def _outputs(self, answer: tuple[Any, list[str], list[int]], inputs: dict[str, Any]) -> Any:
         outputs, reader_ports, fds = answer

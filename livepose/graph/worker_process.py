@@ -20,7 +20,7 @@ from typing import Any
 
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
-from livepose.graph.metrics import ForwardedLiveMetrics, LiveSnapshot
+from livepose.graph.metrics import SnapshotMetrics, LiveSnapshot
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.wire import (FrameMessage, ImageChannel, ImageReader, frame_from, frame_message, receive_message,
                                  send_message)
@@ -64,7 +64,7 @@ class _Worker:
         self.node: Node | None = None
         self.readers: dict[str, ImageReader] = {}
         self.channels: dict[str, ImageChannel] = {}
-        self.metrics = ForwardedLiveMetrics()
+        self.metrics = SnapshotMetrics()
 
     def serve(self) -> None:
         while True:
@@ -95,7 +95,7 @@ class _Worker:
         from livepose.graph.registry import resolve_node_type
 
         node = resolve_node_type(config["node_class"])(name=config["name"], **config["params"])
-        # Of the pipeline's metrics only the live figures cross (see ForwardedLiveMetrics); the stop
+        # Of the pipeline's metrics only the live figures cross (see SnapshotMetrics); the stop
         # event is never set, since the pipeline stops the node by closing it.
         node.ctx = NodeContext(config["mode"], self.metrics, threading.Event(),  # type: ignore[arg-type]
                                headless=config["headless"])

@@ -17,9 +17,9 @@ A test of an effect node::
         ...
 """
 
-from livepose.testing.harness import ContractError, NodeHarness, SteadyMetrics, run_node
+from livepose.testing.harness import ContractError, NodeHarness, run_node
 from livepose.testing.pipeline import Collect, PipelineOutcome, run_pipeline
 from livepose.testing.samples import face, frame, frames_from, hand, open_hand_landmarks
 
-__all__ = ["Collect", "ContractError", "NodeHarness", "PipelineOutcome", "SteadyMetrics", "face", "frame",
+__all__ = ["Collect", "ContractError", "NodeHarness", "PipelineOutcome", "face", "frame",
            "frames_from", "hand", "open_hand_landmarks", "run_node", "run_pipeline"]

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from livepose.graph.frame import Frame
-from livepose.graph.metrics import LiveSnapshot
+from livepose.graph.metrics import LiveSnapshot, SnapshotMetrics
 from livepose.graph.node import Node, NodeContext
 from livepose.results import type_problem
 
@@ -24,16 +24,6 @@ from livepose.results import type_problem
 class ContractError(AssertionError):
     """A node did not keep its contract: it returned something the runtime cannot send on, or wrote
     a result it does not declare (or of the wrong type), or was given frames it cannot work on."""
-
-
-class SteadyMetrics:
-    """What ``ctx.metrics`` gives a node under test: ``live()`` returns the snapshot it was given."""
-
-    def __init__(self, snapshot: LiveSnapshot) -> None:
-        self.snapshot = snapshot
-
-    def live(self) -> LiveSnapshot:
-        return self.snapshot
 
 
 class NodeHarness:
@@ -59,7 +49,7 @@ class NodeHarness:
         self.pressed: list[str] = []
         self.stop_requests: list[str] = []
         self.stop_event = threading.Event()
-        self.node.ctx = NodeContext(mode, SteadyMetrics(live), self.stop_event,  # type: ignore[arg-type]
+        self.node.ctx = NodeContext(mode, SnapshotMetrics(live), self.stop_event,  # type: ignore[arg-type]
                                     on_key=self._on_key, on_stop=self._on_stop, headless=headless)
         self._set_up = False
         self._next_index = 0
