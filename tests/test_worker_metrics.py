@@ -3,9 +3,11 @@ built-in visualizer's overlay needs."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import textwrap
 import threading
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -36,18 +38,25 @@ def black(index: int) -> Frame:
     return Frame.capture(np.zeros((8, 8, 3), np.uint8), index)
 
 
-def test_each_request_carries_the_pipelines_live_figures_to_the_worker(monkeypatch):
-    monkeypatch.setattr(worker, "LIVE_REFRESH_SECONDS", 0.0)
-    metrics = CountingLive(LiveSnapshot(12.5, 40.0, 3, 30.0))
+@contextlib.contextmanager
+def echo_in_a_worker(metrics: SnapshotMetrics) -> Iterator[WorkerProcessNode]:
+    """An EchoLive node in its worker process, set up with the pipeline metrics given, closed after."""
     node = WorkerProcessNode("echo", EchoLive, {}, WorkerSettings())
     node.ctx = NodeContext("offline", metrics, threading.Event(), headless=True)  # type: ignore[arg-type]
     node.setup()
     try:
+        yield node
+    finally:
+        node.close()
+
+
+def test_each_request_carries_the_pipelines_live_figures_to_the_worker(monkeypatch):
+    monkeypatch.setattr(worker, "LIVE_REFRESH_SECONDS", 0.0)
+    metrics = CountingLive(LiveSnapshot(12.5, 40.0, 3, 30.0))
+    with echo_in_a_worker(metrics) as node:
         first = node.process(frame=black(0))
         metrics.received(LiveSnapshot(25.0, 20.0, 4, 31.0))
         second = node.process(frame=black(1))
-    finally:
-        node.close()
     assert first.results["live"] == LiveSnapshot(12.5, 40.0, 3, 30.0)
     assert second.results["live"] == LiveSnapshot(25.0, 20.0, 4, 31.0)
     at_setup = first.results["live_at_setup"]
@@ -57,13 +66,8 @@ def test_each_request_carries_the_pipelines_live_figures_to_the_worker(monkeypat
 def test_the_live_figures_are_computed_once_per_refresh_interval_not_per_frame(monkeypatch):
     monkeypatch.setattr(worker, "LIVE_REFRESH_SECONDS", 3600.0)
     metrics = CountingLive(LiveSnapshot(12.5, 40.0, 3, 30.0))
-    node = WorkerProcessNode("echo", EchoLive, {}, WorkerSettings())
-    node.ctx = NodeContext("offline", metrics, threading.Event(), headless=True)  # type: ignore[arg-type]
-    node.setup()
-    try:
+    with echo_in_a_worker(metrics) as node:
         answers = [node.process(frame=black(i)) for i in range(5)]
-    finally:
-        node.close()
     assert metrics.computed == 1 and all(a.results["live"] == LiveSnapshot(12.5, 40.0, 3, 30.0) for a in answers)
 
 
