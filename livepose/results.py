@@ -34,12 +34,13 @@ from typing import Any, Callable
 
 import numpy as np
 
+from livepose.graph.frame import Frame
 from livepose.vision.rects import NormalizedRect, TrackedRoi
 
 __all__ = [
     "Face", "FaceLandmark", "Hand", "HandLandmark", "NormalizedRect", "ResultKey", "TrackedRoi",
     "WELL_KNOWN", "MEDIA_TIME", "STILL_IMAGE", "RGB", "HANDS", "HAND_ROIS", "PALMS", "HAND_TRACKS",
-    "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "type_problem",
+    "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "frame_time", "type_problem",
 ]
 
 
@@ -105,7 +106,11 @@ class Hand:
     - ``presence``: the model's hand presence score, above the node's ``min_tracking_confidence``.
     - ``roi``: the rotated rectangle the landmarks were read from.
     - ``track_id``: a small integer that stays the same while the hand is tracked from frame to
-      frame; a hand lost and found again gets a new one.
+      frame. From ``hand_landmarks`` a hand lost and found again gets a new one; after a
+      ``tracker`` node it keeps its id through short losses and crossings.
+    - ``raw_landmarks``, ``raw_world_landmarks``: after a ``tracker`` node that smooths, the
+      landmarks as the model found them (``landmarks`` and ``world_landmarks`` are then the
+      smoothed ones); ``None`` otherwise.
     """
 
     landmarks: np.ndarray = field(repr=False)
@@ -115,6 +120,8 @@ class Hand:
     presence: float
     roi: NormalizedRect
     track_id: int
+    raw_landmarks: np.ndarray | None = field(default=None, repr=False)
+    raw_world_landmarks: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def score(self) -> float:
@@ -130,13 +137,15 @@ class Face:
       normalised depth times the frame width (same scale as x), smaller is closer to the camera.
       Index with :class:`FaceLandmark`.
     - ``score``: face presence, the sigmoid of the model's face flag, above ``min_tracking_confidence``.
-    - ``roi``: the rectangle the landmarks were read from; ``track_id``: as for :class:`Hand`.
+    - ``roi``: the rectangle the landmarks were read from; ``track_id`` and ``raw_landmarks``: as
+      for :class:`Hand`.
     """
 
     landmarks: np.ndarray = field(repr=False)
     score: float
     roi: NormalizedRect
     track_id: int
+    raw_landmarks: np.ndarray | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -210,6 +219,13 @@ FACES = "faces"
 FACE_ROIS = "face_rois"
 FACE_DETECTIONS = "face_detections"
 FACE_TRACKS = "face_tracks"
+
+
+def frame_time(frame: Frame) -> float:
+    """A frame's time in seconds: its ``media_time`` (the source's own clock) when the source gave
+    one, else its capture time. Recording and tracking measure intervals with it."""
+    media_time = frame.results.get(MEDIA_TIME)
+    return float(media_time) if media_time is not None else frame.timestamp
 
 
 def type_problem(key: str, value: Any) -> str | None:

@@ -6,7 +6,8 @@ The format, which the accuracy checks compare against, is exactly::
      "hands": [{"id", "handedness", "score", "landmarks": [[x, y, z], ...]}],
      "faces": [{"id", "score", "landmarks": [[x, y, z], ...]}]}
 
-with x, y in pixels of the original frame and z in the same scale as x.
+with x, y in pixels of the original frame and z in the same scale as x. Written with ``raw``, an
+object that a tracker smoothed also has ``"raw_landmarks"``: the landmarks as the model found them.
 """
 
 from __future__ import annotations
@@ -38,32 +39,41 @@ def _score(value: Any) -> float | None:
     return round(score, 4) if math.isfinite(score) else None
 
 
-def hand_record(hand: Any, decimals: int = 3) -> dict[str, Any]:
+def _with_raw(record: dict[str, Any], item: Any, decimals: int, raw: bool) -> dict[str, Any]:
+    raw_landmarks = getattr(item, "raw_landmarks", None) if raw else None
+    if raw_landmarks is not None:
+        record["raw_landmarks"] = _landmark_list(raw_landmarks, decimals)
+    return record
+
+
+def hand_record(hand: Any, decimals: int = 3, raw: bool = False) -> dict[str, Any]:
     """The JSON object of one hand (anything with landmarks, handedness, score, track_id)."""
-    return {"id": int(hand.track_id), "handedness": str(hand.handedness),
-            "score": _score(hand.score), "landmarks": _landmark_list(hand.landmarks, decimals)}
+    return _with_raw({"id": int(hand.track_id), "handedness": str(hand.handedness),
+                      "score": _score(hand.score), "landmarks": _landmark_list(hand.landmarks, decimals)},
+                     hand, decimals, raw)
 
 
-def face_record(face: Any, decimals: int = 3) -> dict[str, Any]:
+def face_record(face: Any, decimals: int = 3, raw: bool = False) -> dict[str, Any]:
     """The JSON object of one face (anything with landmarks, score, track_id)."""
-    return {"id": int(face.track_id), "score": _score(face.score),
-            "landmarks": _landmark_list(face.landmarks, decimals)}
+    return _with_raw({"id": int(face.track_id), "score": _score(face.score),
+                      "landmarks": _landmark_list(face.landmarks, decimals)}, face, decimals, raw)
 
 
 def frame_record(frame_index: int, t: float, hands: Iterable[Any] = (), faces: Iterable[Any] = (),
-                 decimals: int = 3) -> dict[str, Any]:
-    """The JSON object of one frame."""
+                 decimals: int = 3, raw: bool = False) -> dict[str, Any]:
+    """The JSON object of one frame; ``raw`` adds the raw landmarks of smoothed objects."""
     return {"frame": int(frame_index), "t": round(float(t), 6),
-            "hands": [hand_record(h, decimals) for h in hands],
-            "faces": [face_record(f, decimals) for f in faces]}
+            "hands": [hand_record(h, decimals, raw) for h in hands],
+            "faces": [face_record(f, decimals, raw) for f in faces]}
 
 
 class KeypointWriter:
     """Append one JSON line per frame to a file, flushing each so a crash loses nothing."""
 
-    def __init__(self, path: str | os.PathLike[str], *, decimals: int = 3) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, decimals: int = 3, raw: bool = False) -> None:
         self.path = Path(path).expanduser()
         self.decimals = decimals
+        self.raw = raw
         self.frames_written = 0
         try:
             self._file: TextIO | None = open(self.path, "w", encoding="utf-8")
@@ -74,7 +84,7 @@ class KeypointWriter:
               faces: Iterable[Any] = ()) -> None:
         if self._file is None:
             raise RuntimeError(f"{self.path} is already closed")
-        record = frame_record(frame_index, t, hands, faces, self.decimals)
+        record = frame_record(frame_index, t, hands, faces, self.decimals, self.raw)
         self._file.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
         self._file.flush()
         self.frames_written += 1

@@ -17,12 +17,18 @@ class _Unmirrored:
 
     def __init__(self, item: Any, width: int) -> None:
         self._item = item
-        landmarks = np.array(item.landmarks, dtype=np.float64)
-        landmarks[:, 0] = width - landmarks[:, 0]
-        self.landmarks = landmarks
+        self.landmarks = _flipped(item.landmarks, width)
+        raw = getattr(item, "raw_landmarks", None)
+        self.raw_landmarks = None if raw is None else _flipped(raw, width)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._item, name)
+
+
+def _flipped(landmarks: Any, width: int) -> np.ndarray:
+    flipped = np.array(landmarks, dtype=np.float64)
+    flipped[:, 0] = width - flipped[:, 0]
+    return flipped
 
 
 class ExportKeypoints(Node):
@@ -36,9 +42,10 @@ class ExportKeypoints(Node):
     path: str = param(..., "JSON Lines file to write")
     decimals: int = param(3, "decimals kept of landmark coordinates", ge=0, le=6)
     unmirror: bool = param(True, "for mirrored (selfie) frames, give x in the camera's original image")
+    raw: bool = param(False, "also write raw_landmarks, the landmarks before a tracker smoothed them")
 
     def setup(self) -> None:
-        self._writer = KeypointWriter(self.path, decimals=self.decimals)
+        self._writer = KeypointWriter(self.path, decimals=self.decimals, raw=self.raw)
         self._first_time: float | None = None
 
     def process(self, frame: Frame) -> None:

@@ -11,15 +11,9 @@ from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.video_writer import Mp4Writer
-from livepose.results import MEDIA_TIME
+from livepose.results import MEDIA_TIME, frame_time
 
 log = logging.getLogger(__name__)
-
-
-def frame_time(frame: Frame) -> float:
-    """A frame's time for recording: its source's media time, else its capture time."""
-    media_time = frame.results.get(MEDIA_TIME)
-    return float(media_time) if media_time is not None else frame.timestamp
 
 
 def segment_path(path: Path, segment: int) -> Path:
