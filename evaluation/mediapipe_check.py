@@ -33,10 +33,11 @@ from livepose.graph.spec import Overrides, load_pipeline
 THRESHOLDS = {"min_count_agreement": 0.97, "max_median_px": 1.0, "max_p95_px": 3.0, "min_label_agreement": 0.99}
 """Same count on 97% of frames, median landmark error <= 1 px, p95 <= 3 px, handedness 99%."""
 
-REFERENCE_SETTINGS = ("face.max_num_faces=2", "camera.color_matrix=bt601")
+REFERENCE_SETTINGS = ("face.max_num_faces=2", "camera.color_matrix=bt601", "track.smoothing=false")
 """The reference ran FaceMesh with ``max_num_faces=2`` on frames decoded by OpenCV 4, which converts
 YUV with BT.601 whatever the video's tag says. One shared clip (short_hamilton_clip) is tagged
-BT.709; decoded as tagged, its pixels differ by up to 8 levels and MediaPipe's answers with them."""
+BT.709; decoded as tagged, its pixels differ by up to 8 levels and MediaPipe's answers with them.
+MediaPipe's legacy solutions do not smooth, so neither does the comparison."""
 
 
 @dataclass(frozen=True)

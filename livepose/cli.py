@@ -194,7 +194,8 @@ def list_results() -> None:
     from livepose.results import WELL_KNOWN
 
     for key in WELL_KNOWN.values():
-        click.echo(f"{key.name}: {key.type_name}  (written by {', '.join(key.writers)})")
+        updated = f"; updated by {', '.join(key.updated_by)}" if key.updated_by else ""
+        click.echo(f"{key.name}: {key.type_name}  (written by {', '.join(key.writers)}{updated})")
         click.echo(f"  {key.doc}")
 
 

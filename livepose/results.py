@@ -150,13 +150,15 @@ class Face:
 
 @dataclass(frozen=True)
 class ResultKey:
-    """One well-known result: its key, what its value is, and which built-in node types write it."""
+    """One well-known result: its key, what its value is, which built-in node types write it, and
+    which rewrite it once written (they need a writer before them)."""
 
     name: str
     type_name: str
     doc: str
     writers: tuple[str, ...]
     check: Callable[[Any], bool] = field(repr=False, compare=False)
+    updated_by: tuple[str, ...] = ()
 
 
 def _tuple_of(kind: type) -> Callable[[Any], bool]:
@@ -190,8 +192,9 @@ _KEYS = [
     ResultKey("hand_tracks", "tuple[TrackedRoi, ...]",
               "next frame's hand regions, computed from this frame's landmarks; carried by the loop's "
               "feedback stream back to the palm detector", ("hand_landmarks",), _tuple_of(TrackedRoi)),
-    ResultKey("hands", "tuple[Hand, ...]", "the hands found in the frame (see Hand)",
-              ("hand_landmarks",), _tuple_of(Hand)),
+    ResultKey("hands", "tuple[Hand, ...]",
+              "the hands found in the frame (see Hand); a tracker gives them lasting ids and smooths them",
+              ("hand_landmarks",), _tuple_of(Hand), ("tracker",)),
     ResultKey("face_rois", "tuple[TrackedRoi, ...]",
               "the face regions the face mesh runs on this frame: tracked or found by the face detector",
               ("face_detector", "face_tracker"), _tuple_of(TrackedRoi)),
@@ -201,8 +204,9 @@ _KEYS = [
     ResultKey("face_tracks", "tuple[TrackedRoi, ...]",
               "next frame's face regions, from this frame's mesh; the face loop's feedback",
               ("face_landmarks",), _tuple_of(TrackedRoi)),
-    ResultKey("faces", "tuple[Face, ...]", "the faces found in the frame (see Face)",
-              ("face_landmarks", "face_tracker"), _tuple_of(Face)),
+    ResultKey("faces", "tuple[Face, ...]",
+              "the faces found in the frame (see Face); a tracker gives them lasting ids and smooths them",
+              ("face_landmarks", "face_tracker"), _tuple_of(Face), ("tracker",)),
 ]
 
 WELL_KNOWN: dict[str, ResultKey] = {key.name: key for key in _KEYS}

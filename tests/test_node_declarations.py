@@ -13,7 +13,7 @@ from livepose.nodes import BUILTIN_NODES
 from livepose.testing import NodeHarness, frame
 from media_paths import WEBM_CLIP, media_file
 
-TRACKING_NODES = ("palm_detector", "hand_landmarks", "face_detector", "face_landmarks", "face_tracker")
+TRACKING_NODES = ("palm_detector", "hand_landmarks", "face_detector", "face_landmarks", "face_tracker", "tracker")
 
 
 def _node_class(type_name: str) -> type[Node]:
@@ -28,9 +28,13 @@ def _written(node_class: type[Node]) -> set[str]:
 
 @pytest.mark.parametrize("key", sorted(results.WELL_KNOWN))
 def test_every_listed_writer_is_built_in_and_declares_the_key(key):
-    for writer in results.WELL_KNOWN[key].writers:
+    known = results.WELL_KNOWN[key]
+    for writer in known.writers + known.updated_by:
         assert writer in BUILTIN_NODES, f"{key}: writer {writer} is no built-in node"
         assert key in _written(_node_class(writer)), f"{writer} does not declare that it writes {key}"
+    for updater in known.updated_by:
+        node_class = _node_class(updater)
+        assert key in node_class.reads + node_class.requires, f"{updater} rewrites {key} without reading it"
 
 
 @pytest.mark.parametrize("type_name", TRACKING_NODES)
@@ -39,7 +43,8 @@ def test_tracking_nodes_write_only_well_known_keys_they_are_listed_for(type_name
     assert written, f"{type_name} declares no results"
     for key in written:
         assert key in results.WELL_KNOWN, f"{type_name} writes {key}, which livepose.results does not name"
-        assert type_name in results.WELL_KNOWN[key].writers, f"{type_name} writes {key} but is not its listed writer"
+        known = results.WELL_KNOWN[key]
+        assert type_name in known.writers + known.updated_by, f"{type_name} writes {key} but is not its listed writer"
 
 
 @pytest.mark.parametrize("type_name", TRACKING_NODES)

@@ -16,4 +16,5 @@ BUILTIN_NODES: dict[str, str] = {
     "face_detector": "livepose.nodes.face:FaceDetectorNode",
     "face_landmarks": "livepose.nodes.face:FaceLandmarksNode",
     "face_tracker": "livepose.nodes.face:FaceTrackerNode",
+    "tracker": "livepose.nodes.tracker:Tracker",
 }

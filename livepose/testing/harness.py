@@ -154,16 +154,18 @@ class NodeHarness:
         else:
             raise ContractError(f"{name}.process returned {type(output).__name__}: it must return a Frame "
                                 f"(or a {{port: Frame}} dict for ports {', '.join(ports) or 'none'}) or None")
-        given = {}
+        # A result passed on from any input (the very object) is not written by this node.
+        given: dict[str, list[int]] = {}
         for value in inputs.values():
             if isinstance(value, Frame):
-                given.update(value.results)
+                for key, result in value.results.items():
+                    given.setdefault(key, []).append(id(result))
         for port, frame in by_port.items():
             if frame is None:
                 continue
             if not isinstance(frame, Frame):
                 raise ContractError(f"{name}.process returned {type(frame).__name__} on port '{port}', not a Frame")
-            added = [key for key, value in frame.results.items() if key not in given or given[key] is not value]
+            added = [key for key, value in frame.results.items() if id(value) not in given.get(key, ())]
             declared = self.node_class.written_on(port)
             undeclared = [key for key in added if declared is not None and key not in declared]
             if undeclared:
