@@ -5,7 +5,6 @@ from __future__ import annotations
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.results import FACES, HANDS, MEDIA_TIME, STILL_IMAGE, Face, Hand, frame_time
-from livepose.vision.object_tracker import ObjectTracker
 from livepose.vision.smoothing import IMAGE_LANDMARKS, WORLD_LANDMARKS, OneEuroSettings
 
 _CUTOFF = "One Euro filter: cutoff frequency (Hz) when still; lower is smoother"
@@ -44,16 +43,19 @@ class Tracker(Node):
     face_derivate_cutoff: float = param(IMAGE_LANDMARKS.derivate_cutoff, _DERIVATE, gt=0)
 
     def setup(self) -> None:
+        # Imported here: scipy's solver takes 0.4 s to import, which set-up overlaps with the models'.
+        from livepose.vision.object_tracker import ObjectTracker
+
         def settings(kind: str) -> OneEuroSettings | None:
             if not self.smoothing:
                 return None
             return OneEuroSettings(getattr(self, f"{kind}_min_cutoff"), getattr(self, f"{kind}_beta"),
                                    getattr(self, f"{kind}_derivate_cutoff"))
 
-        self._hands: ObjectTracker[Hand] = ObjectTracker(
+        self._hands = ObjectTracker[Hand](
             max_lost=self.max_lost, label_of=lambda hand: hand.handedness, image=settings("hand"),
             world=settings("world"))
-        self._faces: ObjectTracker[Face] = ObjectTracker(
+        self._faces = ObjectTracker[Face](
             max_lost=self.max_lost, label_of=lambda face: None, image=settings("face"))
 
     def process(self, frame: Frame) -> Frame:
