@@ -286,6 +286,73 @@ def test_many_objects_in_any_order_keep_their_ids():
         assert ids == [int(k) for k in keep], i
 
 
+# --- duplicates and long losses ------------------------------------------------------------------------------
+
+def test_a_duplicate_on_top_of_a_hand_for_two_frames_does_not_take_the_hands_id():
+    # MediaPipe answers twice on one hand on frames 10 and 12: a second, larger hand a few pixels off,
+    # with a new loop id; on frame 11 the loop kept the duplicate's ROI (its loop id, its place).
+    tracker = IdentityTracker()
+    x = lambda i: 100 + 4.0 * i  # noqa: E731
+    for i in range(10):
+        assert tracker.update([hand(x(i), 200, loop_id=0)], i / FPS) == [0]
+    duplicate = tracker.update([hand(x(10), 200, loop_id=0), hand(x(10) + 10, 205, loop_id=1, size=1.3 * SIZE)],
+                               10 / FPS)
+    assert duplicate[0] == 0 and duplicate[1] != 0
+    assert tracker.update([hand(x(11) + 10, 205, loop_id=1, size=1.3 * SIZE)], 11 / FPS) == [0]
+    again = tracker.update([hand(x(12), 200, loop_id=1), hand(x(12) + 12, 206, loop_id=2, size=1.3 * SIZE)],
+                           12 / FPS)
+    assert again[0] == 0 and again[1] != 0
+    for i in range(13, 40):
+        assert tracker.update([hand(x(i), 200, loop_id=2 if i % 2 else 1)], i / FPS) == [0], i
+    assert [track.id for track in tracker.tracks] == [0]  # the duplicate's track was forgotten at once
+
+
+def test_a_face_answered_twice_again_and_again_keeps_its_id_through_a_loss():
+    # A second, larger mesh on the face every few frames, then the face missed for 5 frames and found
+    # again looking like the duplicate: it is still the face's track that takes it.
+    tracker = IdentityTracker()
+    for i in range(30):
+        observations = [face(300, 150, loop_id=0)]
+        if i >= 10 and i % 3 == 0:
+            observations.insert(0, Observation((296, 146), 1.25 * SIZE, None, 10 + i))
+        ids = tracker.update(observations, i / FPS)
+        assert ids[-1] == 0 and len(set(ids)) == len(ids), i
+    assert tracker.update([Observation((297, 147), 1.25 * SIZE, None, 50)], 36 / FPS) == [0]
+    assert tracker.update([face(300, 150, loop_id=50)], 37 / FPS) == [0]
+
+
+def test_a_duplicate_has_another_label_or_size_or_place_else_it_is_a_new_object():
+    tracker = IdentityTracker()
+    tracker.update([hand(200, 200, "Left", 0)], 0.0)
+    ids = tracker.update([hand(200, 200, "Left", 0), hand(200 + 0.6 * SIZE, 200, "Left", 1)], 1 / FPS)
+    assert ids == [0, 1] and not any(track.tentative for track in tracker.tracks)  # 0.6 sizes apart
+    ids = tracker.update([hand(200, 200, "Left", 0), hand(205, 200, "Left", 1, size=2 * SIZE),
+                          hand(195, 200, "Left", 2, size=1.2 * SIZE)], 2 / FPS)
+    assert ids[:2] == [0, 1] and [t.tentative for t in tracker.tracks] == [False, False, True]
+
+
+@pytest.mark.parametrize("gate_growth", [None, 0.0])
+def test_a_hand_lost_for_0_3_s_that_moved_1_8_sizes_keeps_its_id(gate_growth):
+    # It moved right, was lost for 0.3 s and came back 1.8 sizes to the left of where it was last seen
+    # (2.1 sizes from its prediction): past the plain gate, within the gate grown with the time unseen.
+    tracker = IdentityTracker() if gate_growth is None else IdentityTracker(gate_growth=gate_growth)
+    for i in range(15):
+        assert tracker.update([hand(100 + 200 * i / FPS, 200, loop_id=0)], i / FPS) == [0]
+    last = 14 / FPS
+    for k in range(1, 9):
+        assert tracker.update([], last + k / FPS) == []
+    back = tracker.update([hand(100 + 200 * last - 1.8 * SIZE, 200, loop_id=1)], last + 0.3)
+    assert back == ([0] if gate_growth is None else [1])
+
+
+def test_a_grown_gate_still_keeps_two_hands_that_come_back_together_apart():
+    tracker = IdentityTracker()
+    for i in range(10):
+        assert tracker.update([hand(200, 200, "Left", 0), hand(200 + 1.2 * SIZE, 200, "Right", 1)], i / FPS) == [0, 1]
+    t = 9 / FPS + 0.4
+    assert tracker.update([hand(200 + 1.4 * SIZE, 210, "Right", 2), hand(220, 190, "Left", 3)], t) == [1, 0]
+
+
 # --- real hands -----------------------------------------------------------------------------------------------
 
 GAP = range(30, 35)

@@ -21,18 +21,25 @@ Rules (per ``update``)
 1. Time is the frame time given, not the wall clock: elapsed = timestamp - previous timestamp, or 0 when
    it does not increase (that frame then counts as simultaneous with the previous one; nothing is
    dropped). Tracks unseen for more than ``max_lost`` seconds are forgotten; their ids are never reused.
+   A tentative track (rule 6) is forgotten sooner, when unseen for more than ``duplicate_lost`` seconds.
 2. Loop continuity: an observation whose ``loop_id`` (>= 0) is the loop id of a live track's previous
    observation is that track, provided their labels agree (either being ``None`` agrees). The loop
    tracked the object without a break, so this wins over any position jump. With disagreeing labels it
    is not trusted: that is what a swap of loop ids between crossing hands looks like (the loop's ROI
    slid onto the other hand, which the model labels as such). The pair then goes through step 3 like
    any other, where a one-frame handedness flip of the same hand still matches by position. Loop ids
-   must come from one loop: call ``reset()`` when it restarts (its ids start again at 0).
+   must come from one loop: call ``reset()`` when it restarts (its ids start again at 0). A tentative
+   track (rule 6) never wins by loop continuity: its observation goes through step 3.
 3. Assignment: the remaining observations and tracks are paired by
    ``scipy.optimize.linear_sum_assignment`` on cost = distance from the observation's centre to the
    track's predicted centre, divided by the mean of their sizes, plus ``label_penalty`` when their labels
-   differ. Pairs costing more than ``gate`` are not matched. The prediction moves the last centre at the
-   track's smoothed velocity for the time since it was seen, at most ``prediction_horizon`` seconds.
+   differ, plus ``duplicate_penalty`` when the track is tentative (rule 6), so that on a near-tie the
+   older track keeps its object. Pairs costing more than the gate are not matched; the gate grows with
+   the time the track has been unseen beyond ``gate_grace``: ``gate + gate_growth * max(0, seconds
+   unseen - gate_grace)`` (a hand lost for 0.3 s may have moved far, and the prediction only looks
+   ``prediction_horizon`` ahead; a miss of a frame or two keeps the plain gate). The prediction
+   moves the last centre at the track's smoothed velocity for the time since it was seen, at most
+   ``prediction_horizon`` seconds.
 4. Every observation left over starts a track with the next id (0, 1, 2, ...). Each track takes at most
    one observation, so no two observations of a frame share an id.
 5. A matched track takes the observation's centre, size and loop id (a track that held that loop id
@@ -40,6 +47,15 @@ Rules (per ``update``)
    time constant (``velocity_time_constant``), so the smoothing is the same at any frame rate and a
    tiny interval cannot make a large velocity; its label is the most frequent of its last
    ``label_history`` labels (a tie keeps the current one), so one mislabelled frame changes nothing.
+6. Duplicates: MediaPipe's loop now and then answers twice on one object for a frame or two (a second
+   hand, or a second, larger face mesh, a few pixels off). An observation that starts a track while
+   another observation of the same frame, already given a track, is the same object (same label, or
+   both ``None``; centres under ``DUPLICATE_DISTANCE`` mean sizes apart; sizes within a factor
+   ``DUPLICATE_SIZE_RATIO``) starts a *tentative* track. It keeps its own id (the node writes both
+   observations, so they must differ) but, until it has been seen on ``CONFIRM_FRAMES`` frames with
+   no duplicate of its observation in the frame (MediaPipe's duplicates come and go beside their object
+   for many frames: those frames do not count), it pays ``duplicate_penalty`` in the assignment, never wins by loop continuity and is forgotten after
+   ``duplicate_lost`` seconds unseen; after that it is an ordinary track.
 
 Tuned constants: on MediaPipe's hands in the shared clips' reference answers (9 clips, 25-30 fps),
 with runs of 1 to 13 frames removed (every hand, or one of them) at every other frame, and each hand
@@ -56,6 +72,13 @@ coming back 2.5% got a new id and 0.2% (14) another hand's id.
 - ``VELOCITY_TIME_CONSTANT = 0.1`` s (weight 0.28 on each new velocity at 30 fps): 0.03-0.2 s differ
   little; 0.1 s was the best.
 - ``LABEL_HISTORY = 5`` labels: a relabel must last 3 of 5 frames to change a track's label.
+- ``GATE_GROWTH = 4.0`` sizes per second unseen (tuned on ``benchmarks/bench_tracker.py``'s blanked
+  frames): a hand lost for 0.24 s that moved 1.8 sizes (hands5) comes back under 2.5; two hands side
+  by side are still told apart by the assignment and their labels.
+- Duplicates (rule 6) as in the benchmark's reference labelling: ``DUPLICATE_DISTANCE = 0.5`` sizes,
+  ``DUPLICATE_SIZE_RATIO = 1.6``; ``DUPLICATE_PENALTY = 0.5`` sizes (a duplicate is under 0.5 sizes
+  from its object, so the older track wins any tie it could make); ``CONFIRM_FRAMES = 3``;
+  ``DUPLICATE_LOST = 0.1`` s (2-3 frames at 25-30 fps: the duplicates seen came back within a frame).
 """
 
 from __future__ import annotations
@@ -79,6 +102,13 @@ __all__ = [
     "PREDICTION_HORIZON",
     "VELOCITY_TIME_CONSTANT",
     "LABEL_HISTORY",
+    "GATE_GROWTH",
+    "GATE_GRACE",
+    "DUPLICATE_DISTANCE",
+    "DUPLICATE_SIZE_RATIO",
+    "DUPLICATE_PENALTY",
+    "CONFIRM_FRAMES",
+    "DUPLICATE_LOST",
 ]
 
 MAX_LOST = 0.5
@@ -87,6 +117,13 @@ LABEL_PENALTY = 0.75
 PREDICTION_HORIZON = 0.1
 VELOCITY_TIME_CONSTANT = 0.1
 LABEL_HISTORY = 5
+GATE_GROWTH = 4.0
+GATE_GRACE = 0.1
+DUPLICATE_DISTANCE = 0.5
+DUPLICATE_SIZE_RATIO = 1.6
+DUPLICATE_PENALTY = 0.5
+CONFIRM_FRAMES = 3
+DUPLICATE_LOST = 0.1
 MIN_SIZE = 1.0
 """``observe`` never gives a size below one pixel (a single landmark, or all on one point)."""
 
@@ -140,14 +177,22 @@ class Track:
     """Smoothed, in pixels per second."""
     labels: deque = field(default_factory=deque)
     """The last labels observed (``None`` is not recorded), newest last."""
+    frames: int = 1
+    """Frames it has been seen on."""
+    tentative: bool = False
+    """Started as a duplicate of another observation and not yet seen on ``CONFIRM_FRAMES`` frames
+    without one (rule 6)."""
+    confirmations: int = 0
+    """Frames it has been seen on with no duplicate of its observation beside it."""
 
     def predicted_centre(self, now: float, horizon: float) -> tuple[float, float]:
         """Where the track should be at ``now``: constant velocity for at most ``horizon`` seconds."""
         lead = min(now - self.last_seen, horizon)
         return self.centre[0] + self.velocity[0] * lead, self.centre[1] + self.velocity[1] * lead
 
-    def absorb(self, observation: Observation, now: float, time_constant: float) -> None:
-        """Take the observation matched to this track at ``now``."""
+    def absorb(self, observation: Observation, now: float, time_constant: float, confirms: bool = True) -> None:
+        """Take the observation matched to this track at ``now`` (``confirms``: the frame counts towards
+        confirming a tentative track)."""
         elapsed = now - self.last_seen
         (x, y), (old_x, old_y) = observation.centre, self.centre
         if elapsed > 0:
@@ -158,6 +203,11 @@ class Track:
         self.size = observation.size
         self.last_seen = now
         self.loop_id = observation.loop_id
+        self.frames += 1
+        if confirms:
+            self.confirmations += 1
+            if self.confirmations >= CONFIRM_FRAMES:
+                self.tentative = False
         self._vote(observation.label)
 
     def _vote(self, label: str | None) -> None:
@@ -172,6 +222,15 @@ def _labels_differ(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a != b
 
 
+def _duplicates(a: Observation, b: Observation) -> bool:
+    """Two observations of one frame on the same object (rule 6)."""
+    if a.label != b.label:
+        return False
+    small, large = sorted((a.size, b.size))
+    distance = math.hypot(a.centre[0] - b.centre[0], a.centre[1] - b.centre[1])
+    return distance < DUPLICATE_DISTANCE * (a.size + b.size) / 2 and large < DUPLICATE_SIZE_RATIO * small
+
+
 class IdentityTracker:
     """Persistent ids for one kind of object on one camera (see the module doc for the rules)."""
 
@@ -184,9 +243,14 @@ class IdentityTracker:
         prediction_horizon: float = PREDICTION_HORIZON,
         velocity_time_constant: float = VELOCITY_TIME_CONSTANT,
         label_history: int = LABEL_HISTORY,
+        gate_growth: float = GATE_GROWTH,
+        gate_grace: float = GATE_GRACE,
+        duplicate_penalty: float = DUPLICATE_PENALTY,
+        duplicate_lost: float = DUPLICATE_LOST,
     ) -> None:
         for name, value in (("max_lost", max_lost), ("label_penalty", label_penalty),
-                            ("prediction_horizon", prediction_horizon)):
+                            ("prediction_horizon", prediction_horizon), ("gate_growth", gate_growth), ("gate_grace", gate_grace),
+                            ("duplicate_penalty", duplicate_penalty), ("duplicate_lost", duplicate_lost)):
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
         for name, value in (("gate", gate), ("velocity_time_constant", velocity_time_constant)):
@@ -200,6 +264,10 @@ class IdentityTracker:
         self.prediction_horizon = float(prediction_horizon)
         self.velocity_time_constant = float(velocity_time_constant)
         self.label_history = int(label_history)
+        self.gate_growth = float(gate_growth)
+        self.gate_grace = float(gate_grace)
+        self.duplicate_penalty = float(duplicate_penalty)
+        self.duplicate_lost = float(duplicate_lost)
         self._tracks: list[Track] = []
         self._next_id = 0
         self._clock = 0.0  # frame time elapsed, summed over updates; never decreases
@@ -217,10 +285,11 @@ class IdentityTracker:
     def update(self, observations: Sequence[Observation], timestamp: float) -> list[int]:
         """The persistent id of each observation of this frame, in order."""
         now = self._advance(timestamp)
-        self._tracks = [track for track in self._tracks if now - track.last_seen <= self.max_lost]
+        self._tracks = [track for track in self._tracks if now - track.last_seen
+                        <= (min(self.max_lost, self.duplicate_lost) if track.tentative else self.max_lost)]
         matches: list[Track | None] = [None] * len(observations)
 
-        by_loop_id = {track.loop_id: track for track in self._tracks if track.loop_id >= 0}
+        by_loop_id = {track.loop_id: track for track in self._tracks if track.loop_id >= 0 and not track.tentative}
         claimed: set[int] = set()
         pending: list[int] = []
         for index, observation in enumerate(observations):
@@ -242,14 +311,18 @@ class IdentityTracker:
             if track.loop_id in taken and track.id not in claimed:
                 track.loop_id = -1  # the loop id now belongs to the track that took it this frame
 
-        ids = []
-        for observation, track in zip(observations, matches):
-            if track is None:
-                track = self._start(observation, now)
-            else:
-                track.absorb(observation, now, self.velocity_time_constant)
-            ids.append(track.id)
-        return ids
+        for index, (observation, track) in enumerate(zip(observations, matches)):
+            if track is not None:
+                # A tentative track seen next to the object it duplicates is not confirmed by that frame.
+                duplicated = track.tentative and any(_duplicates(observation, observations[other])
+                                                     for other in range(len(observations)) if other != index)
+                track.absorb(observation, now, self.velocity_time_constant, confirms=not duplicated)
+        for index, observation in enumerate(observations):
+            if matches[index] is None:
+                duplicate = any(matches[other] is not None and _duplicates(observation, observations[other])
+                                for other in range(len(observations)) if other != index)
+                matches[index] = self._start(observation, now, duplicate)
+        return [track.id for track in matches]  # type: ignore[union-attr]
 
     def _advance(self, timestamp: float) -> float:
         timestamp = float(timestamp)
@@ -266,20 +339,26 @@ class IdentityTracker:
         cost = math.hypot(x - px, y - py) / ((observation.size + track.size) / 2)
         if _labels_differ(track.label, observation.label):
             cost += self.label_penalty
+        if track.tentative:
+            cost += self.duplicate_penalty
         return cost
+
+    def _gate(self, track: Track, now: float) -> float:
+        return self.gate + self.gate_growth * max(now - track.last_seen - self.gate_grace, 0.0)
 
     def _assign(self, observations: list[Observation], tracks: list[Track], now: float) -> list[tuple[int, Track]]:
         """Pairs (index into ``observations``, track) of the cheapest assignment within the gate."""
         if len(observations) == 1 and len(tracks) == 1:
-            return [(0, tracks[0])] if self._cost(observations[0], tracks[0], now) <= self.gate else []
-        costs = np.array([[self._cost(observation, track, now) for track in tracks] for observation in observations])
-        costs[costs > self.gate] = _UNMATCHABLE
+            return [(0, tracks[0])] if self._cost(observations[0], tracks[0], now) <= self._gate(tracks[0], now) else []
+        gates = [self._gate(track, now) for track in tracks]
+        costs = np.array([[cost if (cost := self._cost(observation, track, now)) <= gate else _UNMATCHABLE
+                           for track, gate in zip(tracks, gates)] for observation in observations])
         rows, columns = linear_sum_assignment(costs)
-        return [(int(row), tracks[column]) for row, column in zip(rows, columns) if costs[row, column] <= self.gate]
+        return [(int(row), tracks[column]) for row, column in zip(rows, columns) if costs[row, column] < _UNMATCHABLE]
 
-    def _start(self, observation: Observation, now: float) -> Track:
+    def _start(self, observation: Observation, now: float, duplicate: bool = False) -> Track:
         track = Track(self._next_id, observation.centre, observation.size, now, observation.loop_id,
-                      observation.label, labels=deque(maxlen=self.label_history))
+                      observation.label, labels=deque(maxlen=self.label_history), tentative=duplicate)
         if observation.label is not None:
             track.labels.append(observation.label)
         self._tracks.append(track)
