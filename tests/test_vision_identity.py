@@ -244,6 +244,33 @@ def test_a_one_frame_handedness_flip_does_not_switch_ids(loop_ids):
         assert frame(i, "Left") == [0, 1]
 
 
+def test_a_label_seen_once_weighs_less_than_an_established_one():
+    # short_hamilton_clip frames 117-120: a hand seen on one frame, lost for two, found 1.1 sizes off
+    # with the other label is the same hand; a hand labelled so for a second is not.
+    def back_after_a_gap(frames_seen: int) -> int:
+        tracker = IdentityTracker()
+        for i in range(frames_seen):
+            assert tracker.update([hand(80, 200, "Left", 0)], i / FPS) == [0]
+        return tracker.update([hand(80 + 1.1 * SIZE, 200, "Right", 1)], (frames_seen + 2) / FPS)[0]
+
+    assert back_after_a_gap(1) == 0
+    assert back_after_a_gap(30) == 1
+
+
+def test_a_duplicate_with_the_other_label_does_not_take_the_hands_id():
+    # hands1 with the other hand masked, frames 60-66: a second, smaller answer on the hand labelled as
+    # the other hand, then on the next frame that answer alone.
+    tracker = IdentityTracker()
+    for i in range(10):
+        assert tracker.update([hand(300 + 8 * i, 230, "Left", 0, size=50)], i / FPS) == [0]
+    ids = tracker.update([hand(386, 216, "Left", 0, size=54), hand(376, 222, "Right", 1, size=41)], 10 / FPS)
+    assert ids[0] == 0 and ids[1] != 0 and tracker.tracks[-1].tentative
+    assert tracker.update([hand(392, 217, "Right", 1, size=44)], 11 / FPS) == [0]
+    ids = tracker.update([hand(417, 202, "Left", 2, size=52), hand(404, 209, "Left", 1, size=42)], 12 / FPS)
+    assert 0 in ids
+    assert tracker.update([hand(420, 202, "Left", 2, size=54)], 13 / FPS) == [0]
+
+
 def test_a_lasting_relabel_changes_the_track_label_not_its_id():
     tracker = IdentityTracker()
     for i in range(10):

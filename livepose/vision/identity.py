@@ -32,10 +32,12 @@ Rules (per ``update``)
    track (rule 6) never wins by loop continuity: its observation goes through step 3.
 3. Assignment: the remaining observations and tracks are paired by
    ``scipy.optimize.linear_sum_assignment`` on cost = distance from the observation's centre to the
-   track's predicted centre, divided by the mean of their sizes, plus ``label_penalty`` when their labels
-   differ, plus ``duplicate_penalty`` when the track is tentative (rule 6), so that on a near-tie the
-   older track keeps its object. Pairs costing more than the gate are not matched; the gate grows with
-   the time the track has been unseen beyond ``gate_grace``: ``gate + gate_growth * max(0, seconds
+   track's predicted centre, divided by the mean of their sizes, plus ``label_penalty`` times the
+   track's label confidence (the share of its last ``label_history`` frames that had its label: a
+   track seen once has weak evidence of its handedness) when their labels differ, plus
+   ``duplicate_penalty`` when the track is tentative (rule 6), so that the older track keeps its
+   object. Pairs costing more than the gate, the duplicate penalty left out, are not matched. The
+   gate grows with the time the track has been unseen beyond ``gate_grace``: ``gate + gate_growth * max(0, seconds
    unseen - gate_grace)`` (a hand lost for 0.3 s may have moved far, and the prediction only looks
    ``prediction_horizon`` ahead; a miss of a frame or two keeps the plain gate). The prediction
    moves the last centre at the track's smoothed velocity for the time since it was seen, at most
@@ -48,14 +50,16 @@ Rules (per ``update``)
    tiny interval cannot make a large velocity; its label is the most frequent of its last
    ``label_history`` labels (a tie keeps the current one), so one mislabelled frame changes nothing.
 6. Duplicates: MediaPipe's loop now and then answers twice on one object for a frame or two (a second
-   hand, or a second, larger face mesh, a few pixels off). An observation that starts a track while
-   another observation of the same frame, already given a track, is the same object (same label, or
-   both ``None``; centres under ``DUPLICATE_DISTANCE`` mean sizes apart; sizes within a factor
-   ``DUPLICATE_SIZE_RATIO``) starts a *tentative* track. It keeps its own id (the node writes both
-   observations, so they must differ) but, until it has been seen on ``CONFIRM_FRAMES`` frames with
-   no duplicate of its observation in the frame (MediaPipe's duplicates come and go beside their object
-   for many frames: those frames do not count), it pays ``duplicate_penalty`` in the assignment, never wins by loop continuity and is forgotten after
-   ``duplicate_lost`` seconds unseen; after that it is an ordinary track.
+   hand, or a second, larger face mesh, a few pixels off; a duplicate hand is as often labelled as the
+   other hand). An observation that starts a track while another observation of the same frame,
+   already given a track, is the same object (whatever their labels: two real hands that come
+   together were tracked before, so neither starts a track there; centres under
+   ``DUPLICATE_DISTANCE`` mean sizes apart; sizes within a factor ``DUPLICATE_SIZE_RATIO``) starts a
+   *tentative* track. It keeps its own id (the node writes both observations, so they must differ)
+   but, until it has been seen on ``CONFIRM_FRAMES`` frames with no duplicate of its observation in
+   the frame (MediaPipe's duplicates come and go beside their object for many frames: those frames do
+   not count), it pays ``duplicate_penalty`` in the assignment, never wins by loop continuity and is
+   forgotten after ``duplicate_lost`` seconds unseen; after that it is an ordinary track.
 
 Tuned constants: on MediaPipe's hands in the shared clips' reference answers (9 clips, 25-30 fps),
 with runs of 1 to 13 frames removed (every hand, or one of them) at every other frame, and each hand
@@ -76,8 +80,9 @@ coming back 2.5% got a new id and 0.2% (14) another hand's id.
   frames): a hand lost for 0.24 s that moved 1.8 sizes (hands5) comes back under 2.5; two hands side
   by side are still told apart by the assignment and their labels.
 - Duplicates (rule 6) as in the benchmark's reference labelling: ``DUPLICATE_DISTANCE = 0.5`` sizes,
-  ``DUPLICATE_SIZE_RATIO = 1.6``; ``DUPLICATE_PENALTY = 0.5`` sizes (a duplicate is under 0.5 sizes
-  from its object, so the older track wins any tie it could make); ``CONFIRM_FRAMES = 3``;
+  ``DUPLICATE_SIZE_RATIO = 1.6``; ``DUPLICATE_PENALTY = LABEL_PENALTY + DUPLICATE_DISTANCE`` = 1.25
+  sizes (a duplicate is under 0.5 sizes from its object and may carry the other label, so the older
+  track wins any tie it could make, even paying the label penalty); ``CONFIRM_FRAMES = 3``;
   ``DUPLICATE_LOST = 0.1`` s (2-3 frames at 25-30 fps: the duplicates seen came back within a frame).
 """
 
@@ -121,7 +126,7 @@ GATE_GROWTH = 4.0
 GATE_GRACE = 0.1
 DUPLICATE_DISTANCE = 0.5
 DUPLICATE_SIZE_RATIO = 1.6
-DUPLICATE_PENALTY = 0.5
+DUPLICATE_PENALTY = LABEL_PENALTY + DUPLICATE_DISTANCE
 CONFIRM_FRAMES = 3
 DUPLICATE_LOST = 0.1
 MIN_SIZE = 1.0
@@ -210,6 +215,11 @@ class Track:
                 self.tentative = False
         self._vote(observation.label)
 
+    def label_confidence(self, history: int) -> float:
+        """The share of the last ``history`` frames whose label was the track's: a label seen once is
+        weak evidence against an observation labelled otherwise."""
+        return min(self.labels.count(self.label), history) / history if self.label is not None else 0.0
+
     def _vote(self, label: str | None) -> None:
         if label is None:
             return
@@ -223,9 +233,8 @@ def _labels_differ(a: str | None, b: str | None) -> bool:
 
 
 def _duplicates(a: Observation, b: Observation) -> bool:
-    """Two observations of one frame on the same object (rule 6)."""
-    if a.label != b.label:
-        return False
+    """Two observations of one frame on the same object (rule 6): labels are not compared, since
+    MediaPipe's duplicate of a hand is as often labelled as the other hand."""
     small, large = sorted((a.size, b.size))
     distance = math.hypot(a.centre[0] - b.centre[0], a.centre[1] - b.centre[1])
     return distance < DUPLICATE_DISTANCE * (a.size + b.size) / 2 and large < DUPLICATE_SIZE_RATIO * small
@@ -338,9 +347,7 @@ class IdentityTracker:
         x, y = observation.centre
         cost = math.hypot(x - px, y - py) / ((observation.size + track.size) / 2)
         if _labels_differ(track.label, observation.label):
-            cost += self.label_penalty
-        if track.tentative:
-            cost += self.duplicate_penalty
+            cost += self.label_penalty * track.label_confidence(self.label_history)
         return cost
 
     def _gate(self, track: Track, now: float) -> float:
@@ -351,8 +358,10 @@ class IdentityTracker:
         if len(observations) == 1 and len(tracks) == 1:
             return [(0, tracks[0])] if self._cost(observations[0], tracks[0], now) <= self._gate(tracks[0], now) else []
         gates = [self._gate(track, now) for track in tracks]
-        costs = np.array([[cost if (cost := self._cost(observation, track, now)) <= gate else _UNMATCHABLE
-                           for track, gate in zip(tracks, gates)] for observation in observations])
+        # The duplicate penalty ranks a tentative track below its object's track; it is not held against the gate.
+        penalties = [self.duplicate_penalty if track.tentative else 0.0 for track in tracks]
+        costs = np.array([[cost + penalty if (cost := self._cost(observation, track, now)) <= gate else _UNMATCHABLE
+                           for track, gate, penalty in zip(tracks, gates, penalties)] for observation in observations])
         rows, columns = linear_sum_assignment(costs)
         return [(int(row), tracks[column]) for row, column in zip(rows, columns) if costs[row, column] < _UNMATCHABLE]
 
