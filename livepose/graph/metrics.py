@@ -47,6 +47,21 @@ class SampleRing:
             return [float("nan")] * len(qs)
         return [float(v) for v in np.percentile(self._values[:n], qs)]
 
+    @property
+    def count(self) -> int:
+        """Samples added since the start (also those the ring no longer holds)."""
+        return self._count
+
+    def since(self, count: int) -> np.ndarray:
+        """The samples added after the first ``count`` (at most the ring's capacity), oldest first:
+        a reader that polls passes the ``count`` it saw last."""
+        end = self._count
+        first = max(count, end - len(self._values))
+        if first >= end:
+            return np.empty(0)
+        positions = np.arange(first, end) % len(self._values)
+        return self._values[positions]
+
     def maximum(self) -> float:
         n = len(self)
         return float(self._values[:n].max()) if n else float("nan")
@@ -165,10 +180,18 @@ class PipelineMetrics:
         delivered = [[when for when, _ in list(self.nodes[sink].recent_latency) if when >= horizon]
                      for sink in self._sinks]
         fps = min((_rate(times) for times in delivered), default=0.0)
+        (latency,) = self.recent_latency_ms(50, now=now)
+        return LiveSnapshot(fps, latency, self.total_drops(), source_fps)
+
+    def recent_latency_ms(self, *percentiles: float, now: float | None = None) -> list[float]:
+        """Percentiles of the end-to-end latency of the frames the sinks finished in the last
+        ``LIVE_SECONDS``, in milliseconds (NaN when none)."""
+        horizon = (time.monotonic() if now is None else now) - LIVE_SECONDS
         latencies = [lat for sink in self._sinks for when, lat in list(self.nodes[sink].recent_latency)
                      if when >= horizon]
-        latency = float(np.median(latencies)) * 1000 if latencies else float("nan")
-        return LiveSnapshot(fps, latency, self.total_drops(), source_fps)
+        if not latencies:
+            return [float("nan")] * len(percentiles)
+        return [float(v) * 1000 for v in np.percentile(latencies, percentiles)]
 
     def captured(self) -> int:
         """Frames the sources produced, whether or not the graph took them."""

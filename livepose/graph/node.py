@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Mapping
 import pydantic
 
 if typing.TYPE_CHECKING:
+    from livepose.graph.controls import RunControls
     from livepose.graph.metrics import PipelineMetrics
 
 
@@ -204,6 +205,16 @@ class Node:
 
     def close(self) -> None:
         """Release resources; called once, on every kind of shutdown, after setup succeeded."""
+
+    def main_thread_loop(self) -> typing.Callable[["RunControls"], None] | None:
+        """For a node with a GUI: the event loop to run on the main thread, or ``None`` (the default).
+
+        Asked once, after the node is built and before any ``setup()``. When it returns a loop, the
+        runner runs the pipeline on other threads and calls ``loop(controls)`` on the main thread; the
+        loop returns once ``controls.finished`` is set (or sooner, having asked the run to stop).
+        Only one node of a pipeline gets the main thread; it is asked only from the main thread.
+        """
+        return None
 
     def expected_frames(self) -> int | None:
         """For sources: how many frames the stream holds, when known (drives the progress bar)."""

@@ -18,17 +18,20 @@ admission, and ``frame_flow`` is the loop each node's thread runs between set-up
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from typing import Callable
 
 from tqdm import tqdm
 
 from livepose import interrupts
 from livepose.errors import UserError
 from livepose.graph.assembly import RunningNode, assemble
+from livepose.graph.controls import RunControls
 from livepose.graph.frame_flow import FrameFlow
 from livepose.graph.keys import QUIT_KEYS
 from livepose.graph.metrics import PipelineMetrics
@@ -132,10 +135,52 @@ class Runner:
 
     # -- running -------------------------------------------------------------------------
     def run(self) -> RunResult:
+        loop = self._main_thread_loop()
+        if loop is not None:
+            return self._run_beside(loop)
         if not self.install_signal_handlers:
             return self._run()
         with interrupts.listening(self._on_signal):
             return self._run()
+
+    def _main_thread_loop(self) -> Callable[[RunControls], None] | None:
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        for rn in self._nodes:
+            loop = rn.node.main_thread_loop()
+            if loop is not None:
+                return loop
+        return None
+
+    def _run_beside(self, loop: Callable[[RunControls], None]) -> RunResult:
+        """Run the pipeline on a thread of its own while ``loop`` (a GUI) has the main thread."""
+        finished = threading.Event()
+        outcome: list[RunResult] = []
+        controls = RunControls(name=self.spec.name, mode=self.spec.mode, source=self.spec.source, nodes=self._nodes,
+                               metrics=self.metrics, press_key=self.press_key, request_stop=self.request_stop,
+                               finished=finished, failure=lambda: self._failure[1] if self._failure else None)
+
+        def pipeline() -> None:
+            try:
+                outcome.append(self._run())
+                controls.result = outcome[0]
+            finally:
+                finished.set()
+
+        thread = threading.Thread(target=pipeline, name="livepose:pipeline", daemon=True)
+        with interrupts.listening(self._on_signal) if self.install_signal_handlers else contextlib.nullcontext():
+            thread.start()
+            try:
+                loop(controls)
+            except Exception:
+                log.error("the main-thread loop failed:\n%s", traceback.format_exc().rstrip())
+                self._fail(1, "the viewer failed")
+            finally:
+                if not finished.is_set():
+                    self.request_stop("window closed")
+            # The pipeline's own drain and abort deadlines bound this wait; signals still reach us.
+            thread.join()
+        return outcome[0]
 
     def _on_signal(self, name: str) -> None:
         if self.stop_event.is_set():

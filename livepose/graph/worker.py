@@ -47,6 +47,7 @@ from livepose.graph.spec import WorkerSettings
 from livepose.graph.wire import (FrameMessage, ImageChannel, ImageReader, frame_from, frame_message, receive_message,
                                  send_message)
 from livepose.logs import warn_once
+from livepose.models.in_use import record_providers
 
 _CLOSE_TIMEOUT_S = 10.0
 LIVE_REFRESH_SECONDS = 0.1
@@ -76,10 +77,11 @@ class WorkerProcessNode(Node):
     def setup(self) -> None:
         target = f"{self.node_class.__module__}:{self.node_class.__qualname__}"
         self._worker, self._socket = claim_worker(target) or spawn_worker(target)
-        self._call(("setup", {"sys_path": list(sys.path), "node_class": target, "name": self.name,
+        providers = self._call(("setup", {"sys_path": list(sys.path), "node_class": target, "name": self.name,
                               "params": self.params, "mode": self.ctx.mode, "headless": self.ctx.headless,
                               "nice": self.settings.nice,
                               "log_level": logging.getLogger("livepose").getEffectiveLevel()}))
+        record_providers(providers)
 
     def process(self, **inputs: Any) -> Any:
         messages: dict[str, FrameMessage | Any] = {}

@@ -85,7 +85,7 @@ class _Worker:
             if command == "close":
                 return
 
-    def _setup(self, config: dict[str, Any], fds: list[int]) -> tuple[None, list[int]]:
+    def _setup(self, config: dict[str, Any], fds: list[int]) -> tuple[dict[str, str], list[int]]:
         logging.getLogger("livepose").setLevel(config["log_level"])
         if config["nice"]:
             os.nice(config["nice"])
@@ -101,7 +101,9 @@ class _Worker:
                                headless=config["headless"])
         node.setup()
         self.node = node
-        return None, []
+        from livepose.models.in_use import providers_in_use
+
+        return providers_in_use(), []  # the pipeline's process shows them (the viewer's status line)
 
     def _process(self, messages: dict[str, Any], fd_ports: list[str], live: LiveSnapshot,
                  fds: list[int]) -> tuple[Any, list[int]]:

@@ -26,6 +26,7 @@ import onnxruntime as ort
 from livepose.errors import UserError
 from livepose.logs import warn_once
 from livepose.models.cache import livepose_home, resolve_model
+from livepose.models.in_use import record_provider
 
 Provider = Literal["auto", "tensorrt", "cuda", "cpu"]
 OptimizationLevel = Literal["disable", "basic", "extended", "all"]
@@ -180,6 +181,7 @@ class ModelSession:
         except Exception as error:  # onnxruntime raises its own exception types for invalid models
             raise UserError(f"onnxruntime cannot load {self.path}: {error}") from None
         self.provider: str = _SHORT_NAMES[self.session.get_providers()[0]]
+        record_provider(self.path.name, self.provider)
 
         if provider != "auto" and self.provider != provider:
             raise UserError(

@@ -8,6 +8,7 @@ BUILTIN_NODES: dict[str, str] = {
     "capture": "livepose.nodes.capture:Capture",
     "visualize": "livepose.nodes.visualize:Visualize",
     "display": "livepose.nodes.display:Display",
+    "viewer": "livepose.nodes.viewer:Viewer",
     "record": "livepose.nodes.record:Record",
     "export_keypoints": "livepose.nodes.export:ExportKeypoints",
     "merge": "livepose.nodes.merge:Merge",

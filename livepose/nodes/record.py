@@ -61,6 +61,29 @@ class Record(Node):
                 self._finish_segment()
             log.info("recording %s", "started" if self._recording else "stopped")
 
+    @property
+    def recording(self) -> bool:
+        return self._recording
+
+    def record_to(self, path: str | Path) -> None:
+        """Record from the next frame on into ``path`` (its folder must exist), finishing the file
+        being written; later segments of this path get -002, -003... (a viewer's Record button)."""
+        target = Path(path).expanduser()
+        if not target.parent.is_dir():
+            raise UserError(f"cannot record to {target}: folder {target.parent} does not exist")
+        with self._lock:
+            self._finish_segment()
+            self._base, self._segments, self._recording = target, 0, True
+            log.info("recording to %s", target)
+
+    def stop_recording(self) -> None:
+        """Stop, the file being written finished at once (playable)."""
+        with self._lock:
+            if self._recording:
+                self._recording = False
+                self._finish_segment()
+                log.info("recording stopped")
+
     def process(self, frame: Frame) -> None:
         with self._lock:
             if not self._recording:

@@ -1,0 +1,35 @@
+"""Whether a Qt window can open here, decided without importing Qt.
+
+Qt aborts the whole process when its platform plugin cannot connect to a display, so the display
+is checked before Qt is loaded, as the OpenCV window's is.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+from livepose.nodes.display import x_display_reachable
+
+HEADLESS_PLATFORMS = ("offscreen", "minimal")
+"""``QT_QPA_PLATFORM`` values that need no display (tests, screenshots on a server)."""
+
+INSTALL_HINT = "pip install PyQt5 pyqtgraph"
+
+
+def qt_unavailable_reason() -> str | None:
+    """Why the Qt viewer cannot open a window here, or ``None`` if it can."""
+    missing = [name for name in ("PyQt5", "pyqtgraph") if importlib.util.find_spec(name) is None]
+    if missing:
+        return f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed ({INSTALL_HINT})"
+    platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
+    if platform in HEADLESS_PLATFORMS:
+        return None
+    if sys.platform.startswith("linux") and platform in ("", "xcb"):
+        display = os.environ.get("DISPLAY", "")
+        if not display:
+            return "no display is available ($DISPLAY is not set)"
+        if not x_display_reachable(display):
+            return f"cannot connect to the X display {display!r} ($DISPLAY)"
+    return None
