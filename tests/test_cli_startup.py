@@ -24,7 +24,7 @@ LIVEPOSE = shutil.which("livepose", path=str(Path(sys.executable).parent))
 
 # What only running a model (onnxruntime, cv2 for its images), converting one (onnx, tflite, the
 # converter) or an optional extra (torch, PyQt5) needs.
-HEAVY = ("onnx", "onnxruntime", "torch", "PyQt5", "cv2", "tflite", "livepose.converters")
+HEAVY = ("onnx", "onnxruntime", "torch", "PyQt5", "pyqtgraph", "cv2", "tflite", "livepose.converters")
 CONVERSION_ONLY = ("onnx", "tflite", "livepose.converters")
 
 MODEL_FREE_NODES = """\

@@ -6,11 +6,8 @@ Qt's own event loop (``viewer_driver``): pause, grab, click, close, exactly as a
 
 from __future__ import annotations
 
-import os
 import textwrap
 import time
-
-os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt loads: these tests never open a real window
 
 import cv2
 import numpy as np
@@ -19,6 +16,12 @@ import pytest
 from livepose.graph.spec import Overrides, parse_pipeline
 from livepose.nodes.record import Record
 from viewer_driver import run_with_script
+
+
+@pytest.fixture(autouse=True)
+def offscreen(monkeypatch):
+    """Qt on no screen: these tests never open a real window (read when the QApplication is made)."""
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
 
 
 def pipeline(tmp_path, *, mode="offline", frames=0, extra="", viewer_params="", source_size=(320, 240)):

@@ -259,8 +259,7 @@ def test_parse_trace_accepts_names_and_indices_in_any_case(text, expected):
     ("hand:NOSE_TIP", "INDEX_FINGER_TIP"),
     ("face:INDEX_FINGER_TIP", "NOSE_TIP"),
     ("face:-1", "CHIN"),
-    pytest.param("face:\u00b2", "CHIN", marks=pytest.mark.xfail(
-        strict=True, reason="bug: str.isdigit() is true for '\u00b2', whose int() fails with a bare ValueError")),
+    ("face:\u00b2", "CHIN"),  # str.isdigit() is true for it, int() is not
 ])
 def test_parse_trace_rejects_what_it_cannot_follow_and_says_what_it_accepts(text, says):
     with pytest.raises(ValueError) as caught:
@@ -355,8 +354,6 @@ def test_landmark_trace_keeps_the_last_seconds_and_choose_starts_afresh():
     assert [p.time for p in trace.points()] == [3.2]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: add() finds its point outside the lock, so a choose() from the "
-                   "window meanwhile is followed by a point of the landmark it replaced")
 def test_a_point_found_while_the_window_chooses_another_landmark_is_not_kept(monkeypatch):
     import livepose.viewer.trace as trace_module
 

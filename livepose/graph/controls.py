@@ -48,6 +48,8 @@ class RunControls:
         self._press_key = press_key
         self._request_stop = request_stop
         self._failure = failure
+        self.interrupted = threading.Event()
+        """Set when SIGINT or SIGTERM arrives: a window that lingers (showing a failure) closes at once."""
         self.result: RunResult | None = None
         """How the run ended, once ``finished`` is set."""
 

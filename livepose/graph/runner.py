@@ -82,6 +82,7 @@ class Runner:
         self._aborted = False
         self._remaining = 0
         self._setups_pending = 0
+        self._controls: RunControls | None = None
         self.metrics, self._nodes = assemble(spec, self.realtime, lambda metrics: NodeContext(
             spec.mode, metrics, self.stop_event, on_key=self.press_key, on_stop=self.request_stop, headless=headless))
         self._flow = FrameFlow(self.stop_event, self.metrics, max_frames, self._fail)
@@ -159,6 +160,7 @@ class Runner:
         controls = RunControls(name=self.spec.name, mode=self.spec.mode, source=self.spec.source, nodes=self._nodes,
                                metrics=self.metrics, press_key=self.press_key, request_stop=self.request_stop,
                                finished=finished, failure=lambda: self._failure[1] if self._failure else None)
+        self._controls = controls
 
         def pipeline() -> None:
             try:
@@ -183,6 +185,8 @@ class Runner:
         return outcome[0]
 
     def _on_signal(self, name: str) -> None:
+        if self._controls is not None:
+            self._controls.interrupted.set()
         if self.stop_event.is_set():
             log.warning("%s again: aborting", name)
             self._abort()

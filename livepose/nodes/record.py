@@ -63,7 +63,8 @@ class Record(Node):
 
     @property
     def recording(self) -> bool:
-        return self._recording
+        """Whether frames are being written (false too before set-up, or when it never ran)."""
+        return getattr(self, "_recording", False)
 
     def record_to(self, path: str | Path) -> None:
         """Record from the next frame on into ``path`` (its folder must exist), finishing the file

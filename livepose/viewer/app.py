@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 from livepose.graph.controls import RunControls
 from livepose.viewer.bridge import ViewerBridge
@@ -51,12 +53,24 @@ def run_viewer(controls: RunControls, bridge: ViewerBridge, trace: LandmarkTrace
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0] or "livepose"])
     app.setApplicationName("livepose")
     window = ViewerWindow(controls, bridge, trace, options)
+    # PyQt aborts the process on an exception in a slot unless an excepthook is set: a viewer's
+    # fault is logged instead, and the pipeline stops in order.
+    previous_hook = sys.excepthook
+
+    def report(kind: type[BaseException], error: BaseException, trace_back: TracebackType | None) -> None:
+        log.error("viewer: %s", "".join(traceback.format_exception(kind, error, trace_back)).rstrip())
+        controls.request_stop("the viewer failed")
+
+    sys.excepthook = report
     try:
         if options.fullscreen:
             window.showFullScreen()
         else:
             window.show()
+        if controls.failure is None:  # a run that could not start has said all there is to say
+            log.info("viewer: window open (q or Esc quits, F1 lists the keys)")
         app.exec_()
     finally:
+        sys.excepthook = previous_hook
         bridge.close()
         window.deleteLater()

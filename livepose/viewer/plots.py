@@ -66,8 +66,13 @@ class PlotsPanel(QtWidgets.QWidget):
         plot.setXRange(-PLOT_SECONDS, 0, padding=0)
         plot.setMouseEnabled(x=False, y=True)
         plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.getAxis("left").enableAutoSIPrefix(False)
+        if title != "trace":
+            plot.getViewBox().setLimits(yMin=0)  # rates, times and fills: never below zero
         if len(pens) > 1:
-            plot.addLegend(offset=(5, 5), labelTextSize="7pt", verSpacing=-8)
+            legend = plot.addLegend(offset=(2, 2), labelTextSize="7pt", verSpacing=-6, horSpacing=6,
+                                    colCount=3 if len(pens) > 4 else 2, brush=pg.mkBrush(0, 0, 0, 140))
+            legend.setZValue(-1)  # under the curves: they stay readable where the legend is
         if self.plots:
             plot.setXLink(next(iter(self.plots.values())))
         self.plots[title] = plot

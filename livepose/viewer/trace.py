@@ -51,7 +51,7 @@ def parse_trace(text: str) -> TraceChoice:
     if names is None or not name:
         raise ValueError(f"trace {text!r}: write hand:NAME or face:NAME (a name of livepose.results.HandLandmark "
                          "or FaceLandmark, or a landmark index)")
-    if name.isdigit():
+    if name.isascii() and name.isdigit():
         index, count = int(name), 21 if kind == "hand" else 468
         if index >= count:
             raise ValueError(f"trace {text!r}: a {kind} has landmarks 0 to {count - 1}")
@@ -109,9 +109,11 @@ class LandmarkTrace:
             self._points.clear()
 
     def add(self, results: Mapping[str, Any], time: float) -> None:
-        point = trace_point(results, self._choice, time)
         with self._lock:
-            if point is not None:
+            choice = self._choice
+        point = trace_point(results, choice, time)
+        with self._lock:
+            if point is not None and choice == self._choice:  # the window may have chosen another meanwhile
                 self._points.append(point)
             while self._points and self._points[0].time < time - self.seconds:
                 self._points.popleft()

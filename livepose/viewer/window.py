@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from PyQt5 import QtCore, QtGui, QtWidgets
 
 from livepose.graph.controls import RunControls
 from livepose.graph.keys import QUIT_KEYS
+from livepose.logs import warn_once
 from livepose.models.in_use import providers_in_use
 from livepose.nodes.record import Record
 from livepose.viewer.app import ViewerOptions
@@ -102,7 +104,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         bar.addSeparator()
         self.recorders = self.controls.nodes_of(Record)
         self.record_path = QtWidgets.QLineEdit(datetime.now().strftime("livepose-%Y%m%d-%H%M%S.mp4"))
-        self.record_path.setMaximumWidth(260)
+        self.record_path.setFixedWidth(280)
+        self.record_path.setCursorPosition(0)
         self.record_path.setToolTip("the file the Record button writes (MP4)")
         bar.addWidget(self.record_path)
         self.record_action = self._action(bar, "Record", "start / stop recording to the file named on the left",
@@ -152,6 +155,13 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.bridge.main_thread_seconds.add(time.perf_counter() - started)
 
     def _tick(self) -> None:
+        self._follow_run()
+        try:
+            self._refresh()
+        except Exception:  # a fault of the viewer's must not keep the window, and the run, from ending
+            warn_once(log, f"viewer: the window could not refresh:\n{traceback.format_exc().rstrip()}")
+
+    def _refresh(self) -> None:
         now = time.monotonic()
         self.series.sample(now)
         if self.plots.isVisible():
@@ -165,7 +175,6 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.pause_action.setChecked(self.bridge.paused)
         self.step_action.setEnabled(self.bridge.paused and not self.controls.realtime)
         self.status.setText(self.status_text())
-        self._follow_run()
 
     def status_text(self) -> str:
         live = self.controls.metrics.live()
@@ -188,7 +197,11 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self._show_banner(f"the run failed: {failure}")
         if self.controls.finished.is_set() and not self._closing:
             self._closing = True
-            hold = self.options.hold_on_error if failure else 0.0
+            result = self.controls.result
+            # A crash while running stays on screen a while; a node that could not start (no camera,
+            # no model) has said what to do in the terminal, and a Ctrl-C means now.
+            crashed = result is not None and result.started and result.exit_code == 1
+            hold = self.options.hold_on_error if crashed and not self.controls.interrupted.is_set() else 0.0
             if hold > 0:
                 self._show_banner(f"the run failed: {failure}\n(see the terminal; this window closes in "
                                   f"{hold:.0f} s, or press any key)")
