@@ -44,7 +44,9 @@ def readme_commands() -> list[str]:
             for part in line.split("&&"):
                 command = re.sub(r"\s+#.*$", "", part).strip()
                 command = " ".join(command.split())
-                if command.startswith(("livepose ", "python my_script.py", "python -m pytest test_my")):
+                typed = re.sub(r"^([A-Z_]+=\S+ )+", "", command)  # after VAR=value prefixes
+                if typed.startswith(("livepose ", "python my_script.py", "python -m pytest test_my",
+                                     "python tools/")):
                     commands.append(command)
     return commands
 
@@ -84,6 +86,11 @@ TESTED = {
     "--metrics metrics.json": "test_offline_run_of_a_clip_writes_all_its_outputs",
     "livepose run face --set face_detector.max_num_faces=2": "test_the_set_example",
     "livepose run hands_face --source synthetic": "test_synthetic_source_runs_without_a_camera",
+    "livepose run hands_face --source synthetic --set window.trace=face:NOSE_TIP":
+        "test_viewer_cli.py::test_the_readme_trace_command_opens_the_viewer_following_the_nose",
+    "QT_QPA_PLATFORM=offscreen livepose run hands_face --source synthetic --max-frames 90":
+        "test_viewer_cli.py::test_the_readme_offscreen_command",
+    "python tools/make_viewer_screenshot.py": "test_viewer_cli.py::test_the_screenshot_tool_makes_the_readme_picture",
     "livepose validate hands": "test_listing_commands",
     "livepose pipelines": "test_listing_commands",
     "livepose nodes": "test_listing_commands",

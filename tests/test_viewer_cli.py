@@ -7,6 +7,8 @@ screen; without it and without ``$DISPLAY`` the viewer falls back to running hea
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -16,6 +18,7 @@ import time
 from pathlib import Path
 
 import av
+import cv2
 import pytest
 
 from media_paths import SHORT_CLIP, media_file
@@ -32,7 +35,7 @@ CRASHING_NODE = textwrap.dedent("""\
         outputs = ("frame",)
 
         def process(self, frame: Frame) -> Frame:
-            if frame.index == 5:
+            if frame.index == 30:  # a second in: the window is open by then
                 raise RuntimeError("crashed on purpose")
             return frame
     """)
@@ -91,7 +94,7 @@ def wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 60) -
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda sig: sig.name)
 def test_a_signal_stops_the_viewer_in_order_within_2_s_and_the_recording_plays(tmp_path, sig):
     proc = start(["run", str(pipeline(tmp_path)), "--record", "out.mp4"], tmp_path)
-    seen = wait_for_line(proc, "viewer: window open")
+    seen = wait_for_line(proc, "running: Ctrl-C stops")
     # Let frames reach the recording, then stop as a user's Ctrl-C (or a service manager) would.
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline and not (tmp_path / "out.mp4").exists():
@@ -103,7 +106,7 @@ def test_a_signal_stops_the_viewer_in_order_within_2_s_and_the_recording_plays(t
     err = "".join(seen) + err
     assert proc.returncode == 0, err
     assert elapsed < STOP_SECONDS, f"{elapsed:.2f} s\n{err}"
-    assert "Traceback" not in err
+    assert "viewer: window open" in err and "Traceback" not in err
     with av.open(str(tmp_path / "out.mp4")) as container:
         assert sum(1 for _ in container.decode(video=0)) > 0
 
@@ -132,3 +135,48 @@ def test_the_demo_command_opens_the_viewer(tmp_path, models_ready):
     assert proc.returncode == 0, err
     assert "viewer: window open" in err and "delivered:" in err
     assert "Traceback" not in err
+
+
+def readme_command(prefix: str) -> tuple[dict[str, str], list[str]]:
+    """The README's command line that starts with ``prefix``: its VAR=value prefixes and its words."""
+    from test_readme import readme_commands
+
+    words = shlex.split(next(c for c in readme_commands() if c.startswith(prefix)))
+    env = {}
+    while "=" in words[0] and words[0].split("=")[0].isupper():
+        key, value = words.pop(0).split("=", 1)
+        env[key] = value
+    return env, words
+
+
+def test_the_readme_trace_command_opens_the_viewer_following_the_nose(tmp_path, models_ready):
+    env, words = readme_command("livepose run hands_face --source synthetic --set window.trace")
+    assert words[:2] == ["livepose", "run"] and not env
+    proc = start(words[1:], tmp_path)  # a screen here is Qt's offscreen one; the user then presses q
+    seen = "".join(wait_for_line(proc, "running: Ctrl-C stops"))  # the window opens while models load
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    err = seen + err
+    assert proc.returncode == 0, err
+    assert "viewer: window open" in err and "delivered:" in err
+
+
+def test_the_readme_offscreen_command(tmp_path, models_ready):
+    env, words = readme_command("QT_QPA_PLATFORM=offscreen livepose run")
+    assert env == {"QT_QPA_PLATFORM": "offscreen"}
+    proc = start(words[1:], tmp_path, DISPLAY=None, **env)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "viewer: window open" in err and re.search(r"delivered: \d+ of 90 frames", err)
+
+
+def test_the_screenshot_tool_makes_the_readme_picture(tmp_path, models_ready):
+    _, words = readme_command("python tools/make_viewer_screenshot.py")
+    out = tmp_path / "viewer.png"
+    tool = Path(__file__).resolve().parents[1] / words[1]
+    result = subprocess.run([sys.executable, str(tool), str(out), "--seconds", "3"], cwd=tmp_path,
+                            env=environment(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    image = cv2.imread(str(out))
+    assert image is not None and image.shape[:2] == (800, 1400)
+    assert image.std() > 20  # a picture, not a blank window
