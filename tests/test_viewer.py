@@ -176,3 +176,62 @@ def test_pause_holds_an_offline_run_and_the_step_lets_one_frame_through(tmp_path
 
     result, _ = run_with_script(pipeline(tmp_path), script)
     assert result.exit_code == 0
+
+
+def test_keys_in_the_window_do_what_the_help_says(tmp_path):
+    from PyQt5 import QtCore, QtWidgets
+    from PyQt5.QtTest import QTest
+
+    def script(window):
+        yield lambda: window.bridge.newest() is not None
+        QtWidgets.QApplication.setActiveWindow(window)  # as the window a user types into is
+        QTest.keyClick(window, QtCore.Qt.Key_Space)
+        assert window.bridge.paused
+        QTest.keyClick(window, QtCore.Qt.Key_Space)
+        assert not window.bridge.paused
+        QTest.keyClick(window, "v")  # the draw node's YAML hotkey
+        assert not window.controls.enabled("draw")
+        QTest.keyClick(window, QtCore.Qt.Key_F1)
+        assert window.help.isVisible() and "pause" in window.help.text()
+        QTest.keyClick(window, "q")
+        yield lambda: True
+
+    result, _ = run_with_script(pipeline(tmp_path), script)
+    assert result.exit_code == 0 and result.reason == "quit key"
+
+
+def test_without_qt_the_viewer_falls_back_to_the_opencv_window_saying_so_once(monkeypatch, caplog):
+    from livepose.nodes import display, viewer
+    from livepose.testing import NodeHarness, frame
+
+    shown = []
+
+    class FakeWindow:
+        def __init__(self, title, fullscreen):
+            pass
+
+        def show(self, image):
+            shown.append(image.shape)
+
+        def poll_key(self, wait_ms):
+            return None
+
+        def is_open(self):
+            return True
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(viewer, "qt_unavailable_reason", lambda: "PyQt5 is not installed (pip install PyQt5 pyqtgraph)")
+    monkeypatch.setattr(viewer, "display_unavailable_reason", lambda headless: None)
+    monkeypatch.setattr(display, "display_unavailable_reason", lambda headless: None)
+    monkeypatch.setitem(display.WINDOW_BACKENDS, "opencv", FakeWindow)
+    caplog.set_level("INFO", logger="livepose")
+    harness = NodeHarness(viewer.Viewer, headless=False)
+    assert harness.node.main_thread_loop() is None  # as the runner asks, before set-up: no Qt here
+    with harness:
+        for _ in range(3):
+            harness.process(frame())
+    assert len(shown) == 3
+    said = [r.getMessage() for r in caplog.records if "viewer" in r.getMessage()]
+    assert said == ["viewer: PyQt5 is not installed (pip install PyQt5 pyqtgraph); showing an OpenCV window instead"]
