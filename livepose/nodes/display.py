@@ -105,18 +105,24 @@ def x_display_reachable(display: str, timeout: float = 1.0) -> bool:
     return True
 
 
+def x_display_problem() -> str | None:
+    """On Linux, why no X window can open (``$DISPLAY`` unset or unreachable), else ``None``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    display = os.environ.get("DISPLAY", "")
+    if not display:
+        return "no display is available ($DISPLAY is not set)"
+    if not x_display_reachable(display):
+        return f"cannot connect to the X display {display!r} ($DISPLAY)"
+    return None
+
+
 def display_unavailable_reason(headless: bool) -> str | None:
     """Why no window can open here, or ``None`` if one may."""
     if headless:
         return "--headless was given"
-    if sys.platform.startswith("linux"):
-        # OpenCV's wheels draw through Qt's X11 plugin only: Wayland sessions need XWayland's $DISPLAY.
-        display = os.environ.get("DISPLAY", "")
-        if not display:
-            return "no display is available ($DISPLAY is not set)"
-        if not x_display_reachable(display):
-            return f"cannot connect to the X display {display!r} ($DISPLAY)"
-    return None
+    # OpenCV's wheels draw through Qt's X11 plugin only: Wayland sessions need XWayland's $DISPLAY.
+    return x_display_problem()
 
 
 class Display(Node):

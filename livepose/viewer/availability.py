@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import sys
 
-from livepose.nodes.display import x_display_reachable
+from livepose.nodes.display import x_display_problem
 
 HEADLESS_PLATFORMS = ("offscreen", "minimal")
 """``QT_QPA_PLATFORM`` values that need no display (tests, screenshots on a server)."""
@@ -26,10 +25,6 @@ def qt_unavailable_reason() -> str | None:
     platform = os.environ.get("QT_QPA_PLATFORM", "").split(":")[0]
     if platform in HEADLESS_PLATFORMS:
         return None
-    if sys.platform.startswith("linux") and platform in ("", "xcb"):
-        display = os.environ.get("DISPLAY", "")
-        if not display:
-            return "no display is available ($DISPLAY is not set)"
-        if not x_display_reachable(display):
-            return f"cannot connect to the X display {display!r} ($DISPLAY)"
+    if platform in ("", "xcb"):
+        return x_display_problem()
     return None

@@ -19,6 +19,8 @@ class VideoView(QtWidgets.QWidget):
         self.setAttribute(QtCore.Qt.WA_OpaquePaintEvent)
         self.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Expanding)
         self.setMinimumSize(160, 90)
+        self.waiting_text = "starting: loading the models, opening the source..."
+        """Shown until the first frame arrives (the window opens while the nodes set up)."""
 
     def show_frame(self, frame: ShownFrame) -> None:
         view = frame.view
@@ -43,6 +45,9 @@ class VideoView(QtWidgets.QWidget):
         if self._image is not None:
             # Scaled by the node's thread to this size: drawn 1:1, unless the widget was just resized.
             painter.drawImage(self.image_rect(), self._image)
+        else:
+            painter.setPen(QtGui.QColor(200, 200, 200))
+            painter.drawText(self.rect(), QtCore.Qt.AlignCenter, self.waiting_text)
         painter.end()
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802
