@@ -13,8 +13,14 @@ from livepose.viewer.trace import LandmarkTrace, trace_choices
 
 _DASHED = QtCore.Qt.DashLine
 
+# Wide pens would be drawn segment by segment, and with PyQt5 5.15's sip every redraw leaks the
+# segment arrays (about 70 bytes each, twenty curves ten times a second): drawn as one path, none.
+pg.setConfigOptions(segmentedLineMode="off")
 
-def _pen(index: int, count: int, width: float = 1.5, style: QtCore.Qt.PenStyle = QtCore.Qt.SolidLine) -> QtCore.QObject:
+
+def _pen(index: int, count: int, width: float = 1.0, style: QtCore.Qt.PenStyle = QtCore.Qt.SolidLine) -> QtCore.QObject:
+    # One-pixel cosmetic pens: Qt's raster engine strokes wider ones several times slower, and the
+    # plots are repainted ten times a second on the main thread.
     return pg.mkPen(pg.intColor(index, hues=max(count, 6), values=1, maxValue=255, minValue=150), width=width,
                     style=style)
 
@@ -57,7 +63,7 @@ class PlotsPanel(QtWidgets.QWidget):
         self._add("drops", "/s", drops)
         self._add("trace", "px", {"x raw": pg.mkPen((150, 150, 150), width=1),
                                   "y raw": pg.mkPen((150, 150, 150), width=1, style=_DASHED),
-                                  "x": _pen(0, 2, 2.0), "y": _pen(1, 2, 2.0, _DASHED)})
+                                  "x": _pen(0, 2), "y": _pen(1, 2, style=_DASHED)})
         self.plots["queue fill"].setYRange(0, 100)
 
     def _add(self, title: str, unit: str, pens: dict[str, QtCore.QObject]) -> None:
