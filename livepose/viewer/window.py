@@ -12,6 +12,7 @@ import time
 import traceback
 from datetime import datetime
 from pathlib import Path
+from typing import Callable
 
 import cv2
 from PyQt5 import QtCore, QtGui, QtWidgets
@@ -123,8 +124,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         for button in bar.findChildren(QtWidgets.QToolButton):
             button.setFocusPolicy(QtCore.Qt.NoFocus)  # Space must pause, not press the focused button
 
-    def _action(self, bar: QtWidgets.QToolBar, text: str, tip: str, slot, shortcut: str | None = None,  # type: ignore[no-untyped-def]
-                checkable: bool = False) -> QtWidgets.QAction:
+    def _action(self, bar: QtWidgets.QToolBar, text: str, tip: str, slot: Callable[..., object],
+                shortcut: str | None = None, checkable: bool = False) -> QtWidgets.QAction:
         action = bar.addAction(text)
         action.setToolTip(tip)
         action.setCheckable(checkable)
