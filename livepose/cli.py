@@ -195,6 +195,7 @@ def list_results() -> None:
 
     for key in WELL_KNOWN.values():
         updated = f"; updated by {', '.join(key.updated_by)}" if key.updated_by else ""
+        updated += f"; replayed from a file by {', '.join(key.replayed_by)}" if key.replayed_by else ""
         click.echo(f"{key.name}: {key.type_name}  (written by {', '.join(key.writers)}{updated})")
         click.echo(f"  {key.doc}")
 

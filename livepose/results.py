@@ -150,8 +150,9 @@ class Face:
 
 @dataclass(frozen=True)
 class ResultKey:
-    """One well-known result: its key, what its value is, which built-in node types write it, and
-    which rewrite it once written (they need a writer before them)."""
+    """One well-known result: its key, what its value is, which built-in node types write it, which
+    rewrite it once written (they need a writer before them), and which sources read it back from a
+    file instead (``replay``: the keypoints a run wrote, with no model)."""
 
     name: str
     type_name: str
@@ -159,6 +160,7 @@ class ResultKey:
     writers: tuple[str, ...]
     check: Callable[[Any], bool] = field(repr=False, compare=False)
     updated_by: tuple[str, ...] = ()
+    replayed_by: tuple[str, ...] = ()
 
 
 def _tuple_of(kind: type) -> Callable[[Any], bool]:
@@ -176,10 +178,12 @@ def _seconds(value: Any) -> bool:
 _KEYS = [
     ResultKey("media_time", "float | None",
               "seconds since the stream's first frame on the source's own clock (a file's timestamps); "
-              "the recorder and the keypoint export take it as the frame's time", ("capture",), _seconds),
+              "the recorder and the keypoint export take it as the frame's time", ("capture",), _seconds,
+              replayed_by=("replay",)),
     ResultKey("still_image", "bool",
               "true on frames from an image folder, glob or file: unrelated stills, which detectors "
-              "detect afresh rather than track", ("capture",), lambda value: isinstance(value, bool)),
+              "detect afresh rather than track", ("capture",), lambda value: isinstance(value, bool),
+              replayed_by=("replay",)),
     ResultKey("rgb", "ndarray (H, W, 3) uint8, read-only",
               "the frame's image in RGB order, converted once by the first model node and reused by the next",
               ("palm_detector", "face_detector"), _image),
@@ -194,7 +198,7 @@ _KEYS = [
               "feedback stream back to the palm detector", ("hand_landmarks",), _tuple_of(TrackedRoi)),
     ResultKey("hands", "tuple[Hand, ...]",
               "the hands found in the frame (see Hand); a tracker gives them lasting ids and smooths them",
-              ("hand_landmarks",), _tuple_of(Hand), ("tracker",)),
+              ("hand_landmarks",), _tuple_of(Hand), ("tracker",), ("replay",)),
     ResultKey("face_rois", "tuple[TrackedRoi, ...]",
               "the face regions the face mesh runs on this frame: tracked or found by the face detector",
               ("face_detector", "face_tracker"), _tuple_of(TrackedRoi)),
@@ -206,7 +210,7 @@ _KEYS = [
               ("face_landmarks",), _tuple_of(TrackedRoi)),
     ResultKey("faces", "tuple[Face, ...]",
               "the faces found in the frame (see Face); a tracker gives them lasting ids and smooths them",
-              ("face_landmarks", "face_tracker"), _tuple_of(Face), ("tracker",)),
+              ("face_landmarks", "face_tracker"), _tuple_of(Face), ("tracker",), ("replay",)),
 ]
 
 WELL_KNOWN: dict[str, ResultKey] = {key.name: key for key in _KEYS}

@@ -29,7 +29,7 @@ def _written(node_class: type[Node]) -> set[str]:
 @pytest.mark.parametrize("key", sorted(results.WELL_KNOWN))
 def test_every_listed_writer_is_built_in_and_declares_the_key(key):
     known = results.WELL_KNOWN[key]
-    for writer in known.writers + known.updated_by:
+    for writer in known.writers + known.updated_by + known.replayed_by:
         assert writer in BUILTIN_NODES, f"{key}: writer {writer} is no built-in node"
         assert key in _written(_node_class(writer)), f"{writer} does not declare that it writes {key}"
     for updater in known.updated_by:
@@ -44,7 +44,8 @@ def test_tracking_nodes_write_only_well_known_keys_they_are_listed_for(type_name
     for key in written:
         assert key in results.WELL_KNOWN, f"{type_name} writes {key}, which livepose.results does not name"
         known = results.WELL_KNOWN[key]
-        assert type_name in known.writers + known.updated_by, f"{type_name} writes {key} but is not its listed writer"
+        assert type_name in known.writers + known.updated_by + known.replayed_by, \
+            f"{type_name} writes {key} but is not its listed writer"
 
 
 @pytest.mark.parametrize("type_name", TRACKING_NODES)

@@ -8,6 +8,9 @@ The format, which the accuracy checks compare against, is exactly::
 
 with x, y in pixels of the original frame and z in the same scale as x. Written with ``raw``, an
 object that a tracker smoothed also has ``"raw_landmarks"``: the landmarks as the model found them.
+
+:class:`KeypointReader` and :func:`replayed_results` read such a file back, a frame at a time, as the
+``replay`` node does.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Iterable, TextIO
 import numpy as np
 
 from livepose.errors import UserError
+from livepose.results import Face, Hand, NormalizedRect
 
 
 def _landmark_list(landmarks: Any, decimals: int) -> list[list[float | None]]:
@@ -105,3 +109,126 @@ def read_keypoints(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a keypoint file back (one dict per frame)."""
     with open(path, encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
+
+
+class KeypointFileError(UserError):
+    """A keypoint file that cannot be read back, with the file and line it is at."""
+
+
+class KeypointReader:
+    """Reads a keypoint file one frame at a time, as ``--keypoints`` wrote it, checking as it goes.
+
+    ``next_record()`` gives the next frame's object (with its 1-based ``line``), or ``None`` at the
+    end; a line that is not such an object, or a frame index that does not increase, raises a
+    :class:`KeypointFileError` naming the file and line. Lines are parsed only when reached, so a long
+    recording is never held in memory.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+        try:
+            self._file: TextIO | None = open(self.path, encoding="utf-8")
+        except OSError as exc:
+            raise KeypointFileError(f"cannot read keypoints from {self.path}: {exc.strerror}") from None
+        self.line = 0
+        self._last_frame = -1
+
+    def next_record(self) -> dict[str, Any] | None:
+        while self._file is not None:
+            try:
+                text = self._file.readline()
+            except UnicodeDecodeError:
+                self.line += 1
+                raise self._error("is not UTF-8 text: is this a keypoint file (.jsonl)?") from None
+            if not text:
+                return None
+            self.line += 1
+            if text.strip():
+                return self._checked(text)
+        return None
+
+    def _checked(self, text: str) -> dict[str, Any]:
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise self._error(f"is not JSON ({exc.msg}): a keypoint file has one JSON object per line") from None
+        if not isinstance(record, dict) or not isinstance(record.get("frame"), int):
+            raise self._error("has no integer \"frame\": not a line that --keypoints writes")
+        for kind, count in (("hands", 21), ("faces", 468)):
+            items = record.setdefault(kind, [])
+            if not isinstance(items, list) or any(
+                    not isinstance(item, dict) or np.shape(item.get("landmarks")) != (count, 3) for item in items):
+                raise self._error(f"has \"{kind}\" that are not objects with {count} landmarks of x, y, z")
+        if record["frame"] <= self._last_frame:
+            raise self._error(f"has frame {record['frame']} after frame {self._last_frame}: frames must increase")
+        self._last_frame = record["frame"]
+        return record
+
+    def _error(self, what: str) -> KeypointFileError:
+        return KeypointFileError(f"{self.path}:{self.line}: this line {what}")
+
+    def last_frame(self) -> int | None:
+        """The frame index of the file's last line (read from its end; the file's position is kept)."""
+        with open(self.path, "rb") as data:
+            data.seek(0, os.SEEK_END)
+            end = data.tell()
+            chunk = b""
+            while end > 0 and chunk.count(b"\n") < 2:
+                start = max(0, end - 65536)
+                data.seek(start)
+                chunk = data.read(end - start) + chunk
+                end = start
+        lines = [line for line in chunk.splitlines() if line.strip()]
+        if not lines:
+            return None
+        try:
+            return int(json.loads(lines[-1])["frame"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _landmarks(values: Any) -> np.ndarray:
+    points = np.array(values, dtype=np.float64)  # JSON null (a point a model could not place): NaN
+    points.flags.writeable = False
+    return points
+
+
+def _box(points: np.ndarray, image_size: tuple[int, int]) -> NormalizedRect:
+    """The landmarks' bounding box, normalised: the rectangle a replayed object stands in."""
+    height, width = image_size
+    low, high = np.nanmin(points[:, :2], axis=0), np.nanmax(points[:, :2], axis=0)
+    centre, extent = (low + high) / 2, high - low
+    return NormalizedRect(float(centre[0] / width), float(centre[1] / height),
+                          float(extent[0] / width), float(extent[1] / height))
+
+
+_NO_WORLD = np.full((21, 3), np.nan)
+_NO_WORLD.flags.writeable = False
+
+
+def replayed_results(record: dict[str, Any], image_size: tuple[int, int]) -> tuple[tuple[Hand, ...], tuple[Face, ...]]:
+    """The hands and faces of one checked record (see :class:`KeypointReader`) as the landmark nodes
+    write them, on a frame of ``image_size`` (height, width).
+
+    The file keeps landmarks, handedness, score and id; what it does not keep is filled so that no
+    one mistakes it for a measurement: world landmarks are NaN, presence is the score, and the ROI
+    is the landmarks' bounding box. Raw landmarks, when the file has them, stay raw."""
+    hands = []
+    for item in record["hands"]:
+        points = _landmarks(item["landmarks"])
+        raw = _landmarks(item["raw_landmarks"]) if "raw_landmarks" in item else None
+        score = float(item.get("score") or 0.0)
+        hands.append(Hand(points, _NO_WORLD, str(item.get("handedness", "Right")), score, score,
+                          _box(points, image_size), int(item.get("id", -1)), raw_landmarks=raw))
+    faces = []
+    for item in record["faces"]:
+        points = _landmarks(item["landmarks"])
+        raw = _landmarks(item["raw_landmarks"]) if "raw_landmarks" in item else None
+        faces.append(Face(points, float(item.get("score") or 0.0), _box(points, image_size), int(item.get("id", -1)),
+                          raw_landmarks=raw))
+    return tuple(hands), tuple(faces)

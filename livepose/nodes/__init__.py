@@ -6,6 +6,7 @@ so a pipeline without model nodes never imports onnxruntime.
 
 BUILTIN_NODES: dict[str, str] = {
     "capture": "livepose.nodes.capture:Capture",
+    "replay": "livepose.nodes.replay:Replay",
     "visualize": "livepose.nodes.visualize:Visualize",
     "display": "livepose.nodes.display:Display",
     "viewer": "livepose.nodes.viewer:Viewer",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -142,20 +142,24 @@ def frames_from(path: str | os.PathLike[str], *, max_frames: int | None = None, 
 
 def _keypoint_frames(path: str, max_frames: int | None, video: str | None,
                      size: tuple[int, int]) -> list[Frame]:
-    from livepose.io.keypoints import read_keypoints
+    """What the ``replay`` node gives for the file (its hands and faces, paired by frame index)."""
+    from livepose.io.keypoints import KeypointReader, replayed_results
 
-    records = read_keypoints(path)[:max_frames]
-    images: Iterable[np.ndarray | None] = [None] * len(records)
-    if video is not None:
-        clip = frames_from(video, max_frames=len(records))
-        images = [f.image for f in clip] + [None] * (len(records) - len(clip))
+    reader = KeypointReader(path)
+    records = []
+    try:
+        while (max_frames is None or len(records) < max_frames) and (record := reader.next_record()) is not None:
+            records.append(record)
+    finally:
+        reader.close()
+    images: dict[int, np.ndarray] = {}
+    if video is not None and records:
+        clip = frames_from(video, max_frames=records[-1]["frame"] + 1)
+        images = {f.index: f.image for f in clip}
         size = (clip[0].height, clip[0].width) if clip else size
     made = []
-    for record, image in zip(records, images):
-        hands = [hand(h["landmarks"], handedness=h["handedness"], score=h["score"] or 0.0,
-                      track_id=h["id"], image_size=size) for h in record["hands"]]
-        faces = [face(f["landmarks"], score=f["score"] or 0.0, track_id=f["id"], image_size=size)
-                 for f in record["faces"]]
-        made.append(frame(image, size=size, index=record["frame"], hands=hands, faces=faces,
-                          media_time=record["t"]))
+    for record in records:
+        hands, faces = replayed_results(record, size)
+        made.append(frame(images.get(record["frame"]), size=size, index=record["frame"], hands=hands, faces=faces,
+                          media_time=record.get("t")))
     return made
