@@ -1,0 +1,82 @@
+"""Built-in effect nodes: thin wrappers over the pure functions of :mod:`livepose.effects`."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from livepose import results
+from livepose.effects.privacy import blur_regions, face_region, grown, hand_region
+from livepose.effects.sunglasses import (ASSET_ANCHORS, SunglassesImage, draw_sunglasses, load_rgba,
+                                         make_sunglasses)
+from livepose.graph.frame import Frame
+from livepose.graph.node import Node, param
+from livepose.render.draw import roi_corners
+
+
+class Sunglasses(Node):
+    """Sunglasses over the eyes of every face, turned and scaled with the face."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    requires = (results.FACES,)
+    writes = ()
+
+    image: str | None = param(None, "RGBA image (a PNG with alpha) to draw; none: livepose's own pair")
+    anchors: tuple[float, float, float, float] = param(
+        ASSET_ANCHORS, "where the eye centres go on the image: x, y of its left one, then its right one, "
+        "as fractions of the image's width and height")
+    scale: float = param(1.0, "size, times what the eye distance and the anchors give", gt=0, le=5)
+    opacity: float = param(1.0, "0: invisible, 1: as the image's own alpha", ge=0, le=1)
+
+    def setup(self) -> None:
+        rgba = load_rgba(self.image) if self.image else make_sunglasses()
+        self._glasses = SunglassesImage.from_rgba(rgba, self.anchors)
+
+    def process(self, frame: Frame) -> Frame:
+        faces = frame.results.get(results.FACES, ())
+        if not faces or self.opacity == 0:
+            return frame
+        image = frame.image.copy()
+        draw_sunglasses(image, [face.landmarks for face in faces], self._glasses, self.scale, self.opacity)
+        return frame.with_image(image)
+
+
+def _inside(point: np.ndarray, polygon: np.ndarray) -> bool:
+    return cv2.pointPolygonTest(polygon.astype(np.float32), (float(point[0]), float(point[1])), False) >= 0
+
+
+class PrivacyBlur(Node):
+    """Blur or pixelate every face (its mesh's oval, else the detector's box) and optionally the hands."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    requires = (results.FACES,)
+    reads = (results.FACE_DETECTIONS, results.HANDS)
+    writes = ()
+
+    mode: str = param("blur", "blur, or pixelate into blocks", choices=("blur", "pixelate"))
+    strength: float = param(0.12, "the blur's spread, or a block's side, as a fraction of the face's size",
+                            gt=0, le=1)
+    margin: float = param(0.1, "how much larger than the face oval (or hand) the covered region is, "
+                          "as a fraction of its size", ge=0, le=1)
+    feather: float = param(0.08, "how far beyond the region the effect fades out, as a fraction of "
+                           "its size (0: a hard edge)", ge=0, le=1)
+    hands: bool = param(False, "also blur the hands")
+
+    def process(self, frame: Frame) -> Frame:
+        found = frame.results
+        regions = [face_region(face.landmarks, self.margin) for face in found.get(results.FACES, ())]
+        # A face the detector found but the mesh lost this frame (it tracks it from the next) is
+        # covered by its box, so no frame where a face was detected shows it.
+        for roi in found.get(results.FACE_DETECTIONS, ()):
+            box = roi_corners(roi.rect, frame.width, frame.height)
+            if not any(_inside(face.landmarks[:, :2].mean(axis=0), box) for face in found.get(results.FACES, ())):
+                regions.append(grown(box, self.margin))
+        if self.hands:
+            regions += [hand_region(hand.landmarks, self.margin) for hand in found.get(results.HANDS, ())]
+        if not regions:
+            return frame
+        image = frame.image.copy()
+        blur_regions(image, regions, self.mode, self.strength, self.feather)  # type: ignore[arg-type]
+        return frame.with_image(image)
