@@ -89,10 +89,11 @@ def main(verbose: bool) -> None:
 @click.option("--keypoints", "keypoints_path", type=click.Path(dir_okay=False),
               help="Write the hands and faces of every frame to this JSON Lines file.")
 @click.option("--progress/--no-progress", default=True, help="Progress bar in offline runs of a file.")
+@click.option("--reload", is_flag=True, help="Swap in your own nodes (module:Class) when their file changes.")
 @_user_errors
 def run(pipeline: str, source: str | None, settings: tuple[str, ...], realtime: bool | None,
         max_frames: int | None, metrics_path: str | None, headless: bool, record_path: str | None,
-        keypoints_path: str | None, progress: bool) -> None:
+        keypoints_path: str | None, progress: bool, reload: bool) -> None:
     """Run a pipeline."""
     # A signal during the imports and set-up below is kept for the runner, which stops in order.
     interrupts.defer()
@@ -116,7 +117,7 @@ def run(pipeline: str, source: str | None, settings: tuple[str, ...], realtime: 
                                                   extra_nodes=extra_nodes))
     for warning in spec.warnings:
         click.echo(str(warning), err=True)
-    result = Runner(spec, headless=headless, max_frames=max_frames, progress=progress).run()
+    result = Runner(spec, headless=headless, max_frames=max_frames, progress=progress, reload=reload).run()
     if result.started:  # a run that never got going has no figures, only its reason below
         click.echo(result.metrics.summary_table(), err=True)
     if metrics_path:

@@ -235,3 +235,19 @@ def test_without_qt_the_viewer_falls_back_to_the_opencv_window_saying_so_once(mo
     assert len(shown) == 3
     said = [r.getMessage() for r in caplog.records if "viewer" in r.getMessage()]
     assert said == ["viewer: PyQt5 is not installed (pip install PyQt5 pyqtgraph); showing an OpenCV window instead"]
+
+
+def test_a_notice_of_the_run_shows_over_the_video_for_a_while(tmp_path):
+    def script(window):
+        yield lambda: window.bridge.newest() is not None
+        assert not window.banner.isVisible()
+        # What the runner appends when a reloaded node fails (tests/test_reload.py runs that for real).
+        window.controls.notices.append((time.monotonic(), "node 'dots': my_effects.py changed but does not "
+                                        "load; still running the version before:\nSyntaxError: ..."))
+        yield lambda: window.banner.isVisible()
+        assert "does not load" in window.banner.text() and "SyntaxError" not in window.banner.text()
+        window.close()
+        yield lambda: True
+
+    result, _ = run_with_script(pipeline(tmp_path), script)
+    assert result.exit_code == 0

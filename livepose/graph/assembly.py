@@ -19,6 +19,7 @@ from livepose.graph.admission import FlowLimiter
 from livepose.graph.metrics import NodeMetrics, PipelineMetrics
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.queues import Edge, Inbox
+from livepose.graph.reload import NodeReloader
 from livepose.graph.spec import NodeSpec, PipelineSpec
 from livepose.graph.worker import WorkerProcessNode
 
@@ -57,6 +58,10 @@ class RunningNode:
     setup_ok: bool = False
     finished: bool = False
     thread: threading.Thread | None = None
+    reloader: "NodeReloader | None" = None
+    """``--reload``: watches the user's module of this node (see ``livepose.graph.reload``)."""
+    fallback: Node | None = None
+    """After a reload: the version before, still set up, which takes over if the new one raises."""
 
 
 def assemble(spec: PipelineSpec, realtime: bool,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from livepose.graph.metrics import PipelineMetrics
 from livepose.graph.node import Node
@@ -35,7 +35,8 @@ class RunControls:
 
     def __init__(self, *, name: str, mode: str, source: str | None, nodes: list["RunningNode"],
                  metrics: PipelineMetrics, press_key: Callable[[str], bool], request_stop: Callable[[str], None],
-                 finished: threading.Event, failure: Callable[[], str | None]) -> None:
+                 finished: threading.Event, failure: Callable[[], str | None],
+                 notices: Sequence[tuple[float, str]] = ()) -> None:
         self.name = name
         self.mode = mode
         self.source = source
@@ -48,6 +49,9 @@ class RunControls:
         self._press_key = press_key
         self._request_stop = request_stop
         self._failure = failure
+        self.notices = notices
+        """What the run told the user once while it went on (monotonic time, text), newest last: a
+        reload that failed, for instance. Read it, do not change it."""
         self.interrupted = threading.Event()
         """Set when SIGINT or SIGTERM arrives: a window that lingers (showing a failure) closes at once."""
         self.result: RunResult | None = None

@@ -37,11 +37,13 @@ class FrameFlow:
     """The frame loops of one run's node threads; ``fail(exit_code, reason)`` stops the run."""
 
     def __init__(self, stop_event: threading.Event, metrics: PipelineMetrics, max_frames: int | None,
-                 fail: Callable[[int, str], None]) -> None:
+                 fail: Callable[[int, str], None], notify: Callable[[str], None] = lambda _: None) -> None:
         self.stop_event = stop_event
         self.metrics = metrics
         self.max_frames = max_frames
         self.fail = fail
+        self.notify = notify
+        """Says something the user should see once (a reload that failed): the log, and the viewer."""
         self.progress_bar: tqdm | None = None
         """Offline runs with ``progress``: advanced by each frame ``progress_node`` (a sink) handles."""
         self.progress_node: RunningNode | None = None
@@ -97,6 +99,8 @@ class FrameFlow:
             delivery = inbox.get()
             if delivery is None:
                 return
+            if rn.reloader is not None and rn.reloader.changed():
+                self._reload(rn)
             frames = delivery.frames
             prepare_seconds = 0.0
             prepared: Any = None
@@ -144,11 +148,36 @@ class FrameFlow:
             return frames[pass_through_port(rn.spec.inputs, next(iter(outputs)))]
         return {port: frames[pass_through_port(rn.spec.inputs, port)] for port in outputs}
 
+    def _reload(self, rn: RunningNode) -> None:
+        assert rn.reloader is not None
+        try:
+            fresh = rn.reloader.fresh_node(rn.node.ctx)
+        except Exception:
+            self.notify(f"node '{rn.spec.name}': {rn.reloader.path.name} changed but does not load; still running "
+                        f"the version before:\n{traceback.format_exc().rstrip()}")
+            return
+        if rn.fallback is not None:
+            _close_quietly(rn.fallback)
+        rn.fallback, rn.node = rn.node, fresh
+        log.info("node '%s': reloaded %s", rn.spec.name, rn.reloader.path.name)
+
+    def _revert(self, rn: RunningNode, index: int) -> None:
+        """The reloaded node raised: back to the version before it (see ``livepose.graph.reload``)."""
+        assert rn.reloader is not None and rn.fallback is not None
+        self.notify(f"node '{rn.spec.name}': the reloaded {rn.reloader.path.name} failed on frame {index}; back to "
+                    f"the version before:\n{traceback.format_exc().rstrip()}")
+        rn.reloader.refuse_current()
+        broken, rn.node, rn.fallback = rn.node, rn.fallback, None
+        _close_quietly(broken)
+
     def _call(self, rn: RunningNode, method: Callable[..., Any], frames: dict[str, Any], index: int) -> Any:
         rn.busy_in = (method.__name__, index)
         try:
             return method(**frames)
         except Exception as exc:
+            if rn.fallback is not None and getattr(method, "__self__", None) is rn.node:
+                self._revert(rn, index)
+                return self._call(rn, getattr(rn.node, method.__name__), frames, index)
             rn.metrics.errors += 1
             if rn.spec.on_error == "skip_frame":
                 if rn.metrics.errors == 1:
@@ -209,3 +238,11 @@ class FrameFlow:
         log.error("node '%s' returned %s; process() must return a Frame (or a {port: Frame} dict for ports %s) "
                   "or None", rn.spec.name, type(outcome).__name__, ports)
         self.fail(1, f"node '{rn.spec.name}' returned a {type(outcome).__name__}")
+
+
+def _close_quietly(node: Node) -> None:
+    """Close a replaced version of a reloaded node: its failure must not stop the run."""
+    try:
+        node.close()
+    except Exception:
+        log.warning("closing the replaced version of node '%s' failed:\n%s", node.name, traceback.format_exc().rstrip())

@@ -23,7 +23,9 @@ import logging
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from tqdm import tqdm
@@ -37,6 +39,7 @@ from livepose.graph.keys import QUIT_KEYS
 from livepose.graph.metrics import PipelineMetrics
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.queues import END
+from livepose.graph.reload import watchable
 from livepose.graph.spec import PipelineSpec
 
 log = logging.getLogger("livepose")
@@ -66,7 +69,7 @@ class Runner:
     """Runs one pipeline once. ``run()`` blocks until every node has finished."""
 
     def __init__(self, spec: PipelineSpec, *, headless: bool = False, max_frames: int | None = None,
-                 progress: bool = False, install_signal_handlers: bool = True) -> None:
+                 progress: bool = False, install_signal_handlers: bool = True, reload: bool = False) -> None:
         self.spec = spec
         self.realtime = spec.mode == "realtime"
         self.max_frames = max_frames
@@ -85,7 +88,25 @@ class Runner:
         self._controls: RunControls | None = None
         self.metrics, self._nodes = assemble(spec, self.realtime, lambda metrics: NodeContext(
             spec.mode, metrics, self.stop_event, on_key=self.press_key, on_stop=self.request_stop, headless=headless))
-        self._flow = FrameFlow(self.stop_event, self.metrics, max_frames, self._fail)
+        self.notices: deque[tuple[float, str]] = deque(maxlen=32)
+        """What the user was told once while the run went on (a reload that failed), with its time."""
+        self._flow = FrameFlow(self.stop_event, self.metrics, max_frames, self._fail, self._notify)
+        if reload:
+            self._watch_user_nodes()
+
+    def _watch_user_nodes(self) -> None:
+        folders = [Path(self.spec.file).parent, Path.cwd()]
+        for rn in self._nodes:
+            rn.reloader = watchable(rn.spec, folders)
+            if rn.reloader is not None:
+                log.info("--reload: watching %s (node '%s')", rn.reloader.path.name, rn.spec.name)
+        if not any(rn.reloader for rn in self._nodes):
+            log.warning("--reload: no node of this pipeline is your own module:Class in its folder or this one "
+                        "(or they run in a worker process): nothing to watch")
+
+    def _notify(self, text: str) -> None:
+        log.error("%s", text)
+        self.notices.append((time.monotonic(), text))
 
     @property
     def nodes(self) -> dict[str, Node]:
@@ -159,7 +180,8 @@ class Runner:
         outcome: list[RunResult] = []
         controls = RunControls(name=self.spec.name, mode=self.spec.mode, source=self.spec.source, nodes=self._nodes,
                                metrics=self.metrics, press_key=self.press_key, request_stop=self.request_stop,
-                               finished=finished, failure=lambda: self._failure[1] if self._failure else None)
+                               finished=finished, failure=lambda: self._failure[1] if self._failure else None,
+                               notices=self.notices)
         self._controls = controls
 
         def pipeline() -> None:
@@ -309,6 +331,8 @@ class Runner:
                 inbox.put(edge, END)
         if rn.setup_ok:
             rn.busy_in = ("close", None)
+            if rn.fallback is not None:
+                rn.fallback.close()
             try:
                 rn.node.close()
             except Exception:

@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 FRAME_POLL_MS = 5
 """How often the window looks for a new frame: well under a frame at 60 fps."""
 
+FAILURE_STYLE = "background: rgba(160, 0, 0, 220); color: white; padding: 8px; font-weight: bold"
+NOTICE_STYLE = "background: rgba(200, 150, 0, 230); color: black; padding: 8px"
+NOTICE_MS = 8000
+"""How long a notice (a reload that failed) stays over the video."""
+
 SHORTCUTS = [
     ("q, Esc", "quit (the pipeline stops in order)"),
     ("Space", "pause / resume"),
@@ -55,6 +60,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._shown_index: int | None = None
         self._closing = False
         self._failure_shown = False
+        self._notices_shown = 0
         self.setWindowTitle(f"{options.title}: {controls.name}")
         self.resize(1400, 800)
 
@@ -70,7 +76,6 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(splitter)
 
         self.banner = QtWidgets.QLabel(self.video)
-        self.banner.setStyleSheet("background: rgba(160, 0, 0, 220); color: white; padding: 8px; font-weight: bold")
         self.banner.setWordWrap(True)
         self.banner.hide()
         self.help = QtWidgets.QLabel(self.video)
@@ -192,6 +197,11 @@ class ViewerWindow(QtWidgets.QMainWindow):
         return "   ·   ".join(parts)
 
     def _follow_run(self) -> None:
+        notices = list(self.controls.notices)
+        if len(notices) > self._notices_shown and not self._failure_shown:
+            self._notices_shown = len(notices)
+            self._show_banner(notices[-1][1].splitlines()[0] + "  (details in the terminal)", NOTICE_STYLE)
+            QtCore.QTimer.singleShot(NOTICE_MS, lambda shown=len(notices): self._hide_notice(shown))
         failure = self.controls.failure
         if failure and not self._failure_shown:
             self._failure_shown = True
@@ -210,7 +220,12 @@ class ViewerWindow(QtWidgets.QMainWindow):
             else:
                 self.close()
 
-    def _show_banner(self, text: str) -> None:
+    def _hide_notice(self, shown: int) -> None:
+        if not self._failure_shown and self._notices_shown == shown:
+            self.banner.hide()
+
+    def _show_banner(self, text: str, style: str | None = None) -> None:
+        self.banner.setStyleSheet(style or FAILURE_STYLE)
         self.banner.setText(text)
         self.banner.setFixedWidth(max(200, self.video.width()))
         self.banner.adjustSize()
