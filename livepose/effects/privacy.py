@@ -7,7 +7,8 @@ polygon and, when feathered, fades out beyond it. So the polygon itself is never
 
 from __future__ import annotations
 
-from typing import Iterable, Literal
+from collections.abc import Iterable
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -31,7 +32,7 @@ def face_region(landmarks: np.ndarray, margin: float = 0.0) -> np.ndarray:
 
 def hand_region(landmarks: np.ndarray, margin: float = 0.0) -> np.ndarray:
     """The convex hull of a hand's 21 landmarks, grown by ``margin``."""
-    points = np.asarray(landmarks, dtype=np.float32)[:, :2]
+    points = np.ascontiguousarray(np.asarray(landmarks, dtype=np.float32)[:, :2])
     return grown(cv2.convexHull(points)[:, 0], margin)
 
 
@@ -54,27 +55,34 @@ def blur_region(image: np.ndarray, polygon: np.ndarray, mode: Mode = "blur", str
         return
     fade = feather * size
     extent = strength * size * (3.0 if mode == "blur" else 1.0)
-    # Blurring reads pixels around the mask: the box takes them in, so the edge is blurred like the middle.
-    low = np.floor(np.min(polygon, axis=0) - fade - extent).astype(int)
-    high = np.ceil(np.max(polygon, axis=0) + fade + extent).astype(int) + 1
     height, width = image.shape[:2]
-    x0, y0 = max(int(low[0]), 0), max(int(low[1]), 0)
-    x1, y1 = min(int(high[0]), width), min(int(high[1]), height)
+    # The mask's box (the polygon and its fade), and around it the pixels the blur reads, so the
+    # edge is blurred like the middle.
+    x0, y0, x1, y1 = _clipped(polygon, fade, width, height)
+    bx0, by0, bx1, by1 = _clipped(polygon, fade + extent, width, height)
     if x0 >= x1 or y0 >= y1:
         return
-    box = image[y0:y1, x0:x1]
     covered = _mask(np.asarray(polygon, dtype=np.float64) - (x0, y0), (y1 - y0, x1 - x0), fade)
     if covered is None:
         return
     mask, (mx0, my0, mx1, my1) = covered
-    # Only the mask's own bounding box is blended, and only it is blurred (with its context around).
-    changed = _blurred(box, mode, strength * size)[my0:my1, mx0:mx1]
-    target = box[my0:my1, mx0:mx1]
+    blurred = _blurred(image[by0:by1, bx0:bx1], mode, strength * size)
+    # Only the mask's nonzero part is blended.
+    ox, oy = x0 - bx0, y0 - by0
+    changed = blurred[oy + my0:oy + my1, ox + mx0:ox + mx1]
+    target = image[y0 + my0:y0 + my1, x0 + mx0:x0 + mx1]
     mask = mask[my0:my1, mx0:mx1]
     if mask.dtype == np.bool_:
         np.copyto(target, changed, where=mask[..., None])
     else:
         target[:] = cv2.blendLinear(changed, target, mask, 1.0 - mask)
+
+
+def _clipped(polygon: np.ndarray, pad: float, width: int, height: int) -> tuple[int, int, int, int]:
+    """The bounding box (x0, y0, x1, y1) of ``polygon`` grown by ``pad`` pixels, inside the image."""
+    low = np.floor(np.min(polygon, axis=0) - pad).astype(int)
+    high = np.ceil(np.max(polygon, axis=0) + pad).astype(int) + 1
+    return max(int(low[0]), 0), max(int(low[1]), 0), min(int(high[0]), width), min(int(high[1]), height)
 
 
 def _mask(polygon: np.ndarray, shape: tuple[int, int], fade: float) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:

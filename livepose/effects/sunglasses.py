@@ -9,8 +9,8 @@ well under a millisecond.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -164,7 +164,7 @@ class SunglassesImage:
     anchors: tuple[Point, Point]
 
     @classmethod
-    def from_rgba(cls, rgba: np.ndarray, anchors: Sequence[float] = ASSET_ANCHORS) -> "SunglassesImage":
+    def from_rgba(cls, rgba: np.ndarray, anchors: Sequence[float] = ASSET_ANCHORS) -> SunglassesImage:
         """``rgba``: BGRA uint8; ``anchors``: (x0, y0, x1, y1), the image-left and image-right eye's
         place as fractions of the image's width and height."""
         rgba = as_rgba(rgba)
