@@ -40,7 +40,7 @@ from livepose.vision.rects import NormalizedRect, TrackedRoi
 __all__ = [
     "Face", "FaceLandmark", "Hand", "HandLandmark", "NormalizedRect", "ResultKey", "TrackedRoi",
     "WELL_KNOWN", "MEDIA_TIME", "STILL_IMAGE", "RGB", "HANDS", "HAND_ROIS", "PALMS", "HAND_TRACKS",
-    "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "frame_time", "type_problem",
+    "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "GESTURES", "HandGesture", "frame_time", "type_problem",
 ]
 
 
@@ -149,6 +149,24 @@ class Face:
 
 
 @dataclass(frozen=True)
+class HandGesture:
+    """The gesture of one hand in one frame, as ``gestures`` writes it to ``results["gestures"]``,
+    one per hand in the order of ``results["hands"]``.
+
+    - ``track_id``: the hand's ``track_id``.
+    - ``name``: one of ``livepose.vision.gestures.GESTURES`` (``"open_palm"``, ``"fist"``,
+      ``"pointing"``, ``"pinch"``, ``"victory"``, ``"thumbs_up"``) or ``"none"``; held through
+      brief flickers (the node's hysteresis).
+    - ``score``: how clearly the landmarks fit it, in [0, 1]: the margin of the rule's weakest
+      condition (0 for ``"none"``).
+    """
+
+    track_id: int
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
 class ResultKey:
     """One well-known result: its key, what its value is, which built-in node types write it, which
     rewrite it once written (they need a writer before them), and which sources read it back from a
@@ -211,6 +229,9 @@ _KEYS = [
     ResultKey("faces", "tuple[Face, ...]",
               "the faces found in the frame (see Face); a tracker gives them lasting ids and smooths them",
               ("face_landmarks", "face_tracker"), _tuple_of(Face), ("tracker",), ("replay",)),
+    ResultKey("gestures", "tuple[HandGesture, ...]",
+              "each hand's gesture (see HandGesture), in the order of hands: open palm, fist, pointing, "
+              "pinch, victory, thumbs up or none", ("gestures",), _tuple_of(HandGesture)),
 ]
 
 WELL_KNOWN: dict[str, ResultKey] = {key.name: key for key in _KEYS}
@@ -227,6 +248,7 @@ FACES = "faces"
 FACE_ROIS = "face_rois"
 FACE_DETECTIONS = "face_detections"
 FACE_TRACKS = "face_tracks"
+GESTURES = "gestures"
 
 
 def frame_time(frame: Frame) -> float:

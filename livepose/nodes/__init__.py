@@ -19,4 +19,5 @@ BUILTIN_NODES: dict[str, str] = {
     "face_landmarks": "livepose.nodes.face:FaceLandmarksNode",
     "face_tracker": "livepose.nodes.face:FaceTrackerNode",
     "tracker": "livepose.nodes.tracker:Tracker",
+    "gestures": "livepose.nodes.gestures:Gestures",
 }
