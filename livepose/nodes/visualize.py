@@ -7,8 +7,9 @@ from typing import Any
 from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
-from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_hands_and_faces,
-                                  draw_overlay, draw_rois, overlay_lines, overlay_rect, parse_color)
+from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_overlay, draw_rois,
+                                  overlay_lines, overlay_rect, parse_color)
+from livepose.render.gestures import GestureStyle, draw_hands_faces_and_gestures
 
 DETECTION_RESULTS = (results.PALMS, results.FACE_DETECTIONS)
 """Results whose items are detections with a rotated rectangle (drawn as boxes)."""
@@ -28,7 +29,7 @@ class Visualize(Node):
 
     inputs = ("frame",)
     outputs = ("frame",)
-    reads = (*TRACKED_RESULTS, *DETECTION_RESULTS)
+    reads = (*TRACKED_RESULTS, *DETECTION_RESULTS, results.GESTURES)
     writes = ()
 
     hands: bool = param(True, "draw the hand skeletons")
@@ -36,6 +37,7 @@ class Visualize(Node):
                       choices=("mesh", "contours", "points", "off"))
     boxes: bool = param(True, "draw rotated boxes of detections and of the tracked regions")
     labels: bool = param(True, "write handedness, track ID and score beside hands and faces")
+    gestures: bool = param(True, "write each hand's gesture above it (from a gestures node upstream)")
     overlay: bool = param(True, "show frame rate and end-to-end latency in the corner")
     thickness: int = param(2, "line width of hand bones and boxes, in pixels", ge=1, le=20)
     antialias: bool = param(True, "smooth lines (about twice the drawing cost)")
@@ -58,6 +60,7 @@ class Visualize(Node):
         self._box_style = BoxStyle(color=parse_color(self.box_color), thickness=max(1, self.thickness - 1),
                                    antialias=self.antialias)
         self._overlay_style = OverlayStyle()
+        self._gesture_style = GestureStyle()
 
     def process(self, frame: Frame) -> Frame:
         image = frame.image.copy()
@@ -70,7 +73,9 @@ class Visualize(Node):
         faces = found.get(results.FACES, ()) if self.face != "off" else ()
         lines = overlay_lines(*self._live_figures()) if self.overlay else []
         panel = overlay_rect(lines, (frame.width, frame.height), self._overlay_style)
-        draw_hands_and_faces(image, hands, faces, self._hand_style, self._face_style, avoid=[panel])
+        gestures = found.get(results.GESTURES, ()) if self.gestures else ()
+        draw_hands_faces_and_gestures(image, hands, faces, gestures, self._hand_style, self._face_style,
+                                      self._gesture_style, avoid=[panel])
         draw_overlay(image, lines, self._overlay_style)
         return frame.with_image(image)
 
