@@ -20,4 +20,7 @@ BUILTIN_NODES: dict[str, str] = {
     "face_tracker": "livepose.nodes.face:FaceTrackerNode",
     "tracker": "livepose.nodes.tracker:Tracker",
     "gestures": "livepose.nodes.gestures:Gestures",
+    "sunglasses": "livepose.nodes.effects:Sunglasses",
+    "big_eyes": "livepose.nodes.effects:BigEyes",
+    "privacy_blur": "livepose.nodes.effects:PrivacyBlur",
 }

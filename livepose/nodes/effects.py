@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from livepose import results
+from livepose.effects.big_eyes import MAX_STRENGTH, big_eyes
 from livepose.effects.privacy import blur_regions, face_region, grown, hand_region
 from livepose.effects.sunglasses import (ASSET_ANCHORS, SunglassesImage, draw_sunglasses, load_rgba,
                                          make_sunglasses)
@@ -79,4 +80,25 @@ class PrivacyBlur(Node):
             return frame
         image = frame.image.copy()
         blur_regions(image, regions, self.mode, self.strength, self.feather)  # type: ignore[arg-type]
+        return frame.with_image(image)
+
+
+class BigEyes(Node):
+    """Magnify the eyes of every face: a smooth bulge that meets the picture at its rim."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    requires = (results.FACES,)
+    writes = ()
+
+    strength: float = param(0.35, "magnification at the eye's centre: 1 / (1 - strength) times",
+                            ge=0, le=MAX_STRENGTH)
+    radius: float = param(1.1, "the magnified disc's radius, in eye widths", gt=0, le=3)
+
+    def process(self, frame: Frame) -> Frame:
+        faces = frame.results.get(results.FACES, ())
+        if not faces or self.strength == 0:
+            return frame
+        image = frame.image.copy()
+        big_eyes(image, [face.landmarks for face in faces], strength=self.strength, radius=self.radius)
         return frame.with_image(image)
