@@ -121,3 +121,19 @@ def test_the_command_says_where_the_file_is_wrong(tmp_path):
     assert result.returncode == 2, result.stderr
     assert f"{keypoints}:1: this line is not UTF-8 text" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_looping_replay_starts_again_with_rising_frame_indices(tmp_path):
+    clip = media_file(SHORT_CLIP)
+    keypoints = tmp_path / "three.jsonl"
+    with KeypointWriter(keypoints) as writer:
+        for index in (0, 1, 2):
+            writer.write(index, index / 30, hands=[hand(track_id=7 + index)])
+    pipeline = replay_pipeline(clip, keypoints).replace('keypoints: "', 'loop: true, keypoints: "')
+    ran = run_pipeline(pipeline, max_frames=8)
+    assert ran.exit_code == 0
+    frames = ran.frames("out")
+    assert [f.index for f in frames] == list(range(8))
+    assert [f.results["hands"][0].track_id for f in frames] == [7, 8, 9, 7, 8, 9, 7, 8]
+    first = frames_from(clip, max_frames=1)[0].image
+    assert np.array_equal(frames[3].image, first) and np.array_equal(frames[6].image, first)

@@ -16,6 +16,7 @@ from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import param
 from livepose.io.keypoints import KeypointReader, replayed_results
+from livepose.io.sources import open_source
 from livepose.nodes.capture import Capture
 from livepose.results import FACES, HANDS, MEDIA_TIME, STILL_IMAGE
 
@@ -34,6 +35,7 @@ class Replay(Capture):
 
     keypoints: str = param(..., "the JSON Lines file that --keypoints (or an export_keypoints node) wrote "
                            "for this video")
+    loop: bool = param(False, "start again at the end, for ever (developing an effect with --reload)")
 
     def setup(self) -> None:
         self._reader = KeypointReader(self.keypoints)
@@ -50,16 +52,22 @@ class Replay(Capture):
                             f"{total} frames: these keypoints were not made on this video")
         self._skipped = 0
         self._checked_size = False
+        self._first_index = 0  # the index this pass of the video started at (looping: they go on rising)
 
     def process(self) -> Frame | None:
         record = self._pending
         if record is None:
-            return None  # the keypoints end here: a recording stopped early (--max-frames, Ctrl-C)
+            # The keypoints end here (a recording stopped early: --max-frames, Ctrl-C), or the video did.
+            if not self.loop or self.stopping:
+                return None
+            self._start_again()
+            record = self._pending
+            assert record is not None
         while True:
             frame = super().process()
             if frame is None:
                 return self._ended(record)
-            if frame.index >= record["frame"]:
+            if frame.index - self._first_index >= record["frame"]:
                 break
             self._skipped += 1  # no keypoints for it: dropped when the keypoints were recorded
         self._pending = self._reader.next_record()
@@ -67,6 +75,15 @@ class Replay(Capture):
             self._check_fits(record, frame)
         hands, faces = replayed_results(record, (frame.height, frame.width))
         return frame.with_results(**{HANDS: hands, FACES: faces})
+
+    def _start_again(self) -> None:
+        self._source.close()
+        self._source = open_source(self._spec, width=self.width, height=self.height, fps=self.fps,
+                                   fourcc=self.fourcc, frames=self.frames or None, color_matrix=self.color_matrix)
+        self._reader.close()
+        self._reader = KeypointReader(self.keypoints)
+        self._pending = self._reader.next_record()
+        self._first_index, self._clock_start = self._emitted, None
 
     def _check_fits(self, record: dict, frame: Frame) -> None:  # type: ignore[type-arg]
         self._checked_size = True
