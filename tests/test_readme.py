@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -91,6 +92,10 @@ TESTED = {
     "QT_QPA_PLATFORM=offscreen livepose run hands_face --source synthetic --max-frames 90":
         "test_viewer_cli.py::test_the_readme_offscreen_command",
     "python tools/make_viewer_screenshot.py": "test_viewer_cli.py::test_the_screenshot_tool_makes_the_readme_picture",
+    "livepose run effects --source synthetic": "test_the_effects_demo_runs",
+    "livepose run hands --source clip.mp4 --offline --headless --keypoints keys.jsonl":
+        "test_effects_on_replayed_keypoints_reload_when_the_file_is_saved",
+    "livepose run my_replay.yaml --reload": "test_effects_on_replayed_keypoints_reload_when_the_file_is_saved",
     "livepose validate hands": "test_listing_commands",
     "livepose pipelines": "test_listing_commands",
     "livepose nodes": "test_listing_commands",
@@ -267,3 +272,63 @@ def test_custom_node_test_example_passes(tmp_path):
                            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
     call = re.search(r"([0-9.]+)s call\s+test_my_effects.py::", timed.stdout)
     assert call and float(call.group(1)) < 1.0, timed.stdout
+
+
+def _started(command: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
+    """A README command started as a shell would, to be stopped as the user stops it (Ctrl-C)."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LIVEPOSE_SOURCE")}
+    environment.update(PATH=f"{BIN}{os.pathsep}{environment.get('PATH', '')}", QT_QPA_PLATFORM="offscreen", **env)
+    return subprocess.Popen(shlex.split(command), cwd=cwd, env=environment, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _until(proc: subprocess.Popen[str], text: str, seen: list[str], timeout: float = 120) -> None:
+    """Read the command's stderr until a line holds ``text`` (event-driven, with a generous bound)."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return
+    proc.kill()
+    pytest.fail(f"never printed {text!r}:\n{''.join(seen)}")
+
+
+def _interrupted(proc: subprocess.Popen[str], seen: list[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=30)
+    err = "".join(seen) + rest
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err, err
+    return err
+
+
+def test_the_effects_demo_runs(folder, models_ready):
+    command = next(c for c in readme_commands() if c.startswith("livepose run effects"))
+    proc = _started(command, folder)
+    seen: list[str] = []
+    _until(proc, "running: Ctrl-C stops", seen)
+    err = _interrupted(proc, seen)
+    assert "delivered:" in err and "glasses" in err and "eyes" in err
+
+
+def test_effects_on_replayed_keypoints_reload_when_the_file_is_saved(folder, models_ready):
+    _write_custom_node_files(folder)
+    (folder / "my_replay.yaml").write_text(example("my_replay.yaml"))
+    record = next(c for c in readme_commands() if "--keypoints keys.jsonl" in c)
+    recorded = livepose(record, folder)
+    assert recorded.returncode == 0, recorded.stderr
+    replay = next(c for c in readme_commands() if c.startswith("livepose run my_replay.yaml --reload"))
+    proc = _started(replay, folder)
+    seen: list[str] = []
+    _until(proc, "running: Ctrl-C stops", seen)
+    assert any("watching my_effects.py" in line for line in seen), "".join(seen)
+    effect = folder / "my_effects.py"
+    effect.write_text(effect.read_text().replace('param(12, "dot radius', 'param(20, "dot radius'))
+    later = time.time() + 2  # a modification time the watcher cannot take for the old one
+    os.utime(effect, (later, later))
+    _until(proc, "reloaded my_effects.py", seen)
+    _interrupted(proc, seen)

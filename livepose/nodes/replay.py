@@ -66,7 +66,7 @@ class Replay(Capture):
         while True:
             frame = super().process()
             if frame is None:
-                return self._ended(record)
+                return None if self.stopping else self._ended(record)
             if frame.index - self._first_index >= record["frame"]:
                 break
             self._skipped += 1  # no keypoints for it: dropped when the keypoints were recorded
