@@ -259,13 +259,16 @@ def test_python_api_example_runs(folder, models_ready):
     assert lines[-1].startswith("one image:"), result.stdout
 
 
-def test_custom_node_test_example_passes(tmp_path):
+def test_custom_node_test_example_passes(folder, models_ready):
+    tmp_path = folder
     _write_custom_node_files(tmp_path)
     (tmp_path / "test_my_effects.py").write_text(example("test_my_effects.py"))
+    record = next(c for c in readme_commands() if "--keypoints keys.jsonl" in c)
+    assert livepose(record, tmp_path).returncode == 0
     result = subprocess.run(shlex.split("python -m pytest test_my_effects.py"), cwd=tmp_path, capture_output=True,
                             text=True, timeout=120, env={**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
                                                          "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"})
-    assert result.returncode == 0 and "1 passed" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout + result.stderr
     # The issue asks the harness-based test to run in under a second: its own call, not Python's start-up.
     timed = subprocess.run([sys.executable, "-m", "pytest", "test_my_effects.py", "--durations=0", "-vv"],
                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
