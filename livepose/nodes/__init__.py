@@ -23,4 +23,5 @@ BUILTIN_NODES: dict[str, str] = {
     "sunglasses": "livepose.nodes.effects:Sunglasses",
     "big_eyes": "livepose.nodes.effects:BigEyes",
     "privacy_blur": "livepose.nodes.effects:PrivacyBlur",
+    "finger_paint": "livepose.nodes.effects:FingerPaint",
 }

@@ -102,3 +102,57 @@ class BigEyes(Node):
         image = frame.image.copy()
         big_eyes(image, [face.landmarks for face in faces], strength=self.strength, radius=self.radius)
         return frame.with_image(image)
+
+
+# Imported here rather than at the top so that this node stays one block at the end of the file.
+from typing import Any  # noqa: E402
+
+from livepose.effects.finger_paint import COLOUR_SCHEMES, PINCH_OFF, PINCH_ON, StrokeCanvas, draw_strokes  # noqa: E402
+from livepose.effects.finger_paint import FingerPaint as PaintStrokes  # noqa: E402
+from livepose.errors import UserError  # noqa: E402
+
+
+class FingerPaint(Node):
+    """Paint with the index fingertip while the hand pinches; an open palm held clears that hand's strokes."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    requires = (results.HANDS,)
+    reads = (results.GESTURES, results.MEDIA_TIME)
+    writes = ()
+
+    colours: str = param("bright", "colour scheme: each hand id draws in its own colour of it",
+                         choices=tuple(COLOUR_SCHEMES))
+    thickness: int = param(6, "the strokes' width in pixels", ge=1, le=64)
+    clear_seconds: float = param(0.5, "seconds of frame time an open palm is held to clear that hand's strokes",
+                                 ge=0, le=10)
+    pinch_on: float = param(PINCH_ON, "without a gestures node: thumb tip to index tip, in palm sizes, "
+                            "below which a hand starts drawing", gt=0, le=2)
+    pinch_off: float = param(PINCH_OFF, "without a gestures node: the distance above which it stops "
+                             "(at least pinch_on: the gap keeps a stroke through a flicker)", gt=0, le=2)
+
+    def __init__(self, name: str | None = None, **params: Any) -> None:
+        super().__init__(name, **params)
+        if self.pinch_off < self.pinch_on:
+            raise UserError(f"{self.name}: pinch_off ({self.pinch_off}) must be at least pinch_on ({self.pinch_on})")
+        self._paint = PaintStrokes(clear_seconds=self.clear_seconds, pinch_on=self.pinch_on, pinch_off=self.pinch_off)
+        self._canvas = StrokeCanvas()
+
+    def process(self, frame: Frame) -> Frame:
+        hands = frame.results.get(results.HANDS, ())
+        gestures = frame.results.get(results.GESTURES)
+        names: list[str | None] = [None] * len(hands)
+        if gestures is not None:
+            # The gestures node writes one per hand in the order of hands; matched by id all the
+            # same, should a node between have reordered either.
+            by_id = {gesture.track_id: gesture.name for gesture in gestures}
+            names = [by_id.get(hand.track_id) for hand in hands]
+        self._paint.update([(hand.track_id, hand.landmarks, name) for hand, name in zip(hands, names)],
+                           results.frame_time(frame), size=(frame.height, frame.width))
+        strokes = self._paint.strokes
+        if not strokes:
+            return frame
+        image = frame.image.copy()
+        draw_strokes(image, strokes, thickness=self.thickness, colours=COLOUR_SCHEMES[self.colours],
+                     canvas=self._canvas)
+        return frame.with_image(image)
