@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,6 +24,7 @@ from evaluation.reference import load_reference  # noqa: E402
 from livepose.graph.registry import resolve_node_type  # noqa: E402
 from livepose.nodes import BUILTIN_NODES  # noqa: E402
 from livepose.testing import NodeHarness, face, frame, frames_from, hand  # noqa: E402
+from machine import machine_line  # noqa: E402
 
 CLIP = "pose-pipelines/example_2.mp4"
 EFFECTS = [("visualize", {}), ("gestures", {}), ("sunglasses", {}), ("big_eyes", {}), ("privacy_blur", {}),
@@ -65,9 +64,7 @@ def main() -> None:
                                                                           "media")))
     parser.add_argument("--frames", type=int, default=200)
     args = parser.parse_args()
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, load "
-          f"{os.getloadavg()[0]:.2f} at the start, {time.strftime('%Y-%m-%d %H:%M')}, commit {head.strip()}")
+    print(machine_line())
     inputs = frames(args.media, args.frames)
     faces = sum(len(f.results["faces"]) for f in inputs)
     hands = sum(len(f.results["hands"]) for f in inputs)

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from livepose.testing import run_pipeline
+from machine import machine_line
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = "Hand-keypoints/test_examples/webm/hands1.webm"
@@ -62,22 +61,13 @@ def _timed(spec: dict) -> dict:  # type: ignore[type-arg]
     return {"frames": frames, "wall": wall, "fps": frames / wall}
 
 
-def commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clip", type=Path, default=Path(os.environ.get("LIVEPOSE_MEDIA", ROOT.parent / "shared" /
                                                                          "media")) / DEFAULT_CLIP)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}, load "
-          f"{os.getloadavg()[0]:.2f} at the start, {time.strftime('%Y-%m-%d %H:%M')}, commit {commit()}")
+    print(machine_line())
     with tempfile.TemporaryDirectory() as folder:
         keypoints = Path(folder) / "keypoints.jsonl"
         models_run(args.clip, keypoints)  # the recording; also warms the caches

@@ -48,8 +48,6 @@ import argparse
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -65,6 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's
 import livepose  # noqa: E402
 from evaluation.compare import match_objects  # noqa: E402
 from evaluation.reference import load_reference  # noqa: E402
+from machine import machine_line  # noqa: E402
 from livepose import Frame, Node, param  # noqa: E402
 from livepose.io.sources import VideoFileSource  # noqa: E402
 from livepose.results import MEDIA_TIME, frame_time  # noqa: E402
@@ -828,18 +827,7 @@ def fmt(value: float, digits: int = 2) -> str:
 
 
 def header() -> None:
-    def git(*cmd: str) -> str:
-        try:
-            return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        except OSError:
-            return "?"
-
-    dirty = git("status", "--porcelain", "--", "livepose")
-    load = os.getloadavg()
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, python "
-          f"{platform.python_version()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start, "
-          f"{time.strftime('%Y-%m-%d %H:%M')}, commit {git('rev-parse', '--short', 'HEAD')}"
-          f"{' + uncommitted changes in livepose/' if dirty else ''}")
+    print(machine_line())
 
 
 def _reduction(rows, kind: str, slow: float) -> float:  # type: ignore[no-untyped-def]

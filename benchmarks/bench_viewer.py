@@ -34,8 +34,6 @@ import argparse
 import json
 import math
 import os
-import platform
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -54,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from livepose.graph.runner import Runner  # noqa: E402
 from livepose.graph.spec import Overrides, parse_pipeline  # noqa: E402
 from livepose.viewer.app import use_pyqt_plugins  # noqa: E402
+from machine import machine_line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW_SIZE = (1400, 800)
@@ -356,22 +355,11 @@ def measure(label: str, width: int, height: int, *, viewer: bool, mode: str, war
 
 
 def header(args: argparse.Namespace) -> str:
-    def git(*cmd: str) -> str:
-        try:
-            return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        except OSError:
-            return "?"
-
     from PyQt5 import QtCore
     import pyqtgraph
 
-    dirty = git("status", "--porcelain", "--", "livepose")
-    load = os.getloadavg()
-    return (f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, python "
-            f"{platform.python_version()}, Qt {QtCore.QT_VERSION_STR} (QT_QPA_PLATFORM="
-            f"{os.environ.get('QT_QPA_PLATFORM')}), pyqtgraph {pyqtgraph.__version__}, load average "
-            f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start, {time.strftime('%Y-%m-%d %H:%M')}, commit "
-            f"{git('rev-parse', '--short', 'HEAD')}{' + uncommitted changes in livepose/' if dirty else ''}")
+    return machine_line(f"Qt {QtCore.QT_VERSION_STR} (QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}), "
+                        f"pyqtgraph {pyqtgraph.__version__}")
 
 
 def fmt(value: float, digits: int = 2) -> str:
