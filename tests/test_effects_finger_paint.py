@@ -221,6 +221,12 @@ def test_the_cached_canvas_draws_what_a_fresh_drawing_does():
     fresh = picture.copy()
     draw_strokes(fresh, paint.strokes)
     assert np.array_equal(cached, fresh) and not np.array_equal(cached, picture)
+    # A view that is not laid out plainly (flipped) is drawn on all the same.
+    flipped = picture.copy()[:, ::-1]
+    draw_strokes(flipped, paint.strokes)
+    expected = np.ascontiguousarray(picture[:, ::-1])
+    draw_strokes(expected, paint.strokes)
+    assert np.array_equal(flipped, expected) and not np.array_equal(flipped, picture[:, ::-1])
     # Another size: the canvas starts over at it.
     other = background((240, 320)).copy()
     draw_strokes(other, [Stroke(0, [(10.0, 10.0), (100.0, 50.0)])], canvas=canvas)

@@ -316,10 +316,10 @@ class StrokeCanvas:
         """Lay the canvas over ``image`` (BGR, the canvas's size) in place, in the touched tiles only."""
         for x0, y0, x1, y1 in self.rects():
             region = image[y0:y1, x0:x1]
-            # frame * (255 - alpha) / 255 + premultiplied colour; 255 - alpha = 255 leaves a pixel as it was.
-            blended = cv2.add(cv2.multiply(region, self._inverse[y0:y1, x0:x1], scale=1 / 255.0),
-                              self._colour[y0:y1, x0:x1])
-            region[...] = blended
+            # frame * (255 - alpha) / 255 + premultiplied colour, written into the frame's own
+            # pixels (no temporary); 255 - alpha = 255 and colour 0 leave a pixel as it was.
+            cv2.multiply(region, self._inverse[y0:y1, x0:x1], dst=region, scale=1 / 255.0)
+            cv2.add(region, self._colour[y0:y1, x0:x1], dst=region)
 
 
 def draw_strokes(image: np.ndarray, strokes: Sequence[Stroke], *, thickness: int = 6,
@@ -338,4 +338,11 @@ def draw_strokes(image: np.ndarray, strokes: Sequence[Stroke], *, thickness: int
         raise ValueError("colours must name at least one colour")
     canvas = StrokeCanvas() if canvas is None else canvas
     canvas.update(strokes, image.shape[:2], thickness, colours)
-    canvas.composite(image)
+    if image.flags.c_contiguous:
+        canvas.composite(image)
+    else:
+        # OpenCV writes its results in place only into arrays of ordinary layout (a flipped view
+        # is not): composite a copy and put it back.
+        made = np.ascontiguousarray(image)
+        canvas.composite(made)
+        image[...] = made
