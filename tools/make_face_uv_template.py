@@ -44,8 +44,8 @@ def template(size: int = SIZE) -> np.ndarray:
         cv2.polylines(image, [fixed[list(loop)]], True, colour, 2, cv2.LINE_AA, _SHIFT)
     for index in LABELLED:
         x, y = points[index]
-        cv2.circle(image, (int(round(x)), int(round(y))), 3, (0, 0, 0), -1, cv2.LINE_AA)
-        cv2.putText(image, str(index), (int(round(x)) + 5, int(round(y)) - 5), cv2.FONT_HERSHEY_SIMPLEX,
+        cv2.circle(image, (round(x), round(y)), 3, (0, 0, 0), -1, cv2.LINE_AA)
+        cv2.putText(image, str(index), (round(x) + 5, round(y) - 5), cv2.FONT_HERSHEY_SIMPLEX,
                     0.45, (0, 0, 0), 1, cv2.LINE_AA)
     cv2.putText(image, "livepose face UV layout (person's right eye on the left, v down)", (12, size - 14),
                 cv2.FONT_HERSHEY_SIMPLEX, 0.5, (90, 90, 90), 1, cv2.LINE_AA)

@@ -4,7 +4,9 @@
 already leave out the eyes and the open mouth) less those whose centre lies inside the outer lip
 contour, in the mean frontal face. Its outline, :data:`PAINT_LOOPS`, is the outer rim and three holes
 (the eyes and the lips), found once from the triangles' edges that only one triangle has; a frame
-fills those loops even-odd in one ``cv2.fillPoly`` call, inside the face's bounding box only.
+fills the rim and clears the holes with ``cv2.fillPoly``, inside the face's bounding box only. The
+rim runs along the face oval, so nothing beyond it is painted, even where a turned face's far cheek
+bulges a few pixels past it.
 
 **The UV layout** is livepose's own: the x, y of ``REFERENCE_FACE`` (a mean frontal face) scaled by
 one factor into the unit square, centred, with a margin of :data:`UV_MARGIN` on the longer side, u
@@ -19,12 +21,15 @@ is fetched, so a texture made for MediaPipe's layout would land a little off her
 **Texturing** is piecewise affine per triangle, computed on a coarse grid and interpolated: each
 frame the triangles are drawn, by index, into a grid of one point per :data:`GRID_STEP` pixels of
 the face's box (a ``cv2.fillConvexPoly`` per triangle; grid points just outside the mesh take a
-neighbouring triangle's, dilated, so the rim interpolates smoothly); each grid point's (u, v) is its
+neighbouring triangle's, dilated, so the rim interpolates smoothly; drawn far to near, so where the
+mesh folds the nearer triangle shows); each grid point's (u, v) is its
 triangle's affine map, exact there; the grid is resized to the box (bilinear, which is exact inside
 a triangle and off by a fraction of a pixel's worth across a crease), and one ``cv2.remap`` samples
-the texture over the box. Measured on this project's 2-core machine with a 282 x 336 pixel face, a
-per-pixel index map costs about 4 ms, a vectorised numpy rasteriser of the grid about 2 ms, this
-0.9 ms (``benchmarks`` figures in the effect's commit message and tests).
+the texture over the box. Measured on this project's 2-core machine (shared with other work) with
+a 275 x 314 pixel face: a per-pixel index map (``GRID_STEP`` 1) costs about 4 ms, a vectorised numpy
+rasteriser of the 4-px grid (candidate points per triangle box, best barycentric kept) about 2 ms,
+this one 0.9 ms. A whole textured face: 1.2 ms (163 x 185 px, the signer of the shared clip at
+720p) to 1.7 ms (275 x 314 px), 1.35 to 2.2 ms with a texture's alpha; a colour fill 0.1 ms.
 """
 
 from __future__ import annotations
@@ -217,12 +222,16 @@ def face_box(landmarks: np.ndarray, width: int, height: int) -> tuple[int, int, 
 
 
 def region_mask(landmarks: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
-    """The painted region as a uint8 0/1 mask of ``box`` (x0, y0, x1, y1): the loops, filled even-odd."""
+    """The painted region as a uint8 0/1 mask of ``box`` (x0, y0, x1, y1): inside the rim, outside the holes."""
     x0, y0, x1, y1 = box
     points = np.asarray(landmarks, dtype=np.float64)[:, :2] - (x0, y0)
     fixed = np.round(points * (1 << _SHIFT)).astype(np.int32)
     mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    cv2.fillPoly(mask, [fixed[list(loop)] for loop in PAINT_LOOPS], 1, cv2.LINE_8, _SHIFT)
+    # The rim filled, then each hole cleared on its own (not one even-odd fill): on a turned face the
+    # far side's rim can cross an eye, and the eye must stay unpainted all the same.
+    cv2.fillPoly(mask, [fixed[list(PAINT_LOOPS[0])]], 1, cv2.LINE_8, _SHIFT)
+    for hole in PAINT_LOOPS[1:]:
+        cv2.fillPoly(mask, [fixed[list(hole)]], 0, cv2.LINE_8, _SHIFT)
     return mask
 
 
@@ -268,9 +277,15 @@ def uv_map(landmarks: np.ndarray, box: tuple[int, int, int, int], step: int = GR
     lo = np.minimum(np.minimum(points[a], points[b]), points[c])
     hi = np.maximum(np.maximum(points[a], points[b]), points[c])
     holds = np.all(np.floor(hi) >= np.ceil(lo), axis=1)
+    drawn = np.flatnonzero(usable & holds)
+    if landmarks.shape[1] > 2:
+        # Far triangles first, so that where the mesh folds over itself (the nose of a turned face
+        # over its far cheek) the nearer one is what shows; z grows away from the camera.
+        depth = np.asarray(landmarks, dtype=np.float64)[:, 2][PAINT_TRIANGLES[drawn]].sum(axis=1)
+        drawn = drawn[np.argsort(-depth, kind="stable")]
     fill = cv2.fillConvexPoly
-    for number in (np.flatnonzero(usable & holds) + 1).tolist():
-        fill(index, fixed[number - 1], number, cv2.LINE_8, _SHIFT)
+    for number, triangle in zip((drawn + 1).tolist(), fixed[drawn]):
+        fill(index, triangle, number, cv2.LINE_8, _SHIFT)
     # Points just outside the mesh (or in its holes) take a neighbour's triangle: its affine map
     # extended, so interpolation at the rim does not mix in the -1 of "no triangle".
     grown = cv2.dilate(index, _STRUCTURE)
