@@ -24,4 +24,5 @@ BUILTIN_NODES: dict[str, str] = {
     "big_eyes": "livepose.nodes.effects:BigEyes",
     "privacy_blur": "livepose.nodes.effects:PrivacyBlur",
     "finger_paint": "livepose.nodes.effects:FingerPaint",
+    "face_paint": "livepose.nodes.effects:FacePaint",
 }

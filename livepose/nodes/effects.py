@@ -156,3 +156,35 @@ class FingerPaint(Node):
         draw_strokes(image, strokes, thickness=self.thickness, colours=COLOUR_SCHEMES[self.colours],
                      canvas=self._canvas)
         return frame.with_image(image)
+
+
+from livepose.effects.face_paint import FaceTexture, load_texture, paint_faces, parse_colour  # noqa: E402
+
+
+class FacePaint(Node):
+    """Paint every face: its mesh triangles filled with a colour or a texture in livepose's UV layout
+    (``assets/face_uv_template.png``), the eyes and lips left out."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    requires = (results.FACES,)
+    writes = ()
+
+    colour: str = param("#3a7bd5", "paint colour as '#rrggbb' (used when there is no texture)")
+    opacity: float = param(0.5, "0: invisible, 1: opaque (a texture's alpha multiplies it)", ge=0, le=1)
+    texture: str | None = param(None, "texture image (BGR or BGRA) in livepose's face UV layout; "
+                                "none: fill with the colour")
+
+    def setup(self) -> None:
+        # Both checked before the first frame, so a bad value stops the pipeline with one message.
+        self._colour = parse_colour(self.colour)
+        self._texture: FaceTexture | None = load_texture(self.texture) if self.texture else None
+
+    def process(self, frame: Frame) -> Frame:
+        faces = frame.results.get(results.FACES, ())
+        if not faces or self.opacity == 0:
+            return frame
+        image = frame.image.copy()
+        paint_faces(image, [face.landmarks for face in faces], colour=self._colour, opacity=self.opacity,
+                    texture=self._texture)
+        return frame.with_image(image)
