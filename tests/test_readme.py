@@ -285,7 +285,7 @@ def _started(command: str, cwd: Path, **env: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _until(proc: subprocess.Popen[str], text: str, seen: list[str], timeout: float = 120) -> None:
+def read_until(proc: subprocess.Popen[str], text: str, seen: list[str], timeout: float = 120) -> None:
     """Read the command's stderr until a line holds ``text`` (event-driven, with a generous bound)."""
     assert proc.stderr is not None
     deadline = time.monotonic() + timeout
@@ -313,7 +313,7 @@ def test_the_effects_demo_runs(folder, models_ready):
     command = next(c for c in readme_commands() if c.startswith("livepose run effects"))
     proc = _started(command, folder)
     seen: list[str] = []
-    _until(proc, "running: Ctrl-C stops", seen)
+    read_until(proc, "running: Ctrl-C stops", seen)
     err = _interrupted(proc, seen)
     assert "delivered:" in err and "glasses" in err and "eyes" in err
 
@@ -327,11 +327,11 @@ def test_effects_on_replayed_keypoints_reload_when_the_file_is_saved(folder, mod
     replay = next(c for c in readme_commands() if c.startswith("livepose run my_replay.yaml --reload"))
     proc = _started(replay, folder)
     seen: list[str] = []
-    _until(proc, "running: Ctrl-C stops", seen)
+    read_until(proc, "running: Ctrl-C stops", seen)
     assert any("watching my_effects.py" in line for line in seen), "".join(seen)
     effect = folder / "my_effects.py"
     effect.write_text(effect.read_text().replace('param(12, "dot radius', 'param(20, "dot radius'))
     later = time.time() + 2  # a modification time the watcher cannot take for the old one
     os.utime(effect, (later, later))
-    _until(proc, "reloaded my_effects.py", seen)
+    read_until(proc, "reloaded my_effects.py", seen)
     _interrupted(proc, seen)

@@ -22,6 +22,7 @@ import cv2
 import pytest
 
 from media_paths import SHORT_CLIP, media_file
+from test_readme import read_until
 
 LIVEPOSE = shutil.which("livepose", path=str(Path(sys.executable).parent))
 STOP_SECONDS = 2.0
@@ -76,19 +77,10 @@ def start(args: list[str], folder: Path, **env: str | None) -> subprocess.Popen[
 
 
 def wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 60) -> list[str]:
-    """The stderr lines up to the first that contains ``text`` (event-driven: reads as they come)."""
-    assert proc.stderr is not None
-    lines: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        if text in line:
-            return lines
-    proc.kill()
-    pytest.fail(f"never printed {text!r}:\n{''.join(lines)}")
+    """The stderr lines up to the first that contains ``text`` (event-driven: read as they come)."""
+    seen: list[str] = []
+    read_until(proc, text, seen, timeout)
+    return seen
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda sig: sig.name)
