@@ -12,14 +12,20 @@ until the next reload succeeds. Each failure is said once (per version of the fi
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.spec import NodeSpec
+
+if TYPE_CHECKING:
+    from livepose.graph.assembly import RunningNode
+
+log = logging.getLogger("livepose")
 
 CHECK_SECONDS = 0.25
 """How often a watched file's modification time is looked at (a ``stat`` call)."""
@@ -90,3 +96,14 @@ def watchable(spec: NodeSpec, folders: Sequence[Path]) -> NodeReloader | None:
     if "site-packages" in path.parts or not any(root in path.parents for root in roots):
         return None
     return NodeReloader(spec, module, path)
+
+
+def watch_user_nodes(nodes: Sequence["RunningNode"], folders: Sequence[Path]) -> None:
+    """Give each of the run's user nodes its reloader (``--reload``), saying what is watched, or that nothing is."""
+    for rn in nodes:
+        rn.reloader = watchable(rn.spec, folders)
+        if rn.reloader is not None:
+            log.info("--reload: watching %s (node '%s')", rn.reloader.path.name, rn.spec.name)
+    if not any(rn.reloader for rn in nodes):
+        log.warning("--reload: no node of this pipeline is your own module:Class in its folder or this one "
+                    "(or they run in a worker process): nothing to watch")

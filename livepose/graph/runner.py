@@ -39,7 +39,7 @@ from livepose.graph.keys import QUIT_KEYS
 from livepose.graph.metrics import PipelineMetrics
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.queues import END
-from livepose.graph.reload import watchable
+from livepose.graph.reload import watch_user_nodes
 from livepose.graph.spec import PipelineSpec
 
 log = logging.getLogger("livepose")
@@ -92,17 +92,7 @@ class Runner:
         """What the user was told once while the run went on (a reload that failed), with its time."""
         self._flow = FrameFlow(self.stop_event, self.metrics, max_frames, self._fail, self._notify)
         if reload:
-            self._watch_user_nodes()
-
-    def _watch_user_nodes(self) -> None:
-        folders = [Path(self.spec.file).parent, Path.cwd()]
-        for rn in self._nodes:
-            rn.reloader = watchable(rn.spec, folders)
-            if rn.reloader is not None:
-                log.info("--reload: watching %s (node '%s')", rn.reloader.path.name, rn.spec.name)
-        if not any(rn.reloader for rn in self._nodes):
-            log.warning("--reload: no node of this pipeline is your own module:Class in its folder or this one "
-                        "(or they run in a worker process): nothing to watch")
+            watch_user_nodes(self._nodes, [Path(spec.file).parent, Path.cwd()])
 
     def _notify(self, text: str) -> None:
         log.error("%s", text)
