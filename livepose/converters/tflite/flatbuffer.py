@@ -59,6 +59,8 @@ class Operator:
     inputs: tuple[int, ...]  # tensor indices; -1 marks an omitted optional input
     outputs: tuple[int, ...]
     options: Any  # the tflite.<Name>Options accessor, or None
+    # A custom operator's raw option bytes (its kernel's own format, e.g. a C struct), else empty.
+    custom_options: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ def _read_operator(model: tflite.Model, operator: tflite.Operator, position: int
         inputs=tuple(int(i) for i in operator.InputsAsNumpy()) if operator.InputsLength() else (),
         outputs=tuple(int(i) for i in operator.OutputsAsNumpy()) if operator.OutputsLength() else (),
         options=_read_options(operator),
+        custom_options=operator.CustomOptionsAsNumpy().tobytes() if operator.CustomOptionsLength() else b"",
     )
 
 

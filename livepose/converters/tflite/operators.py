@@ -183,6 +183,94 @@ def convert_max_pool_2d(builder: GraphBuilder, op: Operator) -> None:
     )
 
 
+def convert_average_pool_2d(builder: GraphBuilder, op: Operator) -> None:
+    options = op.options
+    kernel = (options.FilterHeight(), options.FilterWidth())
+    stride = (options.StrideH(), options.StrideW())
+    _, height, width, _ = builder.tensor(op.inputs[0]).shape
+    source = builder.value(op.inputs[0], channels_first=True)
+    if kernel == (height, width) and options.Padding() == tflite.Padding.VALID:
+        # MediaPipe's squeeze-and-excitation blocks pool the whole map: one global average, which
+        # onnxruntime runs in its blocked layout.
+        _emit_with_activation(builder, op, "GlobalAveragePool", [source], True, options.FusedActivationFunction())
+        return
+    # TFLite's SAME average pooling divides by the number of cells inside the image, not the window
+    # size: ONNX count_include_pad=0.
+    _emit_with_activation(
+        builder, op, "AveragePool", [source], True, options.FusedActivationFunction(),
+        kernel_shape=list(kernel), strides=list(stride), count_include_pad=0,
+        pads=_spatial_pads(builder, op, op.inputs[0], kernel, stride, (1, 1), options.Padding()),
+    )
+
+
+def convert_hard_swish(builder: GraphBuilder, op: Operator) -> None:
+    # TFLite: x * relu6(x + 3) / 6; ONNX HardSwish: x * clip(x / 6 + 0.5, 0, 1), the same function.
+    channels_first = builder.is_channels_first(op.inputs[0])
+    builder.add_node(
+        "HardSwish", [builder.value(op.inputs[0], channels_first)], builder.output_name(op.outputs[0], channels_first)
+    )
+
+
+# TfLitePadding (tensorflow/lite/core/c/builtin_op_data.h), the enum MediaPipe's custom kernels read.
+_TFLITE_C_PADDING = {1: "SAME", 2: "VALID"}
+
+
+def convert_convolution_2d_transpose_bias(builder: GraphBuilder, op: Operator) -> None:
+    """MediaPipe's ``Convolution2DTransposeBias``: TRANSPOSE_CONV with a bias, as one ONNX ConvTranspose.
+
+    Facts from MediaPipe's kernel (``mediapipe/util/tflite/operations/transpose_conv_bias.cc``):
+    inputs are the NHWC activation, the filter ``[out, kh, kw, in]`` and a bias ``[out]``; the
+    custom options are the raw C struct ``TfLiteTransposeConvParams`` (int32 padding, stride_width,
+    stride_height); the output shape is the output tensor's static shape and the padding is
+    TensorFlow's, computed as for the forward convolution from output size back to input size.
+    """
+    if len(op.custom_options) < 12:
+        raise ConversionError(
+            f"{builder.model.name}: {op.name} #{op.position} has {len(op.custom_options)} bytes of options, "
+            "expected 12 (padding, stride_width, stride_height)"
+        )
+    padding_code, stride_w, stride_h = (int(v) for v in np.frombuffer(op.custom_options[:12], "<i4"))
+    padding = _TFLITE_C_PADDING.get(padding_code)
+    if padding is None or stride_w < 1 or stride_h < 1:
+        raise ConversionError(
+            f"{builder.model.name}: {op.name} #{op.position} has padding code {padding_code} and strides "
+            f"{stride_h}x{stride_w}, which are not supported"
+        )
+    weights = _float_weights(builder, op, op.inputs[1], "filter")  # [out, kh, kw, in]
+    out_channels, kernel_h, kernel_w, _ = weights.shape
+    bias = _float_weights(builder, op, op.inputs[2], "bias").reshape(-1)
+    _, in_h, in_w, _ = builder.tensor(op.inputs[0]).shape
+    _, out_h, out_w, _ = builder.tensor(op.outputs[0]).shape
+    pads: list[int] = []
+    output_padding: list[int] = []
+    for size_in, size_out, kernel, stride in ((in_h, out_h, kernel_h, stride_h), (in_w, out_w, kernel_w, stride_w)):
+        total = max((size_in - 1) * stride + kernel - size_out, 0) if padding == "SAME" else 0
+        pads.append(total // 2)
+        full = (size_in - 1) * stride + kernel - total
+        if not 0 <= size_out - full < stride:
+            raise ConversionError(
+                f"{builder.model.name}: {op.name} #{op.position} output size {size_out} does not follow from "
+                f"input size {size_in}, kernel {kernel} and stride {stride}"
+            )
+        # The pixels TensorFlow's output shape keeps past the last full window (zero input there).
+        output_padding.append(size_out - full)
+        pads.append(total - total // 2)
+    builder.add_node(
+        "ConvTranspose",
+        [
+            builder.value(op.inputs[0], channels_first=True),
+            # ONNX ConvTranspose wants [in, out, kh, kw].
+            builder.add_initializer(weights.transpose(3, 0, 1, 2), f"{builder.tensor(op.inputs[1]).name}/iohw"),
+            builder.add_initializer(
+                np.broadcast_to(bias, (out_channels,)).astype(np.float32), f"{builder.tensor(op.outputs[0]).name}/bias"
+            ),
+        ],
+        builder.output_name(op.outputs[0], channels_first=True),
+        kernel_shape=[kernel_h, kernel_w], strides=[stride_h, stride_w],
+        pads=[pads[0], pads[2], pads[1], pads[3]], output_padding=output_padding,
+    )
+
+
 def _elementwise_binary(onnx_op: str) -> OperatorConverter:
     def convert(builder: GraphBuilder, op: Operator) -> None:
         channels_first = _broadcast_layout(builder, op.inputs)
@@ -419,11 +507,14 @@ def convert_dequantize(builder: GraphBuilder, op: Operator) -> None:
 
 CONVERTERS: dict[str, OperatorConverter] = {
     "ADD": _elementwise_binary("Add"),
+    "AVERAGE_POOL_2D": convert_average_pool_2d,
     "CONCATENATION": convert_concatenation,
     "CONV_2D": convert_conv_2d,
+    "CUSTOM:Convolution2DTransposeBias": convert_convolution_2d_transpose_bias,
     "DEPTHWISE_CONV_2D": convert_depthwise_conv_2d,
     "DEQUANTIZE": convert_dequantize,
     "FULLY_CONNECTED": convert_fully_connected,
+    "HARD_SWISH": convert_hard_swish,
     "LOGISTIC": _elementwise_unary("Sigmoid"),
     "MAX_POOL_2D": convert_max_pool_2d,
     "MEAN": convert_mean,
