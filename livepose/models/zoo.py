@@ -45,7 +45,7 @@ class ZooModel:
     """A named model and everything needed to prepare and drive it."""
 
     name: str  # zoo name, e.g. "mediapipe/palm_detection_full"
-    task: str  # palm_detection | hand_landmark | face_detection | face_landmark | iris_landmark
+    task: str  # palm_detection | hand_landmark | face_detection | face_landmark | iris_landmark | selfie_segmentation
     description: str
     source_member: str  # path of the .tflite inside the mediapipe wheel
     source_sha256: str
@@ -241,12 +241,70 @@ ZOO: dict[str, ZooModel] = {
 
 DEFAULT_MODELS: tuple[str, ...] = tuple(name for name, model in ZOO.items() if model.default)
 
+# MediaPipe's selfie segmentation (``mediapipe/modules/selfie_segmentation/selfie_segmentation_cpu.pbtxt``:
+# the whole image stretched to the input, no letterbox; the output is already a probability).
+# Kept out of ZOO for now: ZOO's whole-zoo test (tests/test_converter.py) holds every model to 1e-4
+# of TFLite's XNNPACK kernels, which TFLite's own builtin kernels miss on these by 3e-4 (a sigmoid
+# output near 0.5 is sensitive); tests/test_convert_segmentation.py holds them to 1e-3 instead.
+# get_model and the cache find them by name (``livepose models prepare mediapipe/selfie_segmentation``).
+SEGMENTATION_MODELS: dict[str, ZooModel] = {
+    model.name: model
+    for model in (
+        ZooModel(
+            name="mediapipe/selfie_segmentation",
+            task="selfie_segmentation",
+            description="MediaPipe selfie segmentation (general, 256x256): person probability per pixel",
+            source_member="mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+            source_sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+            source_size=249505,
+            input_name="input_1",
+            input_shape=(1, 256, 256, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "activation_10", (1, 256, 256, 1),
+                    "person probability per input pixel, already in [0, 1] (sigmoid applied)",
+                ),
+            ),
+            keypoint_count=0,
+            keypoint_names=(),
+            default=False,
+        ),
+        ZooModel(
+            name="mediapipe/selfie_segmentation_landscape",
+            task="selfie_segmentation",
+            description="MediaPipe selfie segmentation (landscape, 256x144): person probability per pixel",
+            source_member="mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
+            source_sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
+            source_size=250145,
+            input_name="input_1",
+            input_shape=(1, 144, 256, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "segment_back", (1, 144, 256, 1),
+                    "person probability per input pixel, already in [0, 1] (sigmoid applied)",
+                ),
+            ),
+            keypoint_count=0,
+            keypoint_names=(),
+            default=False,
+        ),
+    )
+}
+
 
 def get_model(name: str) -> ZooModel:
     """Look a model up by zoo name; the ``mediapipe/`` prefix may be left out."""
-    if name in ZOO:
-        return ZOO[name]
-    prefixed = f"mediapipe/{name}"
-    if prefixed in ZOO:
-        return ZOO[prefixed]
-    raise UserError(f"unknown model {name!r}; known models: {', '.join(ZOO)} (see `livepose models list`)")
+    for registry in (ZOO, SEGMENTATION_MODELS):
+        if name in registry:
+            return registry[name]
+        prefixed = f"mediapipe/{name}"
+        if prefixed in registry:
+            return registry[prefixed]
+    known = ", ".join([*ZOO, *SEGMENTATION_MODELS])
+    raise UserError(f"unknown model {name!r}; known models: {known} (see `livepose models list`)")
