@@ -41,6 +41,7 @@ __all__ = [
     "Face", "FaceLandmark", "Hand", "HandLandmark", "NormalizedRect", "ResultKey", "TrackedRoi",
     "WELL_KNOWN", "MEDIA_TIME", "STILL_IMAGE", "RGB", "HANDS", "HAND_ROIS", "PALMS", "HAND_TRACKS",
     "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "GESTURES", "HandGesture", "frame_time", "type_problem",
+    "SEGMENTATION_MASK",
 ]
 
 
@@ -189,6 +190,10 @@ def _image(value: Any) -> bool:
     return isinstance(value, np.ndarray) and value.ndim == 3 and value.shape[2] == 3 and value.dtype == np.uint8
 
 
+def _mask(value: Any) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim == 2 and value.dtype == np.float32
+
+
 def _seconds(value: Any) -> bool:
     return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
 
@@ -232,6 +237,9 @@ _KEYS = [
     ResultKey("gestures", "tuple[HandGesture, ...]",
               "each hand's gesture (see HandGesture), in the order of hands: open palm, fist, pointing, "
               "pinch, victory, thumbs up or none", ("gestures",), _tuple_of(HandGesture)),
+    ResultKey("segmentation_mask", "ndarray (H, W) float32 in [0, 1], read-only",
+              "the person mask at frame size: MediaPipe's selfie segmentation probability per pixel",
+              ("selfie_segmentation",), _mask),
 ]
 
 WELL_KNOWN: dict[str, ResultKey] = {key.name: key for key in _KEYS}
@@ -249,6 +257,7 @@ FACE_ROIS = "face_rois"
 FACE_DETECTIONS = "face_detections"
 FACE_TRACKS = "face_tracks"
 GESTURES = "gestures"
+SEGMENTATION_MASK = "segmentation_mask"
 
 
 def frame_time(frame: Frame) -> float:

@@ -25,4 +25,5 @@ BUILTIN_NODES: dict[str, str] = {
     "privacy_blur": "livepose.nodes.effects:PrivacyBlur",
     "finger_paint": "livepose.nodes.effects:FingerPaint",
     "face_paint": "livepose.nodes.effects:FacePaint",
+    "selfie_segmentation": "livepose.nodes.segmentation:SelfieSegmentationNode",
 }
