@@ -8,22 +8,20 @@ on the mmpose hand images); ``method="exact"`` gives the model the same bits, he
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch", reason="torch is the optional extra livepose[torch] that livepose.gpu needs")
 cv2 = pytest.importorskip("cv2")
 
-from livepose.gpu import preprocess as gpu  # noqa: E402
-from livepose.gpu.binding import TorchBinding  # noqa: E402
-from livepose.models.cache import ModelCache  # noqa: E402
-from livepose.models.runtime import ModelSession  # noqa: E402
-from livepose.vision.hands import HAND_LANDMARK_OUTPUTS, PalmDetector  # noqa: E402
-from livepose.vision.image_to_tensor import HAND_LANDMARK_INPUT, crops_to_batch  # noqa: E402
-from livepose.vision.rects import NormalizedRect  # noqa: E402
-from tests.media_paths import media_file  # noqa: E402
+from livepose.gpu import preprocess as gpu
+from livepose.gpu.binding import TorchBinding
+from livepose.models.cache import ModelCache
+from livepose.models.runtime import ModelSession
+from livepose.vision.hands import HAND_LANDMARK_OUTPUTS, PalmDetector
+from livepose.vision.image_to_tensor import HAND_LANDMARK_INPUT, crops_to_batch
+from livepose.vision.rects import NormalizedRect
+from tests.media_paths import media_file
 
 PALM, HAND = "mediapipe/palm_detection_full", "mediapipe/hand_landmark_full"
 # Hand photos; the fixture adds a two-ROI frame so a batch of 2 goes through the per-item binding.
@@ -33,9 +31,12 @@ HAND_IMAGES = (
 )
 FLOAT_LANDMARK_SHIFT_PX = 1.0
 
+Sessions = tuple[ModelSession, ModelSession]
+HandCrops = list[tuple[np.ndarray, list[NormalizedRect]]]
+
 
 @pytest.fixture(scope="module")
-def sessions() -> tuple[ModelSession, ModelSession]:
+def sessions() -> Sessions:
     cache = ModelCache()
     for name in (PALM, HAND):
         if not cache.is_prepared(name):
@@ -44,7 +45,7 @@ def sessions() -> tuple[ModelSession, ModelSession]:
 
 
 @pytest.fixture(scope="module")
-def hand_crops(sessions: tuple[ModelSession, ModelSession]) -> list[tuple[np.ndarray, list[NormalizedRect]]]:
+def hand_crops(sessions: Sessions) -> HandCrops:
     """Real images with their hand ROIs, as the product's palm detector finds them."""
     detector = PalmDetector(sessions[0].run)
     found = []
@@ -65,7 +66,7 @@ def _session_outputs(session: ModelSession, batch: np.ndarray) -> dict[str, np.n
     return {name: np.concatenate([o[name] for o in outputs]) for name in outputs[0]}
 
 
-def test_binding_on_torch_crops_equals_model_session_run(sessions, hand_crops) -> None:
+def test_binding_on_torch_crops_equals_model_session_run(sessions: Sessions, hand_crops: HandCrops) -> None:
     hand = sessions[1]
     binding = TorchBinding(hand)
     assert binding.device == torch.device("cpu") and binding.per_item
@@ -79,7 +80,7 @@ def test_binding_on_torch_crops_equals_model_session_run(sessions, hand_crops) -
             np.testing.assert_allclose(outputs[name].numpy(), value, rtol=1e-6, atol=1e-6, err_msg=name)
 
 
-def test_outputs_are_preallocated_once_per_batch_size(sessions, hand_crops) -> None:
+def test_outputs_are_preallocated_once_per_batch_size(sessions: Sessions, hand_crops: HandCrops) -> None:
     binding = TorchBinding(sessions[1])
     image, rects = hand_crops[0]
     tensors, _ = gpu.crops_to_batch(image, rects, HAND_LANDMARK_INPUT)
@@ -89,7 +90,7 @@ def test_outputs_are_preallocated_once_per_batch_size(sessions, hand_crops) -> N
     assert {name: t.data_ptr() for name, t in again.items()} == pointers
 
 
-def test_float_preprocessing_moves_landmarks_less_than_the_stated_bound(sessions, hand_crops) -> None:
+def test_float_preprocessing_moves_landmarks_less_than_the_stated_bound(sessions: Sessions, hand_crops: HandCrops) -> None:
     binding = TorchBinding(sessions[1])
     landmarks = HAND_LANDMARK_OUTPUTS.landmarks
     worst = 0.0
@@ -102,7 +103,7 @@ def test_float_preprocessing_moves_landmarks_less_than_the_stated_bound(sessions
     assert worst < FLOAT_LANDMARK_SHIFT_PX
 
 
-def test_a_bare_inference_session_and_misplaced_inputs(sessions) -> None:
+def test_a_bare_inference_session_and_misplaced_inputs(sessions: Sessions) -> None:
     binding = TorchBinding(sessions[1].session, device="cpu")
     batch = torch.zeros((1, 224, 224, 3), dtype=torch.float32)
     outputs = binding.run({binding.input_names[0]: batch})

@@ -16,10 +16,10 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is the optional extra livepose[torch] that livepose.gpu needs")
 cv2 = pytest.importorskip("cv2")
 
-from livepose.gpu import preprocess as gpu  # noqa: E402
-from livepose.vision import image_to_tensor as cpu  # noqa: E402
-from livepose.vision.rects import NormalizedRect  # noqa: E402
-from tests.media_paths import HD_CLIP, SHORT_CLIP, media_file  # noqa: E402
+from livepose.gpu import preprocess as gpu
+from livepose.vision import image_to_tensor as cpu
+from livepose.vision.rects import NormalizedRect
+from tests.media_paths import HD_CLIP, SHORT_CLIP, media_file
 
 SPECS = (cpu.PALM_DETECTOR_INPUT, cpu.HAND_LANDMARK_INPUT, cpu.FACE_DETECTOR_INPUT, cpu.FACE_LANDMARK_INPUT)
 FLOAT_MAX_LEVELS = 4.5  # of 255, see the preprocess docstring for why

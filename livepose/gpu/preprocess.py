@@ -38,8 +38,9 @@ rather than the neighbour indices: for bilinear sampling the two give the same v
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Literal, Sequence
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -55,7 +56,7 @@ from livepose.vision.image_to_tensor import (
 )
 from livepose.vision.rects import NormalizedRect
 
-__all__ = ["DeviceFrame", "upload_frame", "crops_to_batch", "image_to_letterboxed_tensor", "Method"]
+__all__ = ["DeviceFrame", "Method", "crops_to_batch", "image_to_letterboxed_tensor", "upload_frame"]
 
 Method = Literal["exact", "float"]
 
