@@ -26,4 +26,5 @@ BUILTIN_NODES: dict[str, str] = {
     "finger_paint": "livepose.nodes.effects:FingerPaint",
     "face_paint": "livepose.nodes.effects:FacePaint",
     "selfie_segmentation": "livepose.nodes.segmentation:SelfieSegmentationNode",
+    "background": "livepose.nodes.effects:Background",
 }

@@ -188,3 +188,57 @@ class FacePaint(Node):
         paint_faces(image, [face.landmarks for face in faces], colour=self._colour, opacity=self.opacity,
                     texture=self._texture)
         return frame.with_image(image)
+
+
+from livepose.effects.background import fitted_background, replace_background, solid_background  # noqa: E402
+
+
+class Background(Node):
+    """Blur the background behind the people, or replace it with a colour or an image, through the
+    selfie_segmentation node's person mask."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    requires = (results.SEGMENTATION_MASK,)
+    writes = ()
+
+    mode: str = param("blur", "blur the background, or replace it with the colour or the image",
+                      choices=("blur", "colour", "image"))
+    strength: float = param(0.02, "blur: the Gaussian's sigma as a fraction of the frame's height", gt=0, le=0.5)
+    colour: str = param("#00b140", "colour: the background as '#rrggbb'")
+    image: str | None = param(None, "image: the picture behind the people (scaled to cover the frame, centred)")
+    threshold: float = param(0.5, "mask value where a pixel is half person, half background", gt=0, lt=1)
+    softness: float = param(0.2, "width of the mask range blended across the outline (0: a hard edge)", ge=0, le=1)
+
+    def setup(self) -> None:
+        # Both checked before the first frame, so a bad colour or image stops the pipeline with one message.
+        self._colour = parse_colour(self.colour)
+        self._picture: np.ndarray | None = None
+        if self.mode == "image":
+            if not self.image:
+                raise UserError(f"{self.name}: mode 'image' needs the image parameter (a picture file)")
+            self._picture = cv2.imread(self.image, cv2.IMREAD_COLOR)
+            if self._picture is None:
+                raise UserError(f"{self.name}: cannot read the background image {self.image!r}")
+        # The colour or image at the frame's size, made once per size rather than every frame.
+        self._behind: np.ndarray | None = None
+
+    def _background_for(self, width: int, height: int) -> np.ndarray | None:
+        if self.mode == "blur":
+            return None
+        if self._behind is None or self._behind.shape[:2] != (height, width):
+            if self._picture is not None:
+                self._behind = fitted_background(self._picture, width, height)
+            else:
+                self._behind = solid_background(self._colour, width, height)
+        return self._behind
+
+    def process(self, frame: Frame) -> Frame:
+        mask = frame.results.get(results.SEGMENTATION_MASK)
+        if mask is None or mask.shape != (frame.height, frame.width):
+            return frame
+        image = frame.image.copy()
+        replace_background(image, mask, self.mode, strength=self.strength,  # type: ignore[arg-type]
+                           background=self._background_for(frame.width, frame.height),
+                           threshold=self.threshold, softness=self.softness)
+        return frame.with_image(image)

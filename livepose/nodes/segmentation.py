@@ -24,7 +24,6 @@ from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
 from livepose.models.zoo import SEGMENTATION_MODELS, ZooModel, get_model
-from livepose.nodes.tracking import rgb_of
 from livepose.vision.image_to_tensor import TensorSpec, image_to_letterboxed_tensor
 
 SELFIE_SEGMENTATION_MODELS = {0: "mediapipe/selfie_segmentation", 1: "mediapipe/selfie_segmentation_landscape"}
@@ -85,7 +84,8 @@ class SelfieSegmentationNode(Node):
 
     inputs = ("frame",)
     outputs = ("frame",)
-    reads = (results.RGB,)
+    # The frame is converted to RGB here rather than taken from results["rgb"]: a segmentation
+    # pipeline usually has no detector to write it, and validate would warn about the read.
     writes = (results.SEGMENTATION_MASK,)
 
     model_selection: int = param(0, "0: general model (256x256), 1: landscape model (256x144)", choices=(0, 1))
@@ -97,4 +97,5 @@ class SelfieSegmentationNode(Node):
         self.segmenter = SelfieSegmenter(self.model, self.model_selection, self.provider, self.threads)
 
     def process(self, frame: Frame) -> Frame:
-        return frame.with_results(**{results.SEGMENTATION_MASK: self.segmenter(rgb_of(frame))})
+        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        return frame.with_results(**{results.SEGMENTATION_MASK: self.segmenter(rgb)})
