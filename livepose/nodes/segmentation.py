@@ -73,7 +73,8 @@ class SelfieSegmenter:
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         tensor, _ = image_to_letterboxed_tensor(rgb, self.spec)
         outputs = self.session.run(tensor[None])
-        probabilities = next(iter(outputs.values()))[0, :, :, 0]
+        # By name for the zoo's models; a custom .onnx may name its one output otherwise.
+        probabilities = outputs.get(self.zoo_model.outputs[0].name, next(iter(outputs.values())))[0, :, :, 0]
         mask = mask_to_frame(probabilities, rgb.shape[1], rgb.shape[0])
         mask.flags.writeable = False
         return mask
