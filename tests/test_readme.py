@@ -93,6 +93,7 @@ TESTED = {
         "test_viewer_cli.py::test_the_readme_offscreen_command",
     "python tools/make_viewer_screenshot.py": "test_viewer_cli.py::test_the_screenshot_tool_makes_the_readme_picture",
     "livepose run effects --source synthetic": "test_the_effects_demo_runs",
+    "livepose run background --source synthetic": "test_the_background_demo_runs",
     "livepose run hands --source clip.mp4 --offline --headless --keypoints keys.jsonl":
         "test_effects_on_replayed_keypoints_reload_when_the_file_is_saved",
     "livepose run my_replay.yaml --reload": "test_effects_on_replayed_keypoints_reload_when_the_file_is_saved",
@@ -335,3 +336,12 @@ def test_effects_on_replayed_keypoints_reload_when_the_file_is_saved(folder, mod
     os.utime(effect, (later, later))
     read_until(proc, "reloaded my_effects.py", seen)
     _interrupted(proc, seen)
+
+
+def test_the_background_demo_runs(folder, models_ready):
+    command = next(c for c in readme_commands() if c.startswith("livepose run background"))
+    proc = _started(command, folder)
+    seen: list[str] = []
+    read_until(proc, "running: Ctrl-C stops", seen)
+    err = _interrupted(proc, seen)
+    assert "delivered:" in err and "segmentation" in err
