@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import flatbuffers
 import numpy as np
-import onnxruntime as ort
 import pytest
 
 from livepose.converters.errors import ConversionError
 from livepose.converters.tflite import convert_tflite
-from test_converter_ops import SAME, VALID, TfliteGraph, litert, schema
+from test_converter_ops import SAME, VALID, TfliteGraph, schema
+from tflite_compare import assert_converted_matches_tflite
 
 _CUSTOM = "Convolution2DTransposeBias"
 # TfLitePadding as MediaPipe's kernel reads it from the raw options struct.
@@ -126,18 +126,7 @@ def test_segmentation_operator_matches_tflite(case: str) -> None:
     graph = SegmentationGraph()
     content = graph.build(CASES[case](graph))
     image = np.random.default_rng(1).uniform(-4, 4, size=(1, 9, 11, 3)).astype(np.float32)
-
-    interpreter = litert.Interpreter(model_content=content)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image)
-    interpreter.invoke()
-    expected = {d["name"]: interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()}
-
-    session = ort.InferenceSession(convert_tflite(content, f"{case}.tflite").SerializeToString())
-    actual = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"t0": image}), strict=True))
-    for name, reference in expected.items():
-        assert actual[name].shape == reference.shape
-        np.testing.assert_allclose(actual[name], reference, rtol=1e-5, atol=1e-5 * max(np.ptp(reference), 1.0))
+    assert_converted_matches_tflite(content, image, case)
 
 
 def test_transpose_conv_bias_with_short_options_is_refused() -> None:

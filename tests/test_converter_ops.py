@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 import flatbuffers
 import numpy as np
-import onnxruntime as ort
 import pytest
 
 from livepose.converters.tflite import ConversionError, UnsupportedOperatorError, convert_tflite
@@ -21,6 +20,8 @@ from livepose.converters.tflite import ConversionError, UnsupportedOperatorError
 _NO_LITERT = "ai-edge-litert (test extra) is not installed"
 schema = pytest.importorskip("ai_edge_litert.schema_py_generated", reason=_NO_LITERT)
 litert = pytest.importorskip("ai_edge_litert.interpreter", reason=_NO_LITERT)
+
+from tflite_compare import assert_converted_matches_tflite  # noqa: E402 (after the skip)
 
 Activation = schema.ActivationFunctionType
 SAME, VALID = schema.Padding.SAME, schema.Padding.VALID
@@ -234,18 +235,7 @@ def test_operator_matches_tflite(case: str) -> None:
     outputs = CASES[case](graph)
     content = graph.build(outputs)
     image = np.random.default_rng(1).uniform(-2, 2, size=(1, 9, 11, 3)).astype(np.float32)
-
-    interpreter = litert.Interpreter(model_content=content)
-    interpreter.allocate_tensors()
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image)
-    interpreter.invoke()
-    expected = {d["name"]: interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()}
-
-    session = ort.InferenceSession(convert_tflite(content, f"{case}.tflite").SerializeToString())
-    actual = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"t0": image}), strict=True))
-    for name, reference in expected.items():
-        assert actual[name].shape == reference.shape
-        np.testing.assert_allclose(actual[name], reference, rtol=1e-5, atol=1e-5 * max(np.ptp(reference), 1.0))
+    assert_converted_matches_tflite(content, image, case)
 
 
 def test_unsupported_operator_error_names_operator_and_model() -> None:

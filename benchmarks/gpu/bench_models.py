@@ -13,33 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 import onnxruntime as ort
 import torch
 
+from timing import time_calls
 from livepose.gpu.binding import TorchBinding
 from livepose.models.runtime import ModelSession, gpu_name, provider_problem
 
 MODELS = ("mediapipe/hand_landmark_full", "mediapipe/face_landmark",
           "mediapipe/palm_detection_full", "mediapipe/face_detection_short_range")
-
-
-def _time(work: Callable[[], object], repeats: int, sync: Callable[[], None]) -> tuple[float, float]:
-    for _ in range(max(5, repeats // 10)):
-        work()
-    sync()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        sync()
-        samples.append(time.perf_counter() - start)
-    samples.sort()
-    return statistics.median(samples) * 1e3, samples[int(0.95 * (len(samples) - 1))] * 1e3
 
 
 def main() -> None:
@@ -73,7 +57,7 @@ def main() -> None:
                 tensors = torch.from_numpy(host).to(device)
                 bound = lambda: binding.run(tensors)  # noqa: E731
                 for path, work in (("session.run", run), ("binding", bound)):
-                    median, p95 = _time(work, args.repeats, sync)
+                    median, p95 = time_calls(work, args.repeats, sync)
                     rows.append({"model": model, "provider": session.provider, "path": path, "batch": batch,
                                  "median_ms": round(median, 3), "p95_ms": round(p95, 3)})
                     print(f"{model:<40} {session.provider:<5} {path:<12} batch {batch}: "

@@ -15,8 +15,6 @@ import argparse
 import math
 import os
 import platform
-import statistics
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import cv2
 import numpy as np
 import torch
 
+from timing import time_calls
 from livepose.gpu import preprocess as gpu
 from livepose.vision import image_to_tensor as cpu
 from livepose.vision.rects import NormalizedRect
@@ -46,20 +45,6 @@ def _rois(count: int, size: float, seed: int) -> list[NormalizedRect]:
     rng = np.random.default_rng(seed)
     return [NormalizedRect(float(rng.uniform(0.2, 0.8)), float(rng.uniform(0.2, 0.8)), size, size * 16 / 9,
                            float(rng.uniform(-math.pi, math.pi))) for _ in range(count)]
-
-
-def _time(work: Callable[[], object], repeats: int, sync: Callable[[], None]) -> tuple[float, float]:
-    for _ in range(max(3, repeats // 10)):
-        work()
-    sync()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        sync()
-        samples.append(time.perf_counter() - start)
-    samples.sort()
-    return statistics.median(samples) * 1e3, samples[int(0.95 * (len(samples) - 1))] * 1e3
 
 
 def main() -> None:
@@ -87,12 +72,14 @@ def main() -> None:
             gpu.crops_to_batch(frame, faces, cpu.FACE_LANDMARK_INPUT, method=method)
         return work
 
-    rows: list[tuple[str, str, tuple[float, float]]] = [("opencv", "cpu", _time(opencv, args.repeats, lambda: None))]
+    rows: list[tuple[str, str, tuple[float, float]]] = [
+        ("opencv", "cpu", time_calls(opencv, args.repeats, lambda: None, min_warmup=3))]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
         for method in ("exact", "float"):
-            rows.append((f"torch {method}", device, _time(on_torch(device, method), args.repeats, sync)))
+            timed = time_calls(on_torch(device, method), args.repeats, sync, min_warmup=3)
+            rows.append((f"torch {method}", device, timed))
 
     gpu_name = torch.cuda.get_device_name() if torch.cuda.is_available() else "none"
     print(f"# {image.shape[1]}x{image.shape[0]} frame, 2 letterboxes + {args.hands} hand + {args.faces} face crops; "
