@@ -7,7 +7,6 @@ ai-edge-litert interpreter, whose default XNNPACK delegate implements MediaPipe'
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
 import pytest
 
@@ -29,10 +28,10 @@ class SegmentationGraph(TfliteGraph):
         options: bytes | None = None,
     ) -> int:
         if _CUSTOM not in self.codes:
-            self.codes.append(_CUSTOM)  # type: ignore[arg-type]
+            self.codes.append(_CUSTOM)
         in_channels = self.tensors[source].shape[-1]
         operator = schema.OperatorT()
-        operator.opcodeIndex = self.codes.index(_CUSTOM)  # type: ignore[arg-type]
+        operator.opcodeIndex = self.codes.index(_CUSTOM)
         operator.inputs = [source, self.weights(out_shape[-1], kernel, kernel, in_channels), self.weights(out_shape[-1])]
         operator.outputs = [self.tensor(out_shape)]
         raw = options if options is not None else np.array([padding, stride, stride], "<i4").tobytes()
@@ -40,27 +39,6 @@ class SegmentationGraph(TfliteGraph):
         operator.customOptionsFormat = schema.CustomOptionsFormat.FLEXBUFFERS
         self.operators.append(operator)
         return operator.outputs[0]
-
-    def build(self, outputs: list[int]) -> bytes:
-        subgraph = schema.SubGraphT()
-        subgraph.tensors, subgraph.operators = self.tensors, self.operators
-        subgraph.inputs, subgraph.outputs = [self.input], outputs
-        model = schema.ModelT()
-        model.version = 3
-        model.subgraphs, model.buffers = [subgraph], self.buffers
-        model.operatorCodes = []
-        for code in self.codes:
-            operator_code = schema.OperatorCodeT()
-            if code == _CUSTOM:
-                operator_code.builtinCode = operator_code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
-                operator_code.customCode = _CUSTOM
-            else:
-                operator_code.builtinCode, operator_code.deprecatedBuiltinCode = code, min(code, 127)
-            operator_code.version = 1
-            model.operatorCodes.append(operator_code)
-        builder = flatbuffers.Builder(1024)
-        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-        return bytes(builder.Output())
 
 
 def _pool_options(kernel: tuple[int, int], stride: int, padding: int) -> object:

@@ -37,7 +37,7 @@ class TfliteGraph:
         self.tensors: list[object] = []
         self.buffers = [schema.BufferT()]  # buffer 0 is the conventional empty buffer
         self.operators: list[object] = []
-        self.codes: list[int] = []
+        self.codes: list[int | str] = []  # builtin operator codes, or a custom operator's name
         self.input = self.tensor((1, 9, 11, 3))
 
     def tensor(self, shape: tuple[int, ...], data: np.ndarray | None = None, dtype: type = np.float32) -> int:
@@ -92,8 +92,11 @@ class TfliteGraph:
         model.operatorCodes = []
         for code in self.codes:
             operator_code = schema.OperatorCodeT()
-            operator_code.builtinCode = code
-            operator_code.deprecatedBuiltinCode = min(code, 127)
+            if isinstance(code, str):  # a custom operator, by its name (MediaPipe's own kernels)
+                operator_code.builtinCode = operator_code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+                operator_code.customCode = code
+            else:
+                operator_code.builtinCode, operator_code.deprecatedBuiltinCode = code, min(code, 127)
             operator_code.version = 1
             model.operatorCodes.append(operator_code)
         builder = flatbuffers.Builder(1024)
