@@ -310,3 +310,16 @@ def test_the_nodes_declare_what_they_need():
     black = np.zeros((120, 160, 3), np.uint8)
     blur_regions(black, [np.array([[-50.0, -50.0], [-10.0, -50.0], [-10.0, -10.0]])])  # off the frame: nothing
     assert not black.any()
+
+
+def test_privacy_regions_cover_faces_boxes_without_a_mesh_and_hands_when_given():
+    from livepose.effects.privacy import privacy_regions
+    from livepose.testing import face, hand
+
+    mesh = face(centre=(200.0, 200.0), size=120.0).landmarks
+    on_the_mesh = np.array([[140, 140], [260, 140], [260, 260], [140, 260]], float)
+    elsewhere = on_the_mesh + [300, 0]
+    regions = privacy_regions([mesh], [on_the_mesh, elsewhere], [hand().landmarks])
+    assert len(regions) == 3  # the oval, the box with no mesh in it, the hand
+    assert np.allclose(regions[1], elsewhere)
+    assert len(privacy_regions([mesh], [on_the_mesh])) == 1

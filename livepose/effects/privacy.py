@@ -129,3 +129,20 @@ def blur_regions(image: np.ndarray, polygons: Iterable[np.ndarray], mode: Mode =
     """:func:`blur_region` for each polygon, in order, in place."""
     for polygon in polygons:
         blur_region(image, polygon, mode, strength, feather)
+
+
+def privacy_regions(faces: Iterable[np.ndarray], detector_boxes: Iterable[np.ndarray],
+                    hands: Iterable[np.ndarray] = (), margin: float = 0.0) -> list[np.ndarray]:
+    """The polygons to cover in one frame: each face's oval (from its ``(468, 3)`` landmarks), each
+    detector box (its four corners, pixels) that holds no mesh face's centre, and each hand's hull,
+    all grown by ``margin``. A face the detector found but the mesh lost this frame (it is tracked
+    from the next) is covered by its box, so no frame where a face was detected shows it."""
+    faces = list(faces)
+    regions = [face_region(landmarks, margin) for landmarks in faces]
+    centres = [np.asarray(landmarks)[:, :2].mean(axis=0) for landmarks in faces]
+    for box in detector_boxes:
+        outline = np.asarray(box, np.float32)
+        if not any(cv2.pointPolygonTest(outline, (float(x), float(y)), False) >= 0 for x, y in centres):
+            regions.append(grown(np.asarray(box), margin))
+    regions += [hand_region(landmarks, margin) for landmarks in hands]
+    return regions

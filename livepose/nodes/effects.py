@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import cv2
 import numpy as np
 
 from livepose import results
+from livepose.effects.background import fitted_background, replace_background, solid_background
 from livepose.effects.big_eyes import MAX_STRENGTH, big_eyes
-from livepose.effects.privacy import blur_regions, face_region, grown, hand_region
+from livepose.effects.face_paint import FaceTexture, load_texture, paint_faces, parse_colour
+from livepose.effects.finger_paint import COLOUR_SCHEMES, PINCH_OFF, PINCH_ON, StrokeCanvas, draw_strokes
+from livepose.effects.finger_paint import FingerPaint as PaintStrokes
+from livepose.effects.privacy import blur_regions, privacy_regions
 from livepose.effects.sunglasses import (ASSET_ANCHORS, SunglassesImage, draw_sunglasses, load_rgba,
                                          make_sunglasses)
+from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.render.draw import roi_corners
@@ -43,10 +50,6 @@ class Sunglasses(Node):
         return frame.with_image(image)
 
 
-def _inside(point: np.ndarray, polygon: np.ndarray) -> bool:
-    return cv2.pointPolygonTest(polygon.astype(np.float32), (float(point[0]), float(point[1])), False) >= 0
-
-
 class PrivacyBlur(Node):
     """Blur or pixelate every face (its mesh's oval, else the detector's box) and optionally the hands."""
 
@@ -67,15 +70,10 @@ class PrivacyBlur(Node):
 
     def process(self, frame: Frame) -> Frame:
         found = frame.results
-        regions = [face_region(face.landmarks, self.margin) for face in found.get(results.FACES, ())]
-        # A face the detector found but the mesh lost this frame (it tracks it from the next) is
-        # covered by its box, so no frame where a face was detected shows it.
-        for roi in found.get(results.FACE_DETECTIONS, ()):
-            box = roi_corners(roi.rect, frame.width, frame.height)
-            if not any(_inside(face.landmarks[:, :2].mean(axis=0), box) for face in found.get(results.FACES, ())):
-                regions.append(grown(box, self.margin))
-        if self.hands:
-            regions += [hand_region(hand.landmarks, self.margin) for hand in found.get(results.HANDS, ())]
+        boxes = [roi_corners(roi.rect, frame.width, frame.height) for roi in found.get(results.FACE_DETECTIONS, ())]
+        hands = [hand.landmarks for hand in found.get(results.HANDS, ())] if self.hands else []
+        regions = privacy_regions([face.landmarks for face in found.get(results.FACES, ())], boxes, hands,
+                                  self.margin)
         if not regions:
             return frame
         image = frame.image.copy()
@@ -102,14 +100,6 @@ class BigEyes(Node):
         image = frame.image.copy()
         big_eyes(image, [face.landmarks for face in faces], strength=self.strength, radius=self.radius)
         return frame.with_image(image)
-
-
-# Imported here rather than at the top so that this node stays one block at the end of the file.
-from typing import Any  # noqa: E402
-
-from livepose.effects.finger_paint import COLOUR_SCHEMES, PINCH_OFF, PINCH_ON, StrokeCanvas, draw_strokes  # noqa: E402
-from livepose.effects.finger_paint import FingerPaint as PaintStrokes  # noqa: E402
-from livepose.errors import UserError  # noqa: E402
 
 
 class FingerPaint(Node):
@@ -158,9 +148,6 @@ class FingerPaint(Node):
         return frame.with_image(image)
 
 
-from livepose.effects.face_paint import FaceTexture, load_texture, paint_faces, parse_colour  # noqa: E402
-
-
 class FacePaint(Node):
     """Paint every face: its mesh triangles filled with a colour or a texture in livepose's UV layout
     (``assets/face_uv_template.png``), the eyes and lips left out."""
@@ -188,9 +175,6 @@ class FacePaint(Node):
         paint_faces(image, [face.landmarks for face in faces], colour=self._colour, opacity=self.opacity,
                     texture=self._texture)
         return frame.with_image(image)
-
-
-from livepose.effects.background import fitted_background, replace_background, solid_background  # noqa: E402
 
 
 class Background(Node):
