@@ -247,53 +247,35 @@ DEFAULT_MODELS: tuple[str, ...] = tuple(name for name, model in ZOO.items() if m
 # of TFLite's XNNPACK kernels, which TFLite's own builtin kernels miss on these by 3e-4 (a sigmoid
 # output near 0.5 is sensitive); tests/test_convert_segmentation.py holds them to 1e-3 instead.
 # get_model and the cache find them by name (``livepose models prepare mediapipe/selfie_segmentation``).
+def _selfie_segmentation(variant: str, file: str, height: int, output: str, sha256: str, size: int) -> ZooModel:
+    """One of MediaPipe's two selfie segmentation models: they differ in input height and names only."""
+    return ZooModel(
+        name=f"mediapipe/{file}",
+        task="selfie_segmentation",
+        description=f"MediaPipe selfie segmentation ({variant}, 256x{height}): person probability per pixel",
+        source_member=f"mediapipe/modules/selfie_segmentation/{file}.tflite",
+        source_sha256=sha256,
+        source_size=size,
+        input_name="input_1",
+        input_shape=(1, height, 256, 3),
+        input_layout="NHWC",
+        color_order="RGB",
+        input_range=(0.0, 1.0),
+        outputs=(ModelOutput(output, (1, height, 256, 1),
+                             "person probability per input pixel, already in [0, 1] (sigmoid applied)"),),
+        keypoint_count=0,
+        keypoint_names=(),
+        default=False,
+    )
+
+
 SEGMENTATION_MODELS: dict[str, ZooModel] = {
     model.name: model
     for model in (
-        ZooModel(
-            name="mediapipe/selfie_segmentation",
-            task="selfie_segmentation",
-            description="MediaPipe selfie segmentation (general, 256x256): person probability per pixel",
-            source_member="mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
-            source_sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
-            source_size=249505,
-            input_name="input_1",
-            input_shape=(1, 256, 256, 3),
-            input_layout="NHWC",
-            color_order="RGB",
-            input_range=(0.0, 1.0),
-            outputs=(
-                ModelOutput(
-                    "activation_10", (1, 256, 256, 1),
-                    "person probability per input pixel, already in [0, 1] (sigmoid applied)",
-                ),
-            ),
-            keypoint_count=0,
-            keypoint_names=(),
-            default=False,
-        ),
-        ZooModel(
-            name="mediapipe/selfie_segmentation_landscape",
-            task="selfie_segmentation",
-            description="MediaPipe selfie segmentation (landscape, 256x144): person probability per pixel",
-            source_member="mediapipe/modules/selfie_segmentation/selfie_segmentation_landscape.tflite",
-            source_sha256="a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
-            source_size=250145,
-            input_name="input_1",
-            input_shape=(1, 144, 256, 3),
-            input_layout="NHWC",
-            color_order="RGB",
-            input_range=(0.0, 1.0),
-            outputs=(
-                ModelOutput(
-                    "segment_back", (1, 144, 256, 1),
-                    "person probability per input pixel, already in [0, 1] (sigmoid applied)",
-                ),
-            ),
-            keypoint_count=0,
-            keypoint_names=(),
-            default=False,
-        ),
+        _selfie_segmentation("general", "selfie_segmentation", 256, "activation_10",
+                             "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", 249505),
+        _selfie_segmentation("landscape", "selfie_segmentation_landscape", 144, "segment_back",
+                             "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd", 250145),
     )
 }
 
