@@ -41,7 +41,7 @@ __all__ = [
     "Face", "FaceLandmark", "Hand", "HandLandmark", "NormalizedRect", "ResultKey", "TrackedRoi",
     "WELL_KNOWN", "MEDIA_TIME", "STILL_IMAGE", "RGB", "HANDS", "HAND_ROIS", "PALMS", "HAND_TRACKS",
     "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "GESTURES", "HandGesture", "frame_time", "type_problem",
-    "SEGMENTATION_MASK",
+    "SEGMENTATION_MASK", "Pose", "PoseLandmark",
 ]
 
 
@@ -91,6 +91,49 @@ class FaceLandmark(enum.IntEnum):
     MOUTH_LEFT = 291
     LEFT_EYE_INNER = 362
     LEFT_CHEEK = 454
+    # With ``refine_landmarks: true`` the mesh has 478 points: 468-472 are the right iris (centre first,
+    # then its rim), 473-477 the left (MediaPipe's face_mesh_connections FACEMESH_RIGHT_IRIS / LEFT_IRIS).
+    RIGHT_IRIS_CENTER = 468
+    LEFT_IRIS_CENTER = 473
+
+
+class PoseLandmark(enum.IntEnum):
+    """Index of each of a body pose's 33 landmarks, MediaPipe's names and order
+    (``mediapipe/python/solutions/pose.py``, ``PoseLandmark``). Left and right are the person's own."""
+
+    NOSE = 0
+    LEFT_EYE_INNER = 1
+    LEFT_EYE = 2
+    LEFT_EYE_OUTER = 3
+    RIGHT_EYE_INNER = 4
+    RIGHT_EYE = 5
+    RIGHT_EYE_OUTER = 6
+    LEFT_EAR = 7
+    RIGHT_EAR = 8
+    MOUTH_LEFT = 9
+    MOUTH_RIGHT = 10
+    LEFT_SHOULDER = 11
+    RIGHT_SHOULDER = 12
+    LEFT_ELBOW = 13
+    RIGHT_ELBOW = 14
+    LEFT_WRIST = 15
+    RIGHT_WRIST = 16
+    LEFT_PINKY = 17
+    RIGHT_PINKY = 18
+    LEFT_INDEX = 19
+    RIGHT_INDEX = 20
+    LEFT_THUMB = 21
+    RIGHT_THUMB = 22
+    LEFT_HIP = 23
+    RIGHT_HIP = 24
+    LEFT_KNEE = 25
+    RIGHT_KNEE = 26
+    LEFT_ANKLE = 27
+    RIGHT_ANKLE = 28
+    LEFT_HEEL = 29
+    RIGHT_HEEL = 30
+    LEFT_FOOT_INDEX = 31
+    RIGHT_FOOT_INDEX = 32
 
 
 @dataclass(frozen=True)
@@ -134,7 +177,8 @@ class Hand:
 class Face:
     """One face in one frame, as ``face_landmarks`` (or ``face_tracker``) writes it to ``results["faces"]``.
 
-    - ``landmarks``: ``(468, 3)`` float64, read-only. x, y in pixels of the frame; z = the model's
+    - ``landmarks``: ``(468, 3)`` float64, read-only, or ``(478, 3)`` with ``refine_landmarks: true``
+      (the irises added, and the eyes and lips refined). x, y in pixels of the frame; z = the model's
       normalised depth times the frame width (same scale as x), smaller is closer to the camera.
       Index with :class:`FaceLandmark`.
     - ``score``: face presence, the sigmoid of the model's face flag, above ``min_tracking_confidence``.
@@ -143,6 +187,32 @@ class Face:
     """
 
     landmarks: np.ndarray = field(repr=False)
+    score: float
+    roi: NormalizedRect
+    track_id: int
+    raw_landmarks: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Pose:
+    """One body in one frame, as ``pose_landmarks`` writes it to ``results["poses"]``.
+
+    - ``landmarks``: ``(33, 3)`` float64, read-only. x, y in pixels of the frame; z = the model's
+      depth times the frame width (same scale as x), relative to the midpoint of the hips, smaller is
+      closer to the camera. Index with :class:`PoseLandmark`.
+    - ``visibility``, ``presence``: ``(33,)`` float64 in [0, 1] per landmark: how likely the point is
+      visible (not occluded) and present in the frame (MediaPipe's ``visibility`` and ``presence``).
+    - ``world_landmarks``: ``(33, 3)`` float64 metres, origin at the midpoint of the hips, axes rotated
+      like the image (x right, y down, z away from the camera).
+    - ``score``: the pose presence score, above the node's ``min_tracking_confidence``.
+    - ``roi``: the rotated rectangle the landmarks were read from; ``track_id`` and ``raw_landmarks``:
+      as for :class:`Hand`.
+    """
+
+    landmarks: np.ndarray = field(repr=False)
+    visibility: np.ndarray = field(repr=False)
+    presence: np.ndarray = field(repr=False)
+    world_landmarks: np.ndarray = field(repr=False)
     score: float
     roi: NormalizedRect
     track_id: int
