@@ -11,9 +11,10 @@ import onnx
 from livepose.converters.errors import ConversionError, UnsupportedOperatorError
 from livepose.converters.tflite.flatbuffer import read_tflite
 from livepose.converters.tflite.graph import GraphBuilder
-from livepose.converters.tflite.operators import CONVERTERS
+from livepose.converters.tflite import mediapipe_ops, operators
 
 ONNX_OPSET = 17
+CONVERTERS = {**operators.CONVERTERS, **mediapipe_ops.CONVERTERS}
 SUPPORTED_OPERATORS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 # Shape and size tensors are int32/int64 at run time too; 8- and 16-bit ones mean quantized inference.
 _INTEGER_ACTIVATIONS = {np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16)}
