@@ -1,4 +1,4 @@
-"""Face nodes: MediaPipe FaceMesh's face detection and 468-point face landmark steps."""
+"""Face nodes: MediaPipe FaceMesh's face detection and 468-point (478 with ``refine_landmarks``) face landmark steps."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ from livepose.nodes.tracking import (STATIC_IMAGE_MODE_DOC, DetectorNode, Landma
 from livepose.vision.face import FaceDetector, FaceLandmarker, FaceTracker
 
 FACE_DETECTOR_PARAMS = ("min_detection_confidence", "max_num_faces")
-FACE_LANDMARKER_PARAMS = ("min_tracking_confidence",)
+FACE_LANDMARKER_PARAMS = ("min_tracking_confidence", "refine_landmarks")
+FACE_LANDMARK_MODEL = "mediapipe/face_landmark"
+# What FaceMesh(refine_landmarks=True) runs: the mesh plus lips, eyes and irises (478 points).
+FACE_ATTENTION_MODEL = "mediapipe/face_landmark_with_attention"
+REFINE_LANDMARKS_DOC = "478 points: the irises added, eyes and lips refined (face_landmark_with_attention)"
+
+
+def landmark_model_name(model: str, refine_landmarks: bool) -> str:
+    """The default model follows ``refine_landmarks``; an explicitly chosen one is kept."""
+    return FACE_ATTENTION_MODEL if refine_landmarks and model == FACE_LANDMARK_MODEL else model
 
 
 class FaceDetectorNode(DetectorNode):
@@ -31,7 +40,7 @@ class FaceDetectorNode(DetectorNode):
 
 
 class FaceLandmarksNode(LandmarkNode):
-    """The 468-point face mesh (pixels, z in the scale of x) per face ROI."""
+    """The 468-point face mesh (478 with refine_landmarks; pixels, z in the scale of x) per face ROI."""
 
     requires = (results.FACE_ROIS,)
     reads = (results.RGB,)
@@ -44,8 +53,12 @@ class FaceLandmarksNode(LandmarkNode):
     parallel_param = "parallel_faces"
 
     min_tracking_confidence: float = param(0.5, "face presence threshold", ge=0, le=1)
-    model: str = param("mediapipe/face_landmark", "zoo name or .onnx path")
+    refine_landmarks: bool = param(False, REFINE_LANDMARKS_DOC)
+    model: str = param(FACE_LANDMARK_MODEL, "zoo name or .onnx path")
     parallel_faces: int = param(1, "faces of one frame run concurrently (1: one after the other)", ge=1)
+
+    def model_name(self) -> str:
+        return landmark_model_name(self.model, self.refine_landmarks)
 
 
 class FaceTrackerNode(Node):
@@ -65,15 +78,16 @@ class FaceTrackerNode(Node):
     min_detection_confidence: float = param(0.5, "face score threshold", ge=0, le=1)
     min_tracking_confidence: float = param(0.5, "face presence threshold", ge=0, le=1)
     static_image_mode: bool | None = param(None, STATIC_IMAGE_MODE_DOC)
+    refine_landmarks: bool = param(False, REFINE_LANDMARKS_DOC)
     detector_model: str = param("mediapipe/face_detection_short_range", "zoo name or .onnx path")
-    landmark_model: str = param("mediapipe/face_landmark", "zoo name or .onnx path")
+    landmark_model: str = param(FACE_LANDMARK_MODEL, "zoo name or .onnx path")
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads per model (0: one per core)", ge=0)
 
     def setup(self) -> None:
         self.tracker = FaceTracker(
             open_model(self.detector_model, self.provider, self.threads),
-            open_model(self.landmark_model, self.provider, self.threads),
+            open_model(landmark_model_name(self.landmark_model, self.refine_landmarks), self.provider, self.threads),
             **node_params(self, FACE_DETECTOR_PARAMS + FACE_LANDMARKER_PARAMS),
         )
 

@@ -37,6 +37,7 @@ from livepose.vision.detection import (
     decode_detections,
     project_detections,
 )
+from livepose.vision.face_refinement import refine_face_landmarks
 from livepose.vision.image_to_tensor import (
     FACE_DETECTOR_INPUT,
     FACE_LANDMARK_INPUT,
@@ -62,6 +63,8 @@ __all__ = [
     "FaceLandmarkOutputNames",
     "FACE_DETECTOR_OUTPUTS",
     "FACE_LANDMARK_OUTPUTS",
+    "FACE_ATTENTION_OUTPUTS",
+    "FaceAttentionOutputNames",
     "NUM_FACE_LANDMARKS",
     "Face",
     "FaceDetector",
@@ -88,8 +91,22 @@ class FaceLandmarkOutputNames:
     face_flag: str = "conv2d_31"
 
 
+@dataclass(frozen=True)
+class FaceAttentionOutputNames:
+    """Outputs of ``face_landmark_with_attention`` (the model behind ``refine_landmarks``)."""
+
+    landmarks: str = "output_mesh_identity"
+    lips: str = "output_lips"
+    left_eye: str = "output_left_eye"
+    right_eye: str = "output_right_eye"
+    left_iris: str = "output_left_iris"
+    right_iris: str = "output_right_iris"
+    face_flag: str = "conv_faceflag"
+
+
 FACE_DETECTOR_OUTPUTS = FaceDetectorOutputNames()
 FACE_LANDMARK_OUTPUTS = FaceLandmarkOutputNames()
+FACE_ATTENTION_OUTPUTS = FaceAttentionOutputNames()
 
 
 class FaceDetector:
@@ -162,12 +179,29 @@ class FaceLandmarker:
         *,
         min_tracking_confidence: float = 0.5,
         max_batch: int | None = None,
-        output_names: FaceLandmarkOutputNames = FACE_LANDMARK_OUTPUTS,
+        refine_landmarks: bool = False,
+        output_names: FaceLandmarkOutputNames | FaceAttentionOutputNames | None = None,
     ) -> None:
         self.model = model
         self.min_tracking_confidence = min_tracking_confidence
         self.max_batch = max_batch
+        self.refine_landmarks = refine_landmarks
+        if output_names is None:
+            output_names = FACE_ATTENTION_OUTPUTS if refine_landmarks else FACE_LANDMARK_OUTPUTS
         self.output_names = output_names
+
+    def _raw_landmarks(self, outputs: dict[str, np.ndarray], count: int, accepted: np.ndarray) -> np.ndarray:
+        """Landmarks in the model's input pixels, ``(len(accepted), 468 or 478, 3)``."""
+        names = self.output_names
+        mesh = outputs[names.landmarks].reshape(count, NUM_FACE_LANDMARKS, 3)[accepted]
+        if not self.refine_landmarks:
+            return mesh
+        assert isinstance(names, FaceAttentionOutputNames)
+        heads = [
+            outputs[name].reshape(count, -1, 2)[accepted]
+            for name in (names.lips, names.left_eye, names.right_eye, names.left_iris, names.right_iris)
+        ]
+        return np.stack([refine_face_landmarks(mesh[i], *(head[i] for head in heads)) for i in range(len(mesh))])
 
     def __call__(self, image: np.ndarray, rois: Sequence[TrackedRoi]) -> LandmarkStepOutput[Face]:
         if not rois:
@@ -184,7 +218,7 @@ class FaceLandmarker:
         if accepted.size == 0:
             return LandmarkStepOutput((), ())
         accepted_rects = [rects[i] for i in accepted]
-        raw = outputs[self.output_names.landmarks].reshape(count, NUM_FACE_LANDMARKS, 3)[accepted]
+        raw = self._raw_landmarks(outputs, count, accepted)
         normalised = project_landmarks(
             raw, accepted_rects, FACE_LANDMARK_INPUT.width, z_scale=1.0, paddings=paddings[accepted]
         )
@@ -214,9 +248,13 @@ class FaceTracker(Tracker[Face]):
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         max_batch: int | None = None,
+        refine_landmarks: bool = False,
     ) -> None:
         super().__init__(
             FaceDetector(detector_model, min_detection_confidence=min_detection_confidence, max_num_faces=max_num_faces),
-            FaceLandmarker(landmark_model, min_tracking_confidence=min_tracking_confidence, max_batch=max_batch),
+            FaceLandmarker(
+                landmark_model, min_tracking_confidence=min_tracking_confidence, max_batch=max_batch,
+                refine_landmarks=refine_landmarks,
+            ),
             static_image_mode,
         )
