@@ -5,6 +5,11 @@ Per shared clip: frames decoded BT.601 as the reference's, through livepose's ``
 max_num_faces=2 as the reference run), compared with evaluation.compare: faces-count agreement and
 median / p95 landmark distance in pixels. Goals (issue 19): same count on >= 97 % of frames,
 median <= 1.0 px, p95 <= 3 px.
+
+``--no-graph-optimization`` runs both models with onnxruntime's graph optimizations off: the same
+float32 network summed in another order, to show where tracking turns a last-bit difference into a
+different face count (short_hamilton_clip frame 211: face flag 0.528 against the 0.5 threshold with
+optimizations, dropped as MediaPipe drops it without).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from compare_segmentation import CLIPS  # noqa: E402
 from machine import machine_line  # noqa: E402
 
-from evaluation.compare import FrameObjects, compare_sequences  # noqa: E402
+from evaluation.compare import ComparisonStats, FrameObjects, compare_sequences  # noqa: E402
 from evaluation.reference import load_reference  # noqa: E402
 from livepose.converters.tflite import convert_tflite  # noqa: E402
 from livepose.io.sources import VideoFileSource  # noqa: E402
@@ -37,8 +42,11 @@ ATTENTION_MEMBER = "mediapipe/modules/face_landmark/face_landmark_with_attention
 GOALS = {"count": 0.97, "median": 1.0, "p95": 3.0}
 
 
-def _session_fn(model_bytes: bytes) -> ModelFn:
-    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+def _session_fn(model_bytes: bytes, optimize: bool) -> ModelFn:
+    options = ort.SessionOptions()
+    if not optimize:
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     input_name = session.get_inputs()[0].name
 
@@ -50,18 +58,19 @@ def _session_fn(model_bytes: bytes) -> ModelFn:
     return run
 
 
-def refined_face_models() -> tuple[ModelFn, ModelFn]:
+def refined_face_models(optimize: bool = True) -> tuple[ModelFn, ModelFn]:
     """The short-range detector (prepared zoo model) and face_landmark_with_attention converted from the wheel."""
     import zipfile
 
     cache = ModelCache()
-    detector = _session_fn(cache.path("mediapipe/face_detection_short_range").read_bytes())
+    detector = _session_fn(cache.path("mediapipe/face_detection_short_range").read_bytes(), optimize)
     attention = zipfile.ZipFile(cache.source_wheel()).read(ATTENTION_MEMBER)
-    landmarks = _session_fn(convert_tflite(attention, "face_landmark_with_attention.tflite").SerializeToString())
+    converted = convert_tflite(attention, "face_landmark_with_attention.tflite")
+    landmarks = _session_fn(converted.SerializeToString(), optimize)
     return detector, landmarks
 
 
-def compare_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0):
+def compare_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0) -> ComparisonStats:
     recording = load_reference(media / "reference" / f"{name}.refine.json.gz")
     tracker = FaceTracker(*models, max_num_faces=2, refine_landmarks=True)
     source = VideoFileSource(media / CLIPS[name], color_matrix="bt601")
@@ -85,9 +94,11 @@ def main() -> None:
                         default=Path(os.environ.get("LIVEPOSE_MEDIA", ROOT.parent / "shared" / "media")))
     parser.add_argument("--only", nargs="*", help="reference names to run (default: all)")
     parser.add_argument("--frames", type=int, default=0, help="at most this many frames a clip (0: all)")
+    parser.add_argument("--no-graph-optimization", action="store_true",
+                        help="onnxruntime graph optimizations off (another summation order)")
     args = parser.parse_args()
     print(machine_line())
-    models = refined_face_models()
+    models = refined_face_models(optimize=not args.no_graph_optimization)
     print("| clip | frames | same count | median px | p95 px | verdict |")
     print("|---|---|---|---|---|---|")
     for name in args.only or list(CLIPS):
