@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import zipfile
 from pathlib import Path
 
 import cv2
@@ -60,8 +61,6 @@ def _session_fn(model_bytes: bytes, optimize: bool) -> ModelFn:
 
 def refined_face_models(optimize: bool = True) -> tuple[ModelFn, ModelFn]:
     """The short-range detector (prepared zoo model) and face_landmark_with_attention converted from the wheel."""
-    import zipfile
-
     cache = ModelCache()
     detector = _session_fn(cache.path("mediapipe/face_detection_short_range").read_bytes(), optimize)
     attention = zipfile.ZipFile(cache.source_wheel()).read(ATTENTION_MEMBER)
