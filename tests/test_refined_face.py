@@ -9,12 +9,17 @@ tests/test_vision_accuracy.py, and the refinement merge on its own with syntheti
 from __future__ import annotations
 
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from livepose.converters.tflite import convert_tflite
+from livepose.models.cache import ModelCache
+from livepose.nodes.face import FACE_ATTENTION_MODEL, FACE_LANDMARK_MODEL, FaceTrackerNode, landmark_model_name
 from livepose.results import FaceLandmark
+from livepose.testing import frames_from, run_node
 from livepose.vision.face_refinement import (
     LEFT_EYE_INDICES,
     LIPS_INDICES,
@@ -63,3 +68,23 @@ def test_refined_faces_match_mediapipe(models, clip: str, frames: int | None) ->
     assert stats.count_agreement >= MIN_COUNT_AGREEMENT, stats
     assert stats.median_px <= MAX_MEDIAN_PX, stats
     assert stats.p95_px <= MAX_P95_PX, stats
+
+
+def test_the_default_landmark_model_follows_refine_landmarks() -> None:
+    assert landmark_model_name(FACE_LANDMARK_MODEL, False) == FACE_LANDMARK_MODEL
+    assert landmark_model_name(FACE_LANDMARK_MODEL, True) == FACE_ATTENTION_MODEL
+    assert landmark_model_name("mine.onnx", True) == "mine.onnx"  # an explicit choice is kept
+
+
+def test_face_tracker_node_with_refine_landmarks_writes_478_points(models_ready, tmp_path) -> None:
+    wheel = ModelCache().source_wheel()
+    attention = zipfile.ZipFile(wheel).read(compare_refined_face.ATTENTION_MEMBER)
+    path = tmp_path / "face_landmark_with_attention.onnx"
+    path.write_bytes(convert_tflite(attention, path.name).SerializeToString())
+    clip = frames_from(media_file("sign-language-processing_pose/videos/SOUP.mp4"), max_frames=3)
+    out = run_node(FaceTrackerNode, clip, params={"refine_landmarks": True, "landmark_model": str(path)})
+    faces = [f.results["faces"] for f in out]
+    assert all(len(found) == 1 and found[0].landmarks.shape == (478, 3) for found in faces)
+    iris = faces[0][0].landmarks[FaceLandmark.RIGHT_IRIS_CENTER, :2]
+    eye = faces[0][0].landmarks[list(LEFT_EYE_INDICES[:16]), :2]
+    assert np.all(eye.min(axis=0) < iris) and np.all(iris < eye.max(axis=0)), "the iris centre lies in its eye"
