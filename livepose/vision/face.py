@@ -1,5 +1,5 @@
-"""Face detection and face mesh: MediaPipe's legacy ``FaceMesh`` solution (468 landmarks, no attention
-model) around ``face_detection_short_range`` and ``face_landmark``.
+"""Face detection and face mesh: MediaPipe's legacy ``FaceMesh`` solution around ``face_detection_short_range``
+and ``face_landmark`` (468 landmarks), or ``face_landmark_with_attention`` with ``refine_landmarks`` (478).
 
 Public API
 ----------
@@ -8,15 +8,17 @@ Public API
   - ``detect(image) -> Detections``: letterbox ([-1, 1] input, padding -1) → decode → weighted NMS →
     first ``max_num_faces``; 6 keypoints (right eye, left eye, nose tip, mouth, right ear, left ear).
   - ``rois(image) -> list[NormalizedRect]``: eye→eye rotation (target 0), square, scale 1.5.
-- ``FaceLandmarker(model, *, min_tracking_confidence=0.5, max_batch=None, output_names=FACE_LANDMARK_OUTPUTS)``:
+- ``FaceLandmarker(model, *, min_tracking_confidence=0.5, max_batch=None, refine_landmarks=False, output_names=None)``:
   the landmark step; ``__call__(image, rois) -> LandmarkStepOutput[Face]``; faces whose
-  ``sigmoid(face flag)`` is not > the threshold are dropped.
+  ``sigmoid(face flag)`` is not > the threshold are dropped. With ``refine_landmarks`` the model is the
+  attention one and its six heads are merged by ``face_refinement.refine_face_landmarks`` (same ROI).
 - ``Face``: the frozen result (defined in ``livepose.results``).
-- ``face_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from the 468
+- ``face_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from the 468 (or 478)
   landmarks (their bounding box, rotation from landmark 33 → 263), before ``FACE_LANDMARKS_TO_ROI``.
 - ``FaceTracker(detector_model, landmark_model, *, static_image_mode=False, max_num_faces=1,
-  min_detection_confidence=0.5, min_tracking_confidence=0.5, max_batch=None)``: the ``tracking.Tracker[Face]``
-  of a ``FaceDetector`` and a ``FaceLandmarker`` with those settings; ``process(image) -> tuple[Face, ...]``.
+  min_detection_confidence=0.5, min_tracking_confidence=0.5, max_batch=None, refine_landmarks=False)``: the
+  ``tracking.Tracker[Face]`` of a ``FaceDetector`` and a ``FaceLandmarker`` with those settings;
+  ``process(image) -> tuple[Face, ...]``.
 
 Models follow ``tracking.ModelFn``; images are RGB uint8 ``(H, W, 3)``.
 """
@@ -236,7 +238,7 @@ class FaceLandmarker:
 
 
 class FaceTracker(Tracker[Face]):
-    """MediaPipe ``FaceMesh`` (no refinement) on one thread: ``process(image) -> tuple[Face, ...]``."""
+    """MediaPipe ``FaceMesh`` (with its ``refine_landmarks``) on one thread: ``process(image) -> tuple[Face, ...]``."""
 
     def __init__(
         self,
