@@ -212,6 +212,27 @@ def case_channel_padding_into_residual_add(g: TfliteGraph) -> list[int]:
     return [g.op("ADD", [g.conv(features, (1, 9, 11, 4), 9), widened], (1, 9, 11, 9), schema.AddOptionsT())]
 
 
+def _strided_slice(
+    begin: list[int], end: list[int], strides: list[int], shape: tuple[int, ...], **masks: int
+) -> Callable[[TfliteGraph], list[int]]:
+    def case(g: TfliteGraph) -> list[int]:
+        features = g.conv(g.input, (1, 9, 11, 3), 4)  # channels-first in the converter
+        options = schema.StridedSliceOptionsT()
+        for key, value in masks.items():
+            setattr(options, key, value)
+        bounds = [g.tensor((4,), np.array(v, np.int32)) for v in (begin, end, strides)]
+        return [g.op("STRIDED_SLICE", [features, *bounds], shape, options)]
+
+    return case
+
+
+def case_depth_to_space(g: TfliteGraph) -> list[int]:
+    features = g.conv(g.input, (1, 9, 11, 3), 8)
+    options = schema.DepthToSpaceOptionsT()
+    options.blockSize = 2
+    return [g.op("DEPTH_TO_SPACE", [features], (1, 18, 22, 2), options)]
+
+
 CASES: dict[str, Callable[[TfliteGraph], list[int]]] = {
     "conv_same_stride2_relu6": case_conv_same_stride2_relu6,
     "conv_same_dilated_fp16_weights": case_conv_same_dilated_fp16_weights,
@@ -229,6 +250,15 @@ CASES: dict[str, Callable[[TfliteGraph], list[int]]] = {
     "reshape_concat_logistic": case_reshape_concat_logistic,
     "pad_maxpool_prelu": case_pad_maxpool_prelu,
     "channel_padding_into_residual_add": case_channel_padding_into_residual_add,
+    # hand_recrop's form: the first half of the channels.
+    "strided_slice_channels": _strided_slice([0, 0, 0, 0], [1, 9, 11, 2], [1, 1, 1, 1], (1, 9, 11, 2)),
+    "strided_slice_negative_stride_masks": _strided_slice(
+        [0, 1, -1, 0], [1, 8, 0, 4], [1, 2, -2, 3], (1, 4, 6, 2), endMask=0b0100
+    ),
+    "strided_slice_shrink_channel": _strided_slice(
+        [0, -3, 0, 1], [1, 0, 11, 2], [1, 1, 1, 1], (1, 3, 11), shrinkAxisMask=0b1000, endMask=0b0010
+    ),
+    "depth_to_space": case_depth_to_space,
 }
 
 
@@ -246,6 +276,16 @@ def test_unsupported_operator_error_names_operator_and_model() -> None:
     content = graph.build([graph.op("TANH", [graph.input], (1, 9, 11, 3))])
     with pytest.raises(UnsupportedOperatorError, match=r"my_model\.tflite: TFLite operator TANH \(operator #0\)"):
         convert_tflite(content, "my_model.tflite")
+
+
+def test_strided_slice_ellipsis_is_refused() -> None:
+    graph = TfliteGraph()
+    options = schema.StridedSliceOptionsT()
+    options.ellipsisMask = 1
+    bounds = [graph.tensor((4,), np.array(v, np.int32)) for v in ([0] * 4, [1, 9, 11, 3], [1] * 4)]
+    content = graph.build([graph.op("STRIDED_SLICE", [graph.input, *bounds], (1, 9, 11, 3), options)])
+    with pytest.raises(ConversionError, match="ellipsis_mask/new_axis_mask"):
+        convert_tflite(content, "ellipsis.tflite")
 
 
 def test_integer_quantized_model_is_refused() -> None:

@@ -505,12 +505,99 @@ def convert_dequantize(builder: GraphBuilder, op: Operator) -> None:
     )
 
 
+def _slice_bounds(
+    builder: GraphBuilder, op: Operator, shape: tuple[int, ...], begin: np.ndarray, end: np.ndarray,
+    strides: np.ndarray, begin_mask: int, end_mask: int, shrink_mask: int,
+) -> tuple[list[int], list[int], list[int]]:
+    """TFLite's begin/end/stride per axis resolved against the static shape into ONNX Slice bounds.
+
+    Resolving here (rather than passing masks on) keeps ONNX's end clamping out of the picture: a
+    negative-stride slice that runs past index 0 gets int64's minimum, which ONNX clamps to -1.
+    """
+    starts, ends, steps = [], [], []
+    for axis, size in enumerate(shape):
+        stride = int(strides[axis])
+        if stride == 0:
+            raise ConversionError(f"{builder.model.name}: STRIDED_SLICE #{op.position} has a zero stride")
+        low, high = (0, size) if stride > 0 else (-1, size - 1)
+        start = int(begin[axis])
+        start = start + size if start < 0 else start
+        start = (0 if stride > 0 else size - 1) if begin_mask >> axis & 1 else min(max(start, low), high)
+        if shrink_mask >> axis & 1:
+            # TFLite takes the single element at begin (its masks do not apply to shrunk axes).
+            start, stop, stride = int(begin[axis]) % size, int(begin[axis]) % size + 1, 1
+        else:
+            stop = int(end[axis])
+            stop = stop + size if stop < 0 else stop
+            stop = (size if stride > 0 else -1) if end_mask >> axis & 1 else min(max(stop, low), high)
+        starts.append(start)
+        ends.append(np.iinfo(np.int64).min if stop < 0 else stop)
+        steps.append(stride)
+    return starts, ends, steps
+
+
+def convert_strided_slice(builder: GraphBuilder, op: Operator) -> None:
+    options = op.options
+    where = f"STRIDED_SLICE #{op.position}"
+    if options.EllipsisMask() or options.NewAxisMask():
+        raise ConversionError(
+            f"{builder.model.name}: {where} uses ellipsis_mask/new_axis_mask, which are not supported"
+        )
+    shape = builder.tensor(op.inputs[0]).shape
+    begin, end, strides = (
+        np.ravel(builder.require_constant(i, role, where))
+        for i, role in zip(op.inputs[1:4], ("begin", "end", "strides"), strict=True)
+    )
+    if not len(begin) == len(end) == len(strides) == len(shape):
+        raise ConversionError(f"{builder.model.name}: {where} slices {len(begin)} of {len(shape)} axes")
+    shrink_mask = options.ShrinkAxisMask()
+    starts, ends, steps = _slice_bounds(
+        builder, op, shape, begin, end, strides, options.BeginMask(), options.EndMask(), shrink_mask
+    )
+    # A channels-first 4-D input is sliced in place (axes permuted) unless axes are dropped.
+    channels_first = len(shape) == 4 and builder.is_channels_first(op.inputs[0]) and shrink_mask == 0
+    order = list(NHWC_TO_NCHW) if channels_first else list(range(len(shape)))
+    name = builder.tensor(op.outputs[0]).name
+    inputs = [builder.value(op.inputs[0], channels_first)] + [
+        builder.add_initializer(np.array([values[a] for a in order], np.int64), f"{name}/{role}")
+        for values, role in ((starts, "starts"), (ends, "ends"), (steps, "steps"))
+    ]
+    inputs.insert(3, builder.add_initializer(np.arange(len(shape), dtype=np.int64), f"{name}/axes"))
+    if shrink_mask == 0:
+        builder.add_node("Slice", inputs, builder.output_name(op.outputs[0], channels_first))
+        return
+    sliced = builder.add_node("Slice", inputs, None)
+    axes = builder.add_initializer(
+        np.array([a for a in range(len(shape)) if shrink_mask >> a & 1], np.int64), f"{name}/squeeze_axes"
+    )
+    builder.add_node("Squeeze", [sliced, axes], builder.output_name(op.outputs[0], False))
+
+
+def convert_depth_to_space(builder: GraphBuilder, op: Operator) -> None:
+    # TFLite's output[h * b + i, w * b + j, c] = input[h, w, (i * b + j) * C + c] is ONNX's DCR order.
+    builder.add_node(
+        "DepthToSpace",
+        [builder.value(op.inputs[0], channels_first=True)],
+        builder.output_name(op.outputs[0], channels_first=True),
+        blocksize=op.options.BlockSize(),
+        mode="DCR",
+    )
+
+
+def convert_densify(builder: GraphBuilder, op: Operator) -> None:
+    # The reader already decoded the sparse constant (flatbuffer.py), so DENSIFY is a pass-through.
+    dense = builder.require_constant(op.inputs[0], "sparse input", f"DENSIFY #{op.position}")
+    builder.set_constant(op.outputs[0], dense)
+
+
 CONVERTERS: dict[str, OperatorConverter] = {
     "ADD": _elementwise_binary("Add"),
     "AVERAGE_POOL_2D": convert_average_pool_2d,
     "CONCATENATION": convert_concatenation,
     "CONV_2D": convert_conv_2d,
     "CUSTOM:Convolution2DTransposeBias": convert_convolution_2d_transpose_bias,
+    "DENSIFY": convert_densify,
+    "DEPTH_TO_SPACE": convert_depth_to_space,
     "DEPTHWISE_CONV_2D": convert_depthwise_conv_2d,
     "DEQUANTIZE": convert_dequantize,
     "FULLY_CONNECTED": convert_fully_connected,
@@ -524,4 +611,5 @@ CONVERTERS: dict[str, OperatorConverter] = {
     "RELU": _elementwise_unary("Relu"),
     "RESHAPE": convert_reshape,
     "RESIZE_BILINEAR": convert_resize_bilinear,
+    "STRIDED_SLICE": convert_strided_slice,
 }
