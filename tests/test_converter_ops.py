@@ -233,6 +233,32 @@ def case_depth_to_space(g: TfliteGraph) -> list[int]:
     return [g.op("DEPTH_TO_SPACE", [features], (1, 18, 22, 2), options)]
 
 
+def case_densify_sparse_filter(g: TfliteGraph) -> list[int]:
+    """pose_detection's form: a CSR-sparse constant filter (dims DENSE, DENSE, DENSE, CSR) through DENSIFY."""
+    dense = g.rng.normal(size=(4, 1, 1, 3)).astype(np.float32)
+    dense[g.rng.uniform(size=dense.shape) < 0.5] = 0.0
+    rows = dense.reshape(4, 3)
+    sparse = g.tensor(dense.shape, rows[rows != 0])
+    parameters = schema.SparsityParametersT()
+    parameters.traversalOrder = [0, 1, 2, 3]
+    parameters.dimMetadata = []
+    for size in dense.shape[:3]:
+        metadata = schema.DimensionMetadataT()
+        metadata.format, metadata.denseSize = schema.DimensionType.DENSE, size
+        parameters.dimMetadata.append(metadata)
+    csr = schema.DimensionMetadataT()
+    csr.format = schema.DimensionType.SPARSE_CSR
+    segments, indices = schema.Int32VectorT(), schema.Int32VectorT()
+    segments.values = [0, *np.cumsum((rows != 0).sum(axis=1)).tolist()]
+    indices.values = np.nonzero(rows)[1].tolist()
+    csr.arraySegmentsType = csr.arrayIndicesType = schema.SparseIndexVector.Int32Vector
+    csr.arraySegments, csr.arrayIndices = segments, indices
+    parameters.dimMetadata.append(csr)
+    g.tensors[sparse].sparsity = parameters
+    filters = g.op("DENSIFY", [sparse], dense.shape)
+    return [g.op("CONV_2D", [g.input, filters, g.weights(4)], (1, 9, 11, 4), conv_options(VALID, 1))]
+
+
 CASES: dict[str, Callable[[TfliteGraph], list[int]]] = {
     "conv_same_stride2_relu6": case_conv_same_stride2_relu6,
     "conv_same_dilated_fp16_weights": case_conv_same_dilated_fp16_weights,
@@ -259,6 +285,7 @@ CASES: dict[str, Callable[[TfliteGraph], list[int]]] = {
         [0, -3, 0, 1], [1, 0, 11, 2], [1, 1, 1, 1], (1, 3, 11), shrinkAxisMask=0b1000, endMask=0b0010
     ),
     "depth_to_space": case_depth_to_space,
+    "densify_sparse_filter": case_densify_sparse_filter,
 }
 
 

@@ -100,12 +100,20 @@ def _read_tensor(model: tflite.Model, tensor: tflite.Tensor, index: int, content
         raise ConversionError(f"{model_name}: tensor '{tensor_name}' has unsupported TFLite type code {type_code}")
     dtype = _TENSOR_DTYPES[type_code]
     shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+    sparsity = tensor.Sparsity()
+    if sparsity is None:
+        data = _read_buffer(model.Buffers(tensor.Buffer()), dtype, shape, content)
+    else:
+        values = _read_buffer(model.Buffers(tensor.Buffer()), dtype, (-1,), content)
+        if values is None:
+            raise ConversionError(f"{model_name}: sparse tensor '{tensor_name}' has no values")
+        data = _densify(sparsity, values, shape, f"{model_name}: sparse tensor '{tensor_name}'")
     return Tensor(
         index=index,
         name=tensor_name,
         shape=shape,
         dtype=dtype,
-        data=_read_buffer(model.Buffers(tensor.Buffer()), dtype, shape, content),
+        data=data,
         quantization=_read_quantization(tensor.Quantization()),
     )
 
@@ -119,6 +127,49 @@ def _read_buffer(buffer: tflite.Buffer, dtype: np.dtype, shape: tuple[int, ...],
     else:
         return None
     return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+
+
+_INDEX_VECTORS = {
+    tflite.SparseIndexVector.Int32Vector: tflite.Int32Vector,
+    tflite.SparseIndexVector.Uint16Vector: tflite.Uint16Vector,
+    tflite.SparseIndexVector.Uint8Vector: tflite.Uint8Vector,
+}
+
+
+def _index_vector(kind: int, table: Any, where: str) -> np.ndarray:
+    if kind not in _INDEX_VECTORS or table is None:
+        raise ConversionError(f"{where}: CSR dimension without index vector (type {kind})")
+    vector = _INDEX_VECTORS[kind]()
+    vector.Init(table.Bytes, table.Pos)
+    return vector.ValuesAsNumpy().astype(np.int64) if vector.ValuesLength() else np.zeros(0, np.int64)
+
+
+def _densify(sparsity: tflite.SparsityParameters, values: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """Decode a sparse constant into its dense array.
+
+    Only the layout MediaPipe's sparse models use is supported (pose_detection and
+    face_detection_full_range_sparse): traversal in axis order, no block map, every dimension DENSE but
+    the last, which is CSR: row r's entries are values[segments[r]:segments[r + 1]] at columns
+    indices[segments[r]:segments[r + 1]].
+    """
+    traversal = sparsity.TraversalOrderAsNumpy().tolist() if sparsity.TraversalOrderLength() else []
+    formats = [sparsity.DimMetadata(i).Format() for i in range(sparsity.DimMetadataLength())]
+    expected = [tflite.DimensionType.DENSE] * (len(shape) - 1) + [tflite.DimensionType.SPARSE_CSR]
+    if traversal != list(range(len(shape))) or sparsity.BlockMapLength() or formats != expected:
+        raise ConversionError(
+            f"{where}: sparsity layout (traversal {traversal}, formats {formats}, block map "
+            f"{sparsity.BlockMapLength()}) is not supported; only DENSE dimensions with a final CSR one are"
+        )
+    last = sparsity.DimMetadata(len(shape) - 1)
+    segments = _index_vector(last.ArraySegmentsType(), last.ArraySegments(), where)
+    indices = _index_vector(last.ArrayIndicesType(), last.ArrayIndices(), where)
+    rows = int(np.prod(shape[:-1]))
+    if len(segments) != rows + 1 or segments[-1] != len(indices) or len(indices) != len(values):
+        raise ConversionError(f"{where}: CSR segments/indices do not match its {len(values)} values")
+    dense = np.zeros((rows, shape[-1]), values.dtype)
+    row_of_entry = np.repeat(np.arange(rows), np.diff(segments))
+    dense[row_of_entry, indices] = values
+    return dense.reshape(shape)
 
 
 def _read_quantization(params: tflite.QuantizationParameters | None) -> Quantization | None:
