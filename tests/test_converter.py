@@ -23,6 +23,7 @@ from livepose.converters.tflite import (
     UnsupportedOperatorError,
     convert_tflite,
 )
+from livepose.converters.tflite import convert as convert_module
 from livepose.converters.tflite import operators
 from livepose.converters.tflite.flatbuffer import Operator, read_tflite
 from livepose.converters.tflite.graph import GraphBuilder
@@ -171,7 +172,7 @@ def test_real_models_cover_the_required_operators(tflite_models: dict[str, bytes
 def test_unsupported_operator_is_named_with_the_model(
     tflite_models: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delitem(operators.CONVERTERS, "PRELU")
+    monkeypatch.delitem(convert_module.CONVERTERS, "PRELU")
     with pytest.raises(UnsupportedOperatorError, match=r"face_landmark\.tflite: TFLite operator PRELU"):
         convert_tflite(tflite_models["mediapipe/face_landmark"], "face_landmark.tflite")
 
@@ -220,11 +221,11 @@ def _mutate(monkeypatch: pytest.MonkeyPatch, mutation: str) -> None:
         correct = operators.same_padding
         monkeypatch.setattr(operators, "same_padding", lambda *args: correct(*args)[::-1])
     elif mutation == "resize_asymmetric_coordinates":
-        monkeypatch.setitem(operators.CONVERTERS, "RESIZE_BILINEAR", _resize_with_asymmetric_coordinates)
+        monkeypatch.setitem(convert_module.CONVERTERS, "RESIZE_BILINEAR", _resize_with_asymmetric_coordinates)
     elif mutation == "reshape_without_nhwc_order":
-        monkeypatch.setitem(operators.CONVERTERS, "RESHAPE", _reshape_in_channels_first_order)
+        monkeypatch.setitem(convert_module.CONVERTERS, "RESHAPE", _reshape_in_channels_first_order)
     elif mutation == "depthwise_kernel_transposed":
-        monkeypatch.setitem(operators.CONVERTERS, "DEPTHWISE_CONV_2D", _depthwise_with_transposed_kernel)
+        monkeypatch.setitem(convert_module.CONVERTERS, "DEPTHWISE_CONV_2D", _depthwise_with_transposed_kernel)
     elif mutation == "prelu_alpha_ignored":
         monkeypatch.setattr(operators, "_prelu_as_depthwise_convs", _relu_instead_of_prelu)
     else:

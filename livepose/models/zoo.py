@@ -46,6 +46,7 @@ class ZooModel:
 
     name: str  # zoo name, e.g. "mediapipe/palm_detection_full"
     task: str  # palm_detection | hand_landmark | face_detection | face_landmark | iris_landmark | selfie_segmentation
+    #            | pose_detection | pose_landmark | hand_recrop
     description: str
     source_member: str  # path of the .tflite inside the mediapipe wheel
     source_sha256: str
@@ -280,13 +281,147 @@ SEGMENTATION_MODELS: dict[str, ZooModel] = {
 }
 
 
+# The body pose, long-range face, 478-point face and holistic hand re-crop models, kept beside ZOO for the
+# same reason as the segmentation models: tests/test_convert_pose_models.py holds each to a tolerance of its own
+# against TFLite (the pose landmark model's segmentation logits span about 1500, so 1e-4 absolute is too
+# tight). Tensor names, shapes and sizes read from the mediapipe 0.10.21 wheel's flatbuffers; the input
+# ranges are those of the graphs' ImageToTensorCalculator options (pose_detection_cpu.pbtxt: [-1, 1];
+# pose_landmark_by_roi_cpu.pbtxt, face_landmark_cpu.pbtxt, hand_recrop_by_roi_cpu.pbtxt: [0, 1];
+# face_detection_full_range_cpu.pbtxt: [-1, 1]).
+POSE_AND_HOLISTIC_MODELS: dict[str, ZooModel] = {
+    model.name: model
+    for model in (
+        ZooModel(
+            name="mediapipe/pose_detection",
+            task="pose_detection",
+            description="MediaPipe body pose detector (224x224, letterboxed), SSD with 2254 anchors",
+            source_member="mediapipe/modules/pose_detection/pose_detection.tflite",
+            source_sha256="9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+            source_size=2959046,
+            input_name="input_1",
+            input_shape=(1, 224, 224, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(-1.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "Identity", (1, 2254, 12),
+                    "box and keypoint regressors per SSD anchor, in input pixels: x_center, y_center, w, h, "
+                    "then 4 keypoints as (x, y) (hip centre, full-body scale point, shoulder centre, upper-body "
+                    "scale point)",
+                ),
+                ModelOutput("Identity_1", (1, 2254, 1), "pose score per anchor, raw logit (apply sigmoid)"),
+            ),  # fmt: skip
+            keypoint_count=4,
+            keypoint_names=("hip_center", "full_body_scale", "shoulder_center", "upper_body_scale"),
+            default=False,
+        ),
+        ZooModel(
+            name="mediapipe/pose_landmark_full",
+            task="pose_landmark",
+            description="MediaPipe body pose landmarks (model_complexity 1): 33 + 6 auxiliary points, "
+            "world landmarks, a 256x256 person mask",
+            source_member="mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+            source_sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+            source_size=6440512,
+            input_name="input_1",
+            input_shape=(1, 256, 256, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "Identity", (1, 195),
+                    "39 landmarks (33 + 6 auxiliary) as (x, y, z, visibility logit, presence logit), x, y, z "
+                    "in input-crop pixels",
+                ),
+                ModelOutput("Identity_1", (1, 1), "pose presence, already a probability"),
+                ModelOutput("Identity_2", (1, 256, 256, 1), "person segmentation logits (apply sigmoid)"),
+                ModelOutput("Identity_3", (1, 64, 64, 39), "per-landmark heatmaps, for sub-pixel refinement"),
+                ModelOutput("Identity_4", (1, 117), "39 world landmarks as (x, y, z) in metres, hip-centred"),
+            ),  # fmt: skip
+            keypoint_count=33,
+            keypoint_names=(),
+            default=False,
+        ),
+        ZooModel(
+            name="mediapipe/face_detection_full_range",
+            task="face_detection",
+            description="MediaPipe face detector (full range, sparse weights): faces up to 5 m, 2304 anchors",
+            source_member="mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+            source_sha256="2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+            source_size=676746,
+            input_name="input_1",
+            input_shape=(1, 192, 192, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(-1.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "Identity", (1, 2304, 16),
+                    "box and keypoint regressors per SSD anchor, in input pixels: x_center, y_center, w, h "
+                    "offsets from the anchor, then 6 keypoints as (x, y)",
+                ),
+                ModelOutput("Identity_1", (1, 2304, 1), "face score per anchor, raw logit (apply sigmoid)"),
+            ),  # fmt: skip
+            keypoint_count=6,
+            keypoint_names=FACE_DETECTION_KEYPOINT_NAMES,
+            default=False,
+        ),
+        ZooModel(
+            name="mediapipe/face_landmark_with_attention",
+            task="face_landmark",
+            description="MediaPipe attention face mesh (refine_landmarks): 468 points plus refined lips and "
+            "eyes and 10 iris points",
+            source_member="mediapipe/modules/face_landmark/face_landmark_with_attention.tflite",
+            source_sha256="e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+            source_size=2495106,
+            input_name="input_1",
+            input_shape=(1, 192, 192, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(
+                ModelOutput("output_mesh_identity", (1, 1, 1, 1404), "468 mesh points as (x, y, z), crop pixels"),
+                ModelOutput("output_lips", (1, 1, 1, 160), "80 refined lip points as (x, y)"),
+                ModelOutput("output_left_eye", (1, 1, 1, 142), "71 refined left-eye points as (x, y)"),
+                ModelOutput("output_right_eye", (1, 1, 1, 142), "71 refined right-eye points as (x, y)"),
+                ModelOutput("output_left_iris", (1, 1, 1, 10), "5 left iris points as (x, y)"),
+                ModelOutput("output_right_iris", (1, 1, 1, 10), "5 right iris points as (x, y)"),
+                ModelOutput("conv_faceflag", (1, 1, 1, 1), "face presence, raw logit (apply sigmoid)"),
+            ),
+            keypoint_count=478,
+            keypoint_names=(),
+            default=False,
+        ),
+        ZooModel(
+            name="mediapipe/hand_recrop",
+            task="hand_recrop",
+            description="MediaPipe Holistic's hand re-crop: two points that place the hand ROI from the pose's",
+            source_member="mediapipe/modules/holistic_landmark/hand_recrop.tflite",
+            source_sha256="67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d",
+            source_size=123792,
+            input_name="input_1",
+            input_shape=(1, 256, 256, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(ModelOutput("output_crop", (1, 1, 1, 4), "2 points as (x, y) in input-crop pixels"),),
+            keypoint_count=2,
+            keypoint_names=(),
+            default=False,
+        ),
+    )
+}
+
+
 def get_model(name: str) -> ZooModel:
     """Look a model up by zoo name; the ``mediapipe/`` prefix may be left out."""
-    for registry in (ZOO, SEGMENTATION_MODELS):
+    for registry in (ZOO, SEGMENTATION_MODELS, POSE_AND_HOLISTIC_MODELS):
         if name in registry:
             return registry[name]
         prefixed = f"mediapipe/{name}"
         if prefixed in registry:
             return registry[prefixed]
-    known = ", ".join([*ZOO, *SEGMENTATION_MODELS])
+    known = ", ".join([*ZOO, *SEGMENTATION_MODELS, *POSE_AND_HOLISTIC_MODELS])
     raise UserError(f"unknown model {name!r}; known models: {known} (see `livepose models list`)")
