@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from livepose.io.keypoints import KeypointWriter
-from livepose.testing import frames_from, hand, run_pipeline
+from livepose.testing import face, frames_from, hand, run_pipeline
 from media_paths import SHORT_CLIP, media_file
 
 LIVEPOSE = shutil.which("livepose", path=str(Path(sys.executable).parent))
@@ -92,6 +92,18 @@ def test_frames_without_keypoints_are_skipped_and_the_replay_ends_with_the_file(
     assert [f.index for f in ran.frames("out")] == [0, 1, 4, 9]
     assert [f.results["hands"][0].track_id for f in ran.frames("out")] == [0, 1, 4, 9]
     assert "6 frames of" in caplog.text and "were skipped" in caplog.text
+
+
+def test_refined_faces_of_478_points_are_replayed(tmp_path):
+    keypoints = tmp_path / "refined.jsonl"
+    refined = face(centre=(160, 120))
+    irises = np.repeat(refined.landmarks[:1], 10, axis=0)
+    with KeypointWriter(keypoints) as writer:
+        writer.write(0, 0.0, faces=[face(np.vstack([refined.landmarks, irises]))])
+    ran = run_pipeline(replay_pipeline(media_file(SHORT_CLIP), keypoints))
+    assert ran.exit_code == 0
+    (replayed,) = ran.frames("out")[0].results["faces"]
+    assert replayed.landmarks.shape == (478, 3)
 
 
 @pytest.mark.parametrize("content, says", [

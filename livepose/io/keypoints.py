@@ -154,11 +154,14 @@ class KeypointReader:
             raise self._error(f"is not JSON ({exc.msg}): a keypoint file has one JSON object per line") from None
         if not isinstance(record, dict) or not isinstance(record.get("frame"), int):
             raise self._error("has no integer \"frame\": not a line that --keypoints writes")
-        for kind, count in (("hands", 21), ("faces", 468)):
+        # Faces have 478 points when the run refined them (refine_landmarks: the irises added).
+        for kind, counts in (("hands", (21,)), ("faces", (468, 478))):
             items = record.setdefault(kind, [])
             if not isinstance(items, list) or any(
-                    not isinstance(item, dict) or np.shape(item.get("landmarks")) != (count, 3) for item in items):
-                raise self._error(f"has \"{kind}\" that are not objects with {count} landmarks of x, y, z")
+                    not isinstance(item, dict) or np.shape(item.get("landmarks")) not in [(count, 3) for count in counts]
+                    for item in items):
+                expected = " or ".join(str(count) for count in counts)
+                raise self._error(f"has \"{kind}\" that are not objects with {expected} landmarks of x, y, z")
         if record["frame"] <= self._last_frame:
             raise self._error(f"has frame {record['frame']} after frame {self._last_frame}: frames must increase")
         self._last_frame = record["frame"]

@@ -27,8 +27,8 @@ import numpy as np
 from livepose.errors import UserError
 from livepose.render.face_tessellation import FACE_TRIANGLES
 from livepose.render.labels import Rect, label_text, place_labels
-from livepose.render.topology import (FACE_CONTOURS, FACE_POINTS, FACE_SPARSE_POINTS, HAND_CHAINS,
-                                      HAND_POINTS, unique_edges)
+from livepose.render.topology import (FACE_CONTOURS, FACE_POINTS, FACE_SPARSE_POINTS, HAND_CHAINS, HAND_POINTS,
+                                      REFINED_FACE_POINTS, unique_edges)
 
 BGR = tuple[int, int, int]
 FaceMode = Literal["mesh", "contours", "points"]
@@ -81,6 +81,8 @@ class FaceStyle:
     mode: FaceMode = "mesh"
     mesh_color: BGR = (200, 200, 200)
     contour_color: BGR = (80, 220, 255)
+    iris_color: BGR = (255, 160, 40)
+    """The irises of a refined (478-point) face, drawn as circles."""
     thickness: int = 1
     """Line width of the mesh; contours are drawn one pixel thicker on faces of 160 pixels or more."""
     point_radius: int = 2
@@ -140,6 +142,12 @@ def _points_2d(landmarks: Any, expected: int) -> np.ndarray | None:
     points = points[:, :2]
     # A hand with a point a model could not place is not drawn rather than drawn wrongly.
     return points if np.isfinite(points).all() else None
+
+
+def _face_points(landmarks: Any) -> np.ndarray | None:
+    """A face's points: the 468 of the mesh, or 478 when ``refine_landmarks`` added the irises."""
+    count = len(landmarks)
+    return _points_2d(landmarks, REFINED_FACE_POINTS if count == REFINED_FACE_POINTS else FACE_POINTS)
 
 
 def _extent(points: np.ndarray) -> float:
@@ -227,7 +235,7 @@ def face_labels(faces: Iterable[Any], style: FaceStyle = FaceStyle()) -> list[La
     margin = max(style.thickness + 1, style.point_radius)
     labels = []
     for face in faces:
-        points = _points_2d(face.landmarks, FACE_POINTS)
+        points = _face_points(face.landmarks)
         if points is not None:
             labels.append(Label(label_text("face", face.track_id, face.score), _box_around(points, margin),
                                 style.contour_color))
@@ -264,7 +272,7 @@ def draw_faces(image: np.ndarray, faces: Iterable[Any], style: FaceStyle = FaceS
     faces = list(faces)
     line_type = _line_type(style.antialias)
     for face in faces:
-        points = _points_2d(face.landmarks, FACE_POINTS)
+        points = _face_points(face.landmarks)
         if points is None:
             continue
         fixed = _fixed(points)
@@ -278,8 +286,24 @@ def draw_faces(image: np.ndarray, faces: Iterable[Any], style: FaceStyle = FaceS
                           thickness, line_type, SHIFT)
         else:
             _dots(image, fixed[list(FACE_SPARSE_POINTS)], style.contour_color, style.point_radius, line_type)
+        if len(points) == REFINED_FACE_POINTS:
+            _irises(image, points[FACE_POINTS:], style.iris_color, line_type)
     if style.labels:
         draw_labels(image, face_labels(faces, style))
+
+
+def iris_circle(iris: np.ndarray) -> tuple[np.ndarray, float]:
+    """An iris's centre and radius in pixels from its five points (centre, then four on the rim): the
+    radius is the mean distance of the rim points from the centre."""
+    centre = iris[0]
+    return centre, float(np.linalg.norm(iris[1:] - centre, axis=1).mean())
+
+
+def _irises(image: np.ndarray, irises: np.ndarray, color: BGR, line_type: int) -> None:
+    for iris in (irises[:5], irises[5:]):
+        centre, radius = iris_circle(iris)
+        cv2.circle(image, tuple(int(v) for v in np.round(centre * (1 << SHIFT))), int(round(radius * (1 << SHIFT))),
+                   color, 1, line_type, SHIFT)
 
 
 def draw_hands_and_faces(image: np.ndarray, hands: Iterable[Any], faces: Iterable[Any],

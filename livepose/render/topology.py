@@ -33,6 +33,8 @@ HAND_CONNECTIONS: tuple[tuple[int, int], ...] = tuple(
 """The 21 bones as index pairs."""
 
 FACE_POINTS = 468
+REFINED_FACE_POINTS = 478
+"""With ``refine_landmarks``: the mesh, then five points per iris (right, left: centre first)."""
 
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400,
              377, 152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)

@@ -89,7 +89,7 @@ def hand(landmarks: Sequence[Sequence[float]] | np.ndarray | None = None, *, han
     if landmarks is None:
         points = open_hand_landmarks((width / 2, height / 2), 0.6 * height, handedness)
     else:
-        points = _points(landmarks, 21, "a hand")
+        points = _points(landmarks, (21,), "a hand")
     if world_landmarks is None:
         world_landmarks = (points - points.mean(axis=0)) / 1000.0
     return Hand(_read_only(points), _read_only(world_landmarks), handedness, float(score), 1.0,
@@ -112,16 +112,17 @@ def face(landmarks: Sequence[Sequence[float]] | np.ndarray | None = None, *, cen
         points = mean_face * scale
         points[:, :2] += middle - points[:, :2].mean(axis=0)
     else:
-        points = _points(landmarks, 468, "a face")
+        points = _points(landmarks, (468, 478), "a face")  # 478: with refine_landmarks' irises
     return Face(_read_only(points), float(score), _bounding_rect(points, image_size), int(track_id))
 
 
-def _points(landmarks: Any, count: int, what: str) -> np.ndarray:
+def _points(landmarks: Any, counts: tuple[int, ...], what: str) -> np.ndarray:
     points = np.asarray(landmarks, dtype=np.float64)
-    if points.ndim != 2 or points.shape[0] != count or points.shape[1] not in (2, 3):
-        raise ValueError(f"{what} has {count} landmarks of x, y (or x, y, z), got shape {points.shape}")
+    if points.ndim != 2 or points.shape[0] not in counts or points.shape[1] not in (2, 3):
+        expected = " or ".join(str(count) for count in counts)
+        raise ValueError(f"{what} has {expected} landmarks of x, y (or x, y, z), got shape {points.shape}")
     if points.shape[1] == 2:
-        points = np.column_stack([points, np.zeros(count)])
+        points = np.column_stack([points, np.zeros(len(points))])
     return points
 
 
