@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_prepare_then_path_and_info(runner: CliRunner, tmp_path: Path) -> None:
         assert fact in info.output
 
     listing = runner.invoke(main, ["models", "list"])
-    assert "mediapipe/face_landmark                prepared" in listing.output
+    assert re.search(r"^mediapipe/face_landmark +prepared ", listing.output, re.MULTILINE), listing.output
 
 
 def test_unknown_model_exits_2_with_the_known_names(runner: CliRunner) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 import platformdirs
 
 from livepose.errors import UserError
-from livepose.models.zoo import MEDIAPIPE_VERSION, ZOO, ZooModel, get_model
+from livepose.models.zoo import KNOWN_MODELS, MEDIAPIPE_VERSION, ZOO, ZooModel, get_model
 
 HOME_ENV = "LIVEPOSE_HOME"
 SOURCE_ENV = "LIVEPOSE_MODELS_SOURCE"
@@ -306,7 +306,7 @@ def resolve_model(model: str | os.PathLike[str], cache: ModelCache | None = None
     be omitted), prepared on first use with a message on stderr, or a path to any .onnx file.
     """
     text = os.fspath(model)
-    if text.removeprefix("mediapipe/") in {name.removeprefix("mediapipe/") for name in ZOO}:
+    if text.removeprefix("mediapipe/") in {name.removeprefix("mediapipe/") for name in KNOWN_MODELS}:
         return (cache or ModelCache()).path(text)
     path = Path(text).expanduser()
     if path.suffix.lower() == ".onnx":
@@ -314,7 +314,7 @@ def resolve_model(model: str | os.PathLike[str], cache: ModelCache | None = None
             raise UserError(f"model file {path} does not exist; give a path to an existing .onnx file or a zoo name")
         return path
     raise UserError(
-        f"model {text!r} is neither a zoo name nor a path to an .onnx file. Zoo names: {', '.join(ZOO)} "
+        f"model {text!r} is neither a zoo name nor a path to an .onnx file. Zoo names: {', '.join(KNOWN_MODELS)} "
         "(see `livepose models list`)"
     )
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import click
 
 from livepose.errors import LiveposeError, UserError
-from livepose.models.zoo import DEFAULT_MODELS, ZOO, get_model
+from livepose.models.zoo import DEFAULT_MODELS, KNOWN_MODELS, ZOO, get_model
 
 
 @contextmanager
@@ -43,11 +43,12 @@ def list_models() -> None:
 
     cache = ModelCache()
     with _reported_errors():
-        for name, model in ZOO.items():
+        column = max(len(name) for name in KNOWN_MODELS)
+        for name, model in KNOWN_MODELS.items():
             state = "prepared" if cache.is_prepared(name) else "not prepared"
             height, width = model.input_shape[1:3]
             default = "default" if model.default else ""
-            click.echo(f"{name:38} {state:13} {width}x{height} {default:8} {model.description}")
+            click.echo(f"{name:{column}} {state:13} {width:>3}x{height:<3} {default:7} {model.description}")
 
 
 @models_group.command("prepare")
@@ -145,7 +146,7 @@ def doctor(repeats: int) -> None:
             if not cache.is_prepared(name):
                 click.echo(f"  {name:38} not prepared (run `livepose models prepare`)")
                 continue
-            model = ZOO[name]
+            model = KNOWN_MODELS[name]
             image = np.random.default_rng(0).uniform(*model.input_range, size=model.input_shape).astype(np.float32)
             figures = []
             for provider in working:

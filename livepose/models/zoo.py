@@ -415,13 +415,14 @@ POSE_AND_HOLISTIC_MODELS: dict[str, ZooModel] = {
 }
 
 
+KNOWN_MODELS: dict[str, ZooModel] = {**ZOO, **SEGMENTATION_MODELS, **POSE_AND_HOLISTIC_MODELS}
+"""Every model livepose can prepare, by zoo name: what ``livepose models list`` shows and nodes accept."""
+
+
 def get_model(name: str) -> ZooModel:
     """Look a model up by zoo name; the ``mediapipe/`` prefix may be left out."""
-    for registry in (ZOO, SEGMENTATION_MODELS, POSE_AND_HOLISTIC_MODELS):
-        if name in registry:
-            return registry[name]
-        prefixed = f"mediapipe/{name}"
-        if prefixed in registry:
-            return registry[prefixed]
-    known = ", ".join([*ZOO, *SEGMENTATION_MODELS, *POSE_AND_HOLISTIC_MODELS])
-    raise UserError(f"unknown model {name!r}; known models: {known} (see `livepose models list`)")
+    if name in KNOWN_MODELS:
+        return KNOWN_MODELS[name]
+    if f"mediapipe/{name}" in KNOWN_MODELS:
+        return KNOWN_MODELS[f"mediapipe/{name}"]
+    raise UserError(f"unknown model {name!r}; known models: {', '.join(KNOWN_MODELS)} (see `livepose models list`)")
