@@ -86,6 +86,8 @@ TESTED = {
     "livepose run hands --source clip.mp4 --offline --headless --record out.mp4 --keypoints out.jsonl "
     "--metrics metrics.json": "test_offline_run_of_a_clip_writes_all_its_outputs",
     "livepose run face --set face_detector.max_num_faces=2": "test_the_set_example",
+    "livepose run face --source clip.mp4 --offline --headless --set face_mesh.refine_landmarks=true "
+    "--keypoints irises.jsonl": "test_the_refined_face_example_writes_478_points",
     "livepose run hands_face --source synthetic": "test_synthetic_source_runs_without_a_camera",
     "livepose run hands_face --source synthetic --set window.trace=face:NOSE_TIP":
         "test_viewer_cli.py::test_the_readme_trace_command_opens_the_viewer_following_the_nose",
@@ -155,11 +157,20 @@ def test_offline_run_of_a_clip_writes_all_its_outputs(folder, models_ready):
 
 
 def test_the_set_example(folder, models_ready):
-    command = next(c for c in readme_commands() if "--set" in c)
+    command = next(c for c in readme_commands() if "--set face_detector" in c)
     checked = livepose(command.replace("livepose run", "livepose validate"), folder)
     assert checked.returncode == 0, checked.stderr
     result = livepose(command, folder, LIVEPOSE_SOURCE=str(folder / "clip.mp4"))
     assert result.returncode == 0, result.stderr
+
+
+def test_the_refined_face_example_writes_478_points(folder, models_ready):
+    command = next(c for c in readme_commands() if "refine_landmarks" in c)
+    result = livepose(command, folder)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in (folder / "irises.jsonl").read_text().splitlines()]
+    faces = [face for line in lines for face in line["faces"]]
+    assert faces and all(len(face["landmarks"]) == 478 for face in faces)
 
 
 def test_synthetic_source_runs_without_a_camera(folder, models_ready):
