@@ -157,9 +157,9 @@ class KeypointReader:
         # Faces have 478 points when the run refined them (refine_landmarks: the irises added).
         for kind, counts in (("hands", (21,)), ("faces", (468, 478))):
             items = record.setdefault(kind, [])
+            shapes = [(count, 3) for count in counts]
             if not isinstance(items, list) or any(
-                    not isinstance(item, dict) or np.shape(item.get("landmarks")) not in [(count, 3) for count in counts]
-                    for item in items):
+                    not isinstance(item, dict) or np.shape(item.get("landmarks")) not in shapes for item in items):
                 expected = " or ".join(str(count) for count in counts)
                 raise self._error(f"has \"{kind}\" that are not objects with {expected} landmarks of x, y, z")
         if record["frame"] <= self._last_frame:
