@@ -62,3 +62,16 @@ def unique_edges(triangles: np.ndarray) -> np.ndarray:
     edges = np.concatenate([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
     edges.sort(axis=1)
     return np.unique(edges, axis=0)
+
+POSE_POINTS = 33
+POSE_CONNECTIONS: tuple[tuple[int, int], ...] = (
+    (0, 1), (1, 2), (2, 3), (3, 7), (0, 4), (4, 5), (5, 6), (6, 8), (9, 10), (11, 12), (11, 13),
+    (13, 15), (15, 17), (15, 19), (15, 21), (17, 19), (12, 14), (14, 16), (16, 18), (16, 20),
+    (16, 22), (18, 20), (11, 23), (12, 24), (23, 24), (23, 25), (24, 26), (25, 27), (26, 28),
+    (27, 29), (28, 30), (29, 31), (30, 32), (27, 31), (28, 32))
+"""The 35 bones of the 33-point body, as in MediaPipe's mediapipe/python/solutions/pose_connections.py."""
+
+POSE_LEFT_POINTS: frozenset[int] = frozenset({1, 2, 3, 7, 9, *range(11, POSE_POINTS, 2)})
+"""The subject's left side (eye, ear, mouth corner, then every odd index from the shoulder down);
+the nose (0) belongs to neither side."""
+POSE_RIGHT_POINTS: frozenset[int] = frozenset({4, 5, 6, 8, 10, *range(12, POSE_POINTS, 2)})
