@@ -4,7 +4,7 @@ Public API
 ----------
 - ``SsdAnchorOptions``: the anchor parameters of one detector.
 - ``PALM_ANCHORS`` / ``FACE_SHORT_RANGE_ANCHORS``: the options of ``palm_detection_full``/``_lite``
-  (192x192) and ``face_detection_short_range`` (128x128).
+  (192x192), ``face_detection_short_range`` (128x128) and ``pose_detection`` (224x224, 2254 anchors).
 - ``generate_anchor_centres(options) -> np.ndarray``: ``(N, 2)`` float32 anchor centres (x, y) in the
   [0, 1] space of the detector's input tensor, in the order the model's outputs use.
 
@@ -23,6 +23,7 @@ __all__ = [
     "SsdAnchorOptions",
     "PALM_ANCHORS",
     "FACE_SHORT_RANGE_ANCHORS",
+    "POSE_ANCHORS",
     "generate_anchor_centres",
 ]
 
@@ -48,6 +49,7 @@ class SsdAnchorOptions:
 
 PALM_ANCHORS = SsdAnchorOptions(input_width=192, input_height=192, strides=(8, 16, 16, 16))
 FACE_SHORT_RANGE_ANCHORS = SsdAnchorOptions(input_width=128, input_height=128, strides=(8, 16, 16, 16))
+POSE_ANCHORS = SsdAnchorOptions(input_width=224, input_height=224, strides=(8, 16, 32, 32, 32))
 
 
 def generate_anchor_centres(options: SsdAnchorOptions) -> np.ndarray:

@@ -6,7 +6,7 @@ Public API
   (xmin, ymin, width, height) - MediaPipe's relative bounding box -, ``keypoints`` ``(N, K, 2)`` as (x, y),
   ``scores`` ``(N,)``; coordinates normalised to [0, 1] of the letterboxed tensor right after decoding,
   of the image after ``remove_letterbox`` / ``project_detections``.
-- ``DecodeOptions``: per-detector decoding parameters; ``PALM_DECODE`` and ``FACE_SHORT_RANGE_DECODE``.
+- ``DecodeOptions``: per-detector decoding parameters; ``PALM_DECODE``, ``FACE_SHORT_RANGE_DECODE``, ``POSE_DECODE``.
 - ``sigmoid_clipped(logits, clip) -> np.ndarray``: MediaPipe's score activation.
 - ``decode_detections(raw_boxes, raw_scores, anchors, options) -> Detections``: box/keypoint decoding,
   score activation and thresholding (a score equal to the threshold is kept).
@@ -30,6 +30,7 @@ __all__ = [
     "DecodeOptions",
     "PALM_DECODE",
     "FACE_SHORT_RANGE_DECODE",
+    "POSE_DECODE",
     "sigmoid_clipped",
     "decode_detections",
     "remove_letterbox",
@@ -74,6 +75,7 @@ PALM_DECODE = DecodeOptions(num_keypoints=7, x_scale=192.0, y_scale=192.0, w_sca
 FACE_SHORT_RANGE_DECODE = DecodeOptions(
     num_keypoints=6, x_scale=128.0, y_scale=128.0, w_scale=128.0, h_scale=128.0
 )
+POSE_DECODE = DecodeOptions(num_keypoints=4, x_scale=224.0, y_scale=224.0, w_scale=224.0, h_scale=224.0)
 
 
 def sigmoid_clipped(logits: np.ndarray, clip: float) -> np.ndarray:

@@ -7,11 +7,14 @@ Public API
   tensor its padding fills (``PadRoi``); e.g. a 512x384 image into a square tensor gives
   ``(0, 0.125, 0, 0.125)``.
 - ``TensorSpec(width, height, value_min, value_max, keep_aspect_ratio, border)``: the input of one model;
-  ``PALM_DETECTOR_INPUT``, ``HAND_LANDMARK_INPUT``, ``FACE_DETECTOR_INPUT``, ``FACE_LANDMARK_INPUT``.
+  ``PALM_DETECTOR_INPUT``, ``HAND_LANDMARK_INPUT``, ``FACE_DETECTOR_INPUT``, ``FACE_LANDMARK_INPUT``,
+  ``POSE_DETECTOR_INPUT``, ``POSE_LANDMARK_INPUT``.
 - ``crop_to_tensor(image, rect, spec)`` → ``(tensor (H, W, 3) float32, padding)``: sample a rotated ROI.
 - ``crops_to_batch(image, rects, spec)`` → ``(tensors (B, H, W, 3) float32, paddings (B, 4))``.
 - ``image_to_letterboxed_tensor(image, spec)``: the whole image (the detectors' input), same return.
 - ``letterboxed_image_roi(image_width, image_height, spec)``: the pixel ROI that tensor was sampled from.
+- ``tensor_to_image_affine(rect, image_size, spec)`` → ``(2, 3)`` float64: the affine map from a crop's
+  tensor pixels back to image pixels (to lay a model's ROI-sized mask over the frame).
 
 ``image`` is always an RGB ``uint8`` array ``(H, W, 3)``. The recipe: ROI in pixels, enlarged by
 ``PadRoi`` when ``keep_aspect_ratio``; its corners (as OpenCV's ``boxPoints`` gives them) mapped to the tensor corners
@@ -42,11 +45,14 @@ __all__ = [
     "HAND_LANDMARK_INPUT",
     "FACE_DETECTOR_INPUT",
     "FACE_LANDMARK_INPUT",
+    "POSE_DETECTOR_INPUT",
+    "POSE_LANDMARK_INPUT",
     "letterbox_padding",
     "crop_to_tensor",
     "crops_to_batch",
     "image_to_letterboxed_tensor",
     "letterboxed_image_roi",
+    "tensor_to_image_affine",
 ]
 
 Padding = tuple[float, float, float, float]  # left, top, right, bottom, fractions of the tensor
@@ -70,6 +76,9 @@ PALM_DETECTOR_INPUT = TensorSpec(192, 192, 0.0, 1.0, keep_aspect_ratio=True, bor
 FACE_DETECTOR_INPUT = TensorSpec(128, 128, -1.0, 1.0, keep_aspect_ratio=True, border="zero")
 HAND_LANDMARK_INPUT = TensorSpec(224, 224, 0.0, 1.0, keep_aspect_ratio=True, border="replicate")
 FACE_LANDMARK_INPUT = TensorSpec(192, 192, 0.0, 1.0, keep_aspect_ratio=False, border="replicate")
+# MediaPipe 0.10.21's pose_detection_cpu and pose_landmark_by_roi_cpu graphs (the wheel's binarypb).
+POSE_DETECTOR_INPUT = TensorSpec(224, 224, -1.0, 1.0, keep_aspect_ratio=True, border="zero")
+POSE_LANDMARK_INPUT = TensorSpec(256, 256, 0.0, 1.0, keep_aspect_ratio=True, border="replicate")
 
 _BORDER_MODES = {"zero": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}
 
@@ -312,3 +321,11 @@ def letterboxed_image_roi(
     image enlarged to the tensor's aspect ratio); ``detection.project_detections`` maps back through it."""
     (cx, cy), (w, h), _ = _roi_pixels(NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0), image_width, image_height, spec)[0]
     return cx, cy, w, h, 0.0
+
+
+def tensor_to_image_affine(rect: NormalizedRect, image_size: tuple[int, int], spec: TensorSpec) -> np.ndarray:
+    """The ``(2, 3)`` affine map from ``spec``'s tensor pixels (corner-aligned, as the crop samples them)
+    to pixels of an image of ``image_size`` (W, H); the letterbox padding is part of the sampled box."""
+    roi_px, _ = _roi_pixels(rect, image_size[0], image_size[1], spec)
+    tensor_corners = np.array([[0, spec.height], [0, 0], [spec.width, 0]], dtype=np.float32)
+    return cv2.getAffineTransform(tensor_corners, _box_corners(roi_px)[:3])

@@ -11,6 +11,10 @@ Public API
   letterbox padding (left, top, right, bottom).
 - ``to_pixels(landmarks, image_size)`` → ``(.., 3)`` float64 with x*W, y*H, z*W.
 - ``rotate_world_landmarks(world, rects)`` → float32 world landmarks rotated by each ROI's rotation about z.
+- ``refine_from_heatmap(landmarks, heatmap, kernel_size=7, min_confidence=0.5)`` → ``(N, 2)`` float32:
+  MediaPipe's ``RefineLandmarksFromHeatmapCalculator``: each landmark's x, y (normalised to the model's
+  crop) replaced by the confidence-weighted centre of a ``kernel_size`` window of its heatmap channel
+  (``(H, W, N)`` logits) around it, where that window's highest confidence is at least ``min_confidence``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import numpy as np
 from livepose.vision._float32 import F32, cosf, sinf
 from livepose.vision.rects import NormalizedRect
 
-__all__ = ["project_landmarks", "to_pixels", "rotate_world_landmarks"]
+__all__ = ["project_landmarks", "to_pixels", "rotate_world_landmarks", "refine_from_heatmap"]
 
 
 def _rect_columns(rects: Sequence[NormalizedRect]) -> dict[str, np.ndarray]:
@@ -82,3 +86,37 @@ def rotate_world_landmarks(world: np.ndarray, rects: Sequence[NormalizedRect]) -
     rect = _rect_columns(rects)
     x, y = world[..., 0], world[..., 1]
     return np.stack([rect["cos"] * x - rect["sin"] * y, rect["sin"] * x + rect["cos"] * y, world[..., 2]], axis=-1)
+
+
+def refine_from_heatmap(
+    landmarks: np.ndarray, heatmap: np.ndarray, kernel_size: int = 7, min_confidence: float = 0.5
+) -> np.ndarray:
+    """Refined ``(N, 2)`` crop-normalised x, y of ``landmarks`` ``(N, 2+)`` (see module docstring)."""
+    points = np.array(np.asarray(landmarks, dtype=F32)[:, :2])
+    heatmap = np.asarray(heatmap, dtype=F32)
+    height, width, channels = heatmap.shape
+    if channels < len(points):
+        raise ValueError(f"the heatmap has {channels} channels for {len(points)} landmarks")
+    offset = (kernel_size - 1) // 2
+    # C++'s float-to-int conversion truncates towards zero.
+    columns = np.trunc(points[:, 0] * F32(width)).astype(np.int64)
+    rows = np.trunc(points[:, 1] * F32(height)).astype(np.int64)
+    for index, (column, row) in enumerate(zip(columns, rows)):
+        # MediaPipe 0.10.21 compares the row with the width, not the height: kept for equal answers
+        # (the window below is then clipped to the heatmap, or empty).
+        if column < 0 or column >= width or row < 0 or row >= width:
+            continue
+        top, bottom = max(0, row - offset), min(height, row + offset + 1)
+        left, right = max(0, column - offset), min(width, column + offset + 1)
+        if top >= bottom:
+            continue
+        window = heatmap[top:bottom, left:right, index]
+        with np.errstate(over="ignore"):  # exp(-logit) overflows to inf for a very negative logit: 0, as in C++
+            confidence = F32(1) / (F32(1) + np.exp(-window))
+        total = confidence.sum(dtype=F32)
+        if confidence.max() >= F32(min_confidence) and total > 0:
+            column_index = np.arange(left, right, dtype=F32)[None, :]
+            row_index = np.arange(top, bottom, dtype=F32)[:, None]
+            points[index, 0] = (confidence * column_index).sum(dtype=F32) / F32(width) / total
+            points[index, 1] = (confidence * row_index).sum(dtype=F32) / F32(height) / total
+    return points

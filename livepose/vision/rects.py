@@ -16,7 +16,7 @@ Public API
 - ``transform_rect(rect, image_size, transform)``: ``RectTransformationCalculator``: shift in the
   rotated frame, then square the long side (in pixels), then scale.
 - ``RectTransform``: those parameters as a value; ``PALM_TO_HAND_ROI``, ``HAND_LANDMARKS_TO_ROI``,
-  ``FACE_DETECTION_TO_ROI``, ``FACE_LANDMARKS_TO_ROI`` hold MediaPipe's numbers.
+  ``FACE_DETECTION_TO_ROI``, ``FACE_LANDMARKS_TO_ROI``, ``POSE_TO_ROI`` hold MediaPipe's numbers.
 - ``rect_iou(a, b)``: IoU of the axis-aligned, *unrotated* rects (``x_center ± width/2``).
 - ``associate_rois(detected, tracked, iou_threshold=0.5)``: ``AssociationNormRectCalculator``: walk
   ``detected + tracked`` in order; each ROI removes every ROI already kept whose IoU with it is above the
@@ -48,9 +48,11 @@ __all__ = [
     "HAND_LANDMARKS_TO_ROI",
     "FACE_DETECTION_TO_ROI",
     "FACE_LANDMARKS_TO_ROI",
+    "POSE_TO_ROI",
     "normalize_radians",
     "rotation_from_points",
     "detection_to_rect",
+    "alignment_points_rect",
     "transform_rect",
     "rect_iou",
     "associate_rois",
@@ -106,6 +108,9 @@ PALM_TO_HAND_ROI = RectTransform(scale_x=2.6, scale_y=2.6, shift_x=0.0, shift_y=
 HAND_LANDMARKS_TO_ROI = RectTransform(scale_x=2.0, scale_y=2.0, shift_x=0.0, shift_y=-0.1, square_long=True)
 FACE_DETECTION_TO_ROI = RectTransform(scale_x=1.5, scale_y=1.5, square_long=True)
 FACE_LANDMARKS_TO_ROI = RectTransform(scale_x=1.5, scale_y=1.5, square_long=True)
+# Both of the pose's ROIs (from the detection and from the auxiliary landmarks): MediaPipe 0.10.21's
+# PoseDetectionToRoi and PoseLandmarksToRoi subgraphs, read from the wheel's _framework_bindings.
+POSE_TO_ROI = RectTransform(scale_x=1.25, scale_y=1.25, square_long=True)
 
 
 def normalize_radians(angle: float) -> float:
@@ -143,6 +148,31 @@ def detection_to_rect(
         rotation=rotation_from_points(
             start[0] * width_px, start[1] * height_px, end[0] * width_px, end[1] * height_px, target_angle
         ),
+    )
+
+
+def alignment_points_rect(
+    keypoints: np.ndarray,
+    image_size: tuple[int, int],
+    start_keypoint: int,
+    end_keypoint: int,
+    target_angle: float,
+) -> NormalizedRect:
+    """ROI centred on normalised keypoint ``start_keypoint``, square in pixels with a side of twice its
+    pixel distance to ``end_keypoint``, rotated so that start→end points at ``target_angle``."""
+    width_px, height_px = F32(image_size[0]), F32(image_size[1])
+    start = np.asarray(keypoints[start_keypoint], dtype=F32)
+    end = np.asarray(keypoints[end_keypoint], dtype=F32)
+    x_center, y_center = start[0] * width_px, start[1] * height_px
+    x_scale, y_scale = end[0] * width_px, end[1] * height_px
+    dx, dy = x_scale - x_center, y_scale - y_center
+    box_size = np.sqrt(dx * dx + dy * dy) * F32(2)
+    return NormalizedRect(
+        x_center=float(x_center / width_px),
+        y_center=float(y_center / height_px),
+        width=float(box_size / width_px),
+        height=float(box_size / height_px),
+        rotation=rotation_from_points(x_center, y_center, x_scale, y_scale, target_angle),
     )
 
 

@@ -8,6 +8,9 @@ Public API
 - ``OneEuroSettings(min_cutoff, beta, derivate_cutoff)``: the filter's parameters.
 - ``IMAGE_LANDMARKS`` / ``WORLD_LANDMARKS``: MediaPipe's parameters for image (pixel) and world landmarks;
   ``HAND_LANDMARKS`` / ``FACE_LANDMARKS``: livepose's defaults, measured on the shared clips.
+- ``POSE_AUX_LANDMARKS``: MediaPipe's heavier filter for the pose's two auxiliary (ROI) landmarks.
+- ``LowPassFilter(alpha)``: MediaPipe's exponential low-pass (its visibility smoothing):
+  ``filter(values)`` returns ``alpha*v + (1-alpha)*previous``, the input itself on the first call; ``reset()``.
 - ``OneEuroFilter(settings, frequency=30.0)``: ``filter(values, timestamp, value_scale=1.0)`` returns a new
   float64 array of ``values``' shape; ``reset()``.
 - ``LandmarkSmoother(image=IMAGE_LANDMARKS, world=WORLD_LANDMARKS)``: one tracked object's image
@@ -72,7 +75,9 @@ __all__ = [
     "WORLD_LANDMARKS",
     "HAND_LANDMARKS",
     "FACE_LANDMARKS",
+    "POSE_AUX_LANDMARKS",
     "MIN_OBJECT_SCALE",
+    "LowPassFilter",
     "OneEuroFilter",
     "LandmarkSmoother",
 ]
@@ -114,6 +119,11 @@ IMAGE_LANDMARKS = OneEuroSettings(min_cutoff=0.05, beta=80.0, derivate_cutoff=1.
 #: (``mediapipe/modules/pose_landmark/pose_landmark_filtering.pbtxt``). MediaPipe does not smooth hand
 #: world landmarks; livepose uses these values for them.
 WORLD_LANDMARKS = OneEuroSettings(min_cutoff=0.1, beta=40.0, derivate_cutoff=1.0)
+
+#: The pose's auxiliary landmarks, from which the next frame's ROI is computed: smoothed harder than the
+#: landmarks so the crop stays still while the body does (``pose_landmark_filtering.pbtxt``; the same
+#: values in MediaPipe 0.10.21's compiled PoseLandmarkFiltering).
+POSE_AUX_LANDMARKS = OneEuroSettings(min_cutoff=0.01, beta=10.0, derivate_cutoff=1.0)
 
 #: livepose's defaults for hand and face image landmarks: MediaPipe's ``min_cutoff`` and
 #: ``derivate_cutoff`` with a lower ``beta``, chosen on the shared clips with
@@ -235,6 +245,28 @@ class OneEuroFilter:
         np.copyto(smoothed, out)
         np.copyto(self._raw, values)
         return out
+
+
+class LowPassFilter:
+    """MediaPipe's ``LowPassFilter`` (``mediapipe/util/filtering/low_pass_filter.cc``) over whole arrays:
+    ``stored = alpha * value + (1 - alpha) * stored``, the first value (or one of a new shape) kept as is."""
+
+    def __init__(self, alpha: float) -> None:
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
+        self.alpha = float(alpha)
+        self._stored: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._stored = None
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
+        if self._stored is None or self._stored.shape != values.shape:
+            self._stored = values.copy()
+        else:
+            self._stored = self.alpha * values + (1.0 - self.alpha) * self._stored
+        return self._stored.copy()
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
