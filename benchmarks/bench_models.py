@@ -7,6 +7,7 @@ difference on the same real images, as a fraction of the output's range.
 
     python benchmarks/bench_models.py                 # all zoo models, 1 and 2 threads
     python benchmarks/bench_models.py --threads 1 --models mediapipe/face_landmark
+    python benchmarks/bench_models.py --models mediapipe/pose_detection mediapipe/pose_landmark_full
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from livepose.models.cache import ModelCache
 from livepose.models.runtime import ModelSession
-from livepose.models.zoo import ZOO, ZooModel
+from livepose.models.zoo import ZOO, ZooModel, get_model
 
 REPO = Path(__file__).resolve().parents[1]
 MEDIA = Path(os.environ.get("LIVEPOSE_MEDIA", REPO.parent / "shared" / "media"))
@@ -90,7 +91,8 @@ def largest_relative_difference(onnx_session: ModelSession, tflite: Interpreter,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", nargs="*", default=list(ZOO), help="zoo names (default: all)")
+    parser.add_argument("--models", nargs="*", default=list(ZOO),
+                        help="zoo names, any of `livepose models list` (default: the default zoo)")
     parser.add_argument("--threads", nargs="*", type=int, default=[1, 2], help="thread counts to measure")
     parser.add_argument("--rounds", type=int, default=20, help="interleaved rounds per model")
     parser.add_argument("--block", type=int, default=10, help="consecutive runs per side per round")
@@ -105,7 +107,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for name in args.models:
-        model = ZOO[name]
+        model = get_model(name)
         onnx_path = cache.path(name)
         tflite_bytes = cache.read_tflite(model)
         inputs = model_inputs(model)

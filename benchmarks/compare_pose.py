@@ -8,9 +8,13 @@ pixels, median |visibility difference| and world-landmark distance (mm) on match
 mask's mean IoU at 0.5 against the reference's quarter-size masks. Goals (issue 19): same count on
 >= 97 % of frames, median <= 1.0 px, p95 <= 3 px, mean IoU >= 0.97.
 
-``--no-graph-optimization`` runs both models with onnxruntime's graph optimizations off: the same
-float32 network summed in another order (``numerics_sensitivity.py``'s method), to tell rounding
-that tracking amplifies from a real difference.
+``--runtime`` runs the same float32 networks another way, ``numerics_sensitivity.py``'s method for
+telling rounding that tracking amplifies from a real difference: ``onnx`` (livepose's conversion,
+what the nodes run; the default), ``onnx-unoptimized`` (graph optimizations off: other summation
+orders), or MediaPipe's own .tflite files on ``tflite-xnnpack`` (the kernels MediaPipe runs on a
+CPU), ``tflite-builtin`` or ``tflite-reference`` kernels (needs ai-edge-litert).
+
+    python benchmarks/compare_pose.py [--only demo_input] [--runtime tflite-xnnpack]
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ from livepose.vision.tracking import ModelFn  # noqa: E402
 GOALS = {"count": 0.97, "median": 1.0, "p95": 3.0, "iou": 0.97}
 
 
+RUNTIMES = ("onnx", "onnx-unoptimized", "tflite-xnnpack", "tflite-builtin", "tflite-reference")
+MODELS = ("mediapipe/pose_detection", "mediapipe/pose_landmark_full")
+
+
 def session_fn(model: str, optimize: bool = True) -> ModelFn:
     """A prepared zoo model as a ``ModelFn`` on the CPU, graph optimizations on or off."""
     options = ort.SessionOptions()
@@ -60,6 +68,19 @@ def session_fn(model: str, optimize: bool = True) -> ModelFn:
     return run
 
 
+def pose_models(runtime: str = "onnx") -> tuple[ModelFn, ModelFn]:
+    """The detector and landmark model run by ``runtime`` (one of ``RUNTIMES``)."""
+    if runtime.startswith("onnx"):
+        return session_fn(MODELS[0], runtime == "onnx"), session_fn(MODELS[1], runtime == "onnx")
+    from numerics_sensitivity import TFLITE_KERNELS, tflite_model
+
+    from livepose.models.zoo import get_model
+
+    cache = ModelCache()
+    kernels = TFLITE_KERNELS[runtime.replace("-", " ")]
+    return tuple(tflite_model(cache.read_tflite(get_model(name)), kernels) for name in MODELS)  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class PoseComparison:
     landmarks: ComparisonStats
@@ -74,43 +95,65 @@ def load_pose_reference(path: Path) -> list[dict | None]:
         return json.load(handle)["frames"]
 
 
-def compare_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0) -> PoseComparison:
-    reference = load_pose_reference(media / "reference" / f"{name}.pose.json.gz")
-    masks_file = media / "reference" / f"{name}.masks.npz"
-    masks = np.load(masks_file)["pose"] if masks_file.exists() else None
+def run_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0
+             ) -> tuple[list[dict | None], list[np.ndarray]]:
+    """Our answers on a clip in the reference's form: per frame ``None`` or the pose's landmarks,
+    visibility and world landmarks, and the person mask at a quarter of the frame (uint8, as the
+    reference's masks)."""
+    count = len(load_pose_reference(media / "reference" / f"{name}.pose.json.gz"))
     tracker = PoseTracker(*models, enable_segmentation=True)
     source = VideoFileSource(media / CLIPS[name], color_matrix="bt601")
-    ours, theirs, visibility, world, ious, errors = [], [], [], [], [], []
+    poses_by_frame: list[dict | None] = []
+    masks: list[np.ndarray] = []
     try:
-        for index, frame in enumerate(reference[: max_frames or None]):
+        for _ in range(min(count, max_frames) if max_frames else count):
             decoded = source.read()
             if decoded is None:
                 break
             poses = tracker.process(cv2.cvtColor(decoded.image, cv2.COLOR_BGR2RGB))
-            expected = frame["pose"]
-            ours.append(FrameObjects(tuple(p.landmarks for p in poses)))
-            theirs.append(FrameObjects(() if expected is None else (np.array(expected["landmarks"]),)))
-            if poses and expected is not None:
-                pose = poses[0]
-                visibility.append(np.abs(pose.visibility - np.array(expected["visibility"])))
-                world.append(np.linalg.norm(pose.world_landmarks - np.array(expected["world"]), axis=1) * 1000)
-                errors.append((float(np.linalg.norm(pose.landmarks[:, :2] - np.array(expected["landmarks"])[:, :2],
-                                                    axis=1).max()), index))
-            if masks is not None and index < len(masks):
-                mask = tracker.last_mask
-                if mask is None:
-                    mask = np.zeros(decoded.image.shape[:2], np.float32)
-                ious.append(compare_mask(mask, masks[index])[0])
+            poses_by_frame.append({"landmarks": poses[0].landmarks, "visibility": poses[0].visibility,
+                                   "world": poses[0].world_landmarks} if poses else None)
+            height, width = decoded.image.shape[:2]
+            mask = tracker.last_mask if tracker.last_mask is not None else np.zeros((height, width), np.float32)
+            small = cv2.resize(mask, (width // 4, height // 4), interpolation=cv2.INTER_AREA)
+            masks.append(np.round(small * 255).astype(np.uint8))
     finally:
         source.close()
+    return poses_by_frame, masks
+
+
+def compare_answers(ours: list[dict | None], our_masks: list[np.ndarray], theirs: list[dict | None],
+                    their_masks: list[np.ndarray] | None) -> PoseComparison:
+    """Our answers against another set (MediaPipe's, or ours on another runtime), frame by frame."""
+    mine, other, visibility, world, ious, errors = [], [], [], [], [], []
+    for index, (pose, expected) in enumerate(zip(ours, theirs)):
+        mine.append(FrameObjects(() if pose is None else (np.asarray(pose["landmarks"]),)))
+        other.append(FrameObjects(() if expected is None else (np.asarray(expected["landmarks"]),)))
+        if pose is not None and expected is not None:
+            visibility.append(np.abs(np.asarray(pose["visibility"]) - np.asarray(expected["visibility"])))
+            world.append(np.linalg.norm(np.asarray(pose["world"]) - np.asarray(expected["world"]), axis=1) * 1000)
+            distance = np.linalg.norm(np.asarray(pose["landmarks"])[:, :2] - np.asarray(expected["landmarks"])[:, :2],
+                                      axis=1)
+            errors.append((float(distance.max()), index))
+        if their_masks is not None and index < len(their_masks):
+            ious.append(compare_mask(our_masks[index].astype(np.float32) / 255.0, their_masks[index])[0])
     nan = float("nan")
     return PoseComparison(
-        landmarks=compare_sequences(ours, theirs),
+        landmarks=compare_sequences(mine, other),
         visibility_median=float(np.median(np.concatenate(visibility))) if visibility else nan,
         world_median_mm=float(np.median(np.concatenate(world))) if world else nan,
         mask_iou=float(np.mean(ious)) if ious else nan,
         frames_worst=[index for _, index in sorted(errors, reverse=True)[:3]],
     )
+
+
+def compare_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0) -> PoseComparison:
+    """Our answers on a clip against MediaPipe's."""
+    reference = [frame["pose"] for frame in load_pose_reference(media / "reference" / f"{name}.pose.json.gz")]
+    masks_file = media / "reference" / f"{name}.masks.npz"
+    reference_masks = list(np.load(masks_file)["pose"]) if masks_file.exists() else None
+    ours, our_masks = run_clip(models, media, name, max_frames)
+    return compare_answers(ours, our_masks, reference, reference_masks)
 
 
 def verdict(result: PoseComparison) -> bool:
@@ -126,13 +169,14 @@ def main() -> None:
                         default=Path(os.environ.get("LIVEPOSE_MEDIA", ROOT.parent / "shared" / "media")))
     parser.add_argument("--only", nargs="*", help="reference names to run (default: all)")
     parser.add_argument("--frames", type=int, default=0, help="at most this many frames a clip (0: all)")
-    parser.add_argument("--no-graph-optimization", action="store_true",
-                        help="onnxruntime graph optimizations off (another summation order)")
+    parser.add_argument("--runtime", choices=RUNTIMES, default="onnx", help="how the models run (see above)")
+    parser.add_argument("--against", choices=RUNTIMES,
+                        help="compare with our own answers on this runtime instead of MediaPipe's: the spread "
+                             "that rounding alone makes")
     args = parser.parse_args()
-    print(machine_line())
-    optimize = not args.no_graph_optimization
-    models = (session_fn("mediapipe/pose_detection", optimize),
-              session_fn("mediapipe/pose_landmark_full", optimize))
+    print(machine_line(), f"runtime {args.runtime}", f"against {args.against or 'MediaPipe 0.10.21'}")
+    models = pose_models(args.runtime)
+    other_models = pose_models(args.against) if args.against else None
     print("| clip | frames | same count | median px | p95 px | max px | visibility | world mm | mask IoU "
           "| worst frames | verdict |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -140,7 +184,11 @@ def main() -> None:
         if not (args.media / "reference" / f"{name}.pose.json.gz").exists():
             print(f"| {name} | no reference |")
             continue
-        result = compare_clip(models, args.media, name, args.frames)
+        if other_models is None:
+            result = compare_clip(models, args.media, name, args.frames)
+        else:
+            ours, our_masks = run_clip(models, args.media, name, args.frames)
+            result = compare_answers(ours, our_masks, *run_clip(other_models, args.media, name, args.frames))
         stats = result.landmarks
         print(f"| {name} | {stats.frames} | {stats.count_agreement:.3f} | {stats.median_px:.3f} | {stats.p95_px:.3f} "
               f"| {stats.max_px:.2f} | {result.visibility_median:.4f} | {result.world_median_mm:.2f} "

@@ -87,7 +87,7 @@ def main(verbose: bool) -> None:
 @click.option("--record", "record_path", type=click.Path(dir_okay=False),
               help="Record the pipeline's output stream to this MP4.")
 @click.option("--keypoints", "keypoints_path", type=click.Path(dir_okay=False),
-              help="Write the hands and faces of every frame to this JSON Lines file.")
+              help="Write the hands, faces and body poses of every frame to this JSON Lines file.")
 @click.option("--progress/--no-progress", default=True, help="Progress bar in offline runs of a file.")
 @click.option("--reload", is_flag=True, help="Swap in your own nodes (module:Class) when their file changes.")
 @_user_errors

@@ -41,7 +41,7 @@ __all__ = [
     "Face", "FaceLandmark", "Hand", "HandLandmark", "NormalizedRect", "ResultKey", "TrackedRoi",
     "WELL_KNOWN", "MEDIA_TIME", "STILL_IMAGE", "RGB", "HANDS", "HAND_ROIS", "PALMS", "HAND_TRACKS",
     "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "GESTURES", "HandGesture", "frame_time", "type_problem",
-    "SEGMENTATION_MASK", "Pose", "PoseLandmark",
+    "SEGMENTATION_MASK", "Pose", "PoseLandmark", "POSES", "POSE_ROIS", "POSE_DETECTIONS", "POSE_TRACKS",
 ]
 
 
@@ -279,7 +279,7 @@ _KEYS = [
               replayed_by=("replay",)),
     ResultKey("rgb", "ndarray (H, W, 3) uint8, read-only",
               "the frame's image in RGB order, converted once by the first model node and reused by the next",
-              ("palm_detector", "face_detector"), _image),
+              ("palm_detector", "face_detector", "pose_detector"), _image),
     ResultKey("hand_rois", "tuple[TrackedRoi, ...]",
               "the hand regions the landmark model runs on this frame: tracked from the previous frame or "
               "found by the palm detector", ("palm_detector",), _tuple_of(TrackedRoi)),
@@ -307,9 +307,22 @@ _KEYS = [
     ResultKey("gestures", "tuple[HandGesture, ...]",
               "each hand's gesture (see HandGesture), in the order of hands: open palm, fist, pointing, "
               "pinch, victory, thumbs up or none", ("gestures",), _tuple_of(HandGesture)),
+    ResultKey("pose_rois", "tuple[TrackedRoi, ...]",
+              "the body region the pose landmark model runs on this frame: tracked from the previous frame "
+              "or found by the pose detector (at most one)", ("pose_detector",), _tuple_of(TrackedRoi)),
+    ResultKey("pose_detections", "tuple[TrackedRoi, ...]",
+              "the body region the pose detector found this frame, for drawing", ("pose_detector",),
+              _tuple_of(TrackedRoi)),
+    ResultKey("pose_tracks", "tuple[TrackedRoi, ...]",
+              "next frame's body region, from this frame's auxiliary landmarks; the pose loop's feedback",
+              ("pose_landmarks",), _tuple_of(TrackedRoi)),
+    ResultKey("poses", "tuple[Pose, ...]",
+              "the body found in the frame (see Pose; MediaPipe's Pose tracks one): 33 landmarks with "
+              "visibility and presence, and world landmarks in metres", ("pose_landmarks",), _tuple_of(Pose)),
     ResultKey("segmentation_mask", "ndarray (H, W) float32 in [0, 1], read-only",
-              "the person mask at frame size: MediaPipe's selfie segmentation probability per pixel",
-              ("selfie_segmentation",), _mask),
+              "the person mask at frame size, the probability per pixel: from selfie segmentation, or "
+              "from the pose model (pose_landmarks with enable_segmentation; zero without a body)",
+              ("selfie_segmentation", "pose_landmarks"), _mask),
 ]
 
 WELL_KNOWN: dict[str, ResultKey] = {key.name: key for key in _KEYS}
@@ -328,6 +341,10 @@ FACE_DETECTIONS = "face_detections"
 FACE_TRACKS = "face_tracks"
 GESTURES = "gestures"
 SEGMENTATION_MASK = "segmentation_mask"
+POSES = "poses"
+POSE_ROIS = "pose_rois"
+POSE_DETECTIONS = "pose_detections"
+POSE_TRACKS = "pose_tracks"
 
 
 def frame_time(frame: Frame) -> float:

@@ -99,6 +99,7 @@ TESTED = {
     "livepose run hands --source clip.mp4 --offline --headless --keypoints keys.jsonl":
         "test_effects_on_replayed_keypoints_reload_when_the_file_is_saved",
     "livepose run my_replay.yaml --reload": "test_effects_on_replayed_keypoints_reload_when_the_file_is_saved",
+    "livepose run pose --source clip.mp4 --offline --headless --keypoints body.jsonl": "test_the_pose_example",
     "livepose validate hands": "test_listing_commands",
     "livepose pipelines": "test_listing_commands",
     "livepose nodes": "test_listing_commands",
@@ -171,6 +172,28 @@ def test_the_refined_face_example_writes_478_points(folder, models_ready):
     lines = [json.loads(line) for line in (folder / "irises.jsonl").read_text().splitlines()]
     faces = [face for line in lines for face in line["faces"]]
     assert faces and all(len(face["landmarks"]) == 478 for face in faces)
+
+
+def test_the_pose_example(folder, models_ready):
+    from livepose.models.cache import ModelCache, ModelSourceError
+
+    try:  # the pose models are not among the default ones models_ready prepares
+        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full"])
+    except ModelSourceError as error:
+        pytest.skip(f"the pose models cannot be prepared here: {error}")
+    command = next(c for c in readme_commands() if c.startswith("livepose run pose"))
+    result = livepose(command, folder)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (folder / "body.jsonl").read_text().splitlines()]
+    assert [row["frame"] for row in rows] == list(range(58))
+    poses = [pose for row in rows for pose in row["poses"]]
+    assert len(poses) >= 55, "the signer is found on (nearly) every frame"
+    for pose in poses:
+        assert np.shape(pose["landmarks"]) == (33, 3) and np.shape(pose["world_landmarks"]) == (33, 3)
+        assert all(0.0 <= v <= 1.0 for v in pose["visibility"] + pose["presence"])
+    # The signer's shoulders are in the frame and visible; metres, not pixels, in the world landmarks.
+    assert np.median([pose["visibility"][11] for pose in poses]) > 0.9
+    assert 0.2 < np.median([abs(p["world_landmarks"][11][0] - p["world_landmarks"][12][0]) for p in poses]) < 0.6
 
 
 def test_synthetic_source_runs_without_a_camera(folder, models_ready):

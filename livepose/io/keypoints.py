@@ -6,7 +6,9 @@ The format, which the accuracy checks compare against, is exactly::
      "hands": [{"id", "handedness", "score", "landmarks": [[x, y, z], ...]}],
      "faces": [{"id", "score", "landmarks": [[x, y, z], ...]}]}
 
-with x, y in pixels of the original frame and z in the same scale as x. Written with ``raw``, an
+with x, y in pixels of the original frame and z in the same scale as x. A run with a body pose node
+adds ``"poses": [{"id", "score", "landmarks": 33 x [x, y, z], "visibility": [33], "presence": [33],
+"world_landmarks": 33 x [x, y, z] in metres}]`` (omitted by runs without one). Written with ``raw``, an
 object that a tracker smoothed also has ``"raw_landmarks"``: the landmarks as the model found them.
 
 :class:`KeypointReader` and :func:`replayed_results` read such a file back, a frame at a time, as the
@@ -63,12 +65,29 @@ def face_record(face: Any, decimals: int = 3, raw: bool = False) -> dict[str, An
                       "landmarks": _landmark_list(face.landmarks, decimals)}, face, decimals, raw)
 
 
+def _values(values: Any) -> list[float | None]:
+    return [_score(value) for value in np.asarray(values, dtype=np.float64).reshape(-1)]
+
+
+def pose_record(pose: Any, decimals: int = 3) -> dict[str, Any]:
+    """The JSON object of one body (anything shaped like :class:`livepose.results.Pose`); world
+    landmarks keep 4 more decimals than pixels (they are metres)."""
+    return {"id": int(pose.track_id), "score": _score(pose.score),
+            "landmarks": _landmark_list(pose.landmarks, decimals),
+            "visibility": _values(pose.visibility), "presence": _values(pose.presence),
+            "world_landmarks": _landmark_list(pose.world_landmarks, decimals + 4)}
+
+
 def frame_record(frame_index: int, t: float, hands: Iterable[Any] = (), faces: Iterable[Any] = (),
-                 decimals: int = 3, raw: bool = False) -> dict[str, Any]:
-    """The JSON object of one frame; ``raw`` adds the raw landmarks of smoothed objects."""
-    return {"frame": int(frame_index), "t": round(float(t), 6),
-            "hands": [hand_record(h, decimals, raw) for h in hands],
-            "faces": [face_record(f, decimals, raw) for f in faces]}
+                 decimals: int = 3, raw: bool = False, poses: Iterable[Any] | None = None) -> dict[str, Any]:
+    """The JSON object of one frame; ``raw`` adds the raw landmarks of smoothed objects; ``poses``
+    (``None``: the run has no pose node) adds the bodies."""
+    record = {"frame": int(frame_index), "t": round(float(t), 6),
+              "hands": [hand_record(h, decimals, raw) for h in hands],
+              "faces": [face_record(f, decimals, raw) for f in faces]}
+    if poses is not None:
+        record["poses"] = [pose_record(p, decimals) for p in poses]
+    return record
 
 
 class KeypointWriter:
@@ -85,10 +104,10 @@ class KeypointWriter:
             raise UserError(f"cannot write keypoints to {self.path}: {exc.strerror}") from exc
 
     def write(self, frame_index: int, t: float, hands: Iterable[Any] = (),
-              faces: Iterable[Any] = ()) -> None:
+              faces: Iterable[Any] = (), poses: Iterable[Any] | None = None) -> None:
         if self._file is None:
             raise RuntimeError(f"{self.path} is already closed")
-        record = frame_record(frame_index, t, hands, faces, self.decimals, self.raw)
+        record = frame_record(frame_index, t, hands, faces, self.decimals, self.raw, poses)
         self._file.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
         self._file.flush()
         self.frames_written += 1

@@ -18,6 +18,8 @@ BUILTIN_NODES: dict[str, str] = {
     "face_detector": "livepose.nodes.face:FaceDetectorNode",
     "face_landmarks": "livepose.nodes.face:FaceLandmarksNode",
     "face_tracker": "livepose.nodes.face:FaceTrackerNode",
+    "pose_detector": "livepose.nodes.pose:PoseDetectorNode",
+    "pose_landmarks": "livepose.nodes.pose:PoseLandmarksNode",
     "tracker": "livepose.nodes.tracker:Tracker",
     "gestures": "livepose.nodes.gestures:Gestures",
     "sunglasses": "livepose.nodes.effects:Sunglasses",

@@ -1,4 +1,4 @@
-"""The keypoint export node: every frame's hands and faces as one JSON line."""
+"""The keypoint export node: every frame's hands, faces and body poses as one JSON line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.keypoints import KeypointWriter
-from livepose.results import FACES, HANDS, MEDIA_TIME
+from livepose.results import FACES, HANDS, MEDIA_TIME, POSES
 
 
 class _Unmirrored:
@@ -20,6 +20,10 @@ class _Unmirrored:
         self.landmarks = _flipped(item.landmarks, width)
         raw = getattr(item, "raw_landmarks", None)
         self.raw_landmarks = None if raw is None else _flipped(raw, width)
+        world = getattr(item, "world_landmarks", None)
+        if world is not None:
+            # Metres about the hips: mirroring negates x.
+            self.world_landmarks = _flipped(world, 0)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._item, name)
@@ -32,10 +36,10 @@ def _flipped(landmarks: Any, width: int) -> np.ndarray:
 
 
 class ExportKeypoints(Node):
-    """Write each frame's hands and faces to a JSON Lines file (one object per frame)."""
+    """Write each frame's hands, faces and body poses to a JSON Lines file (one object per frame)."""
 
     inputs = ("frame",)
-    reads = (HANDS, FACES, MEDIA_TIME)
+    reads = (HANDS, FACES, POSES, MEDIA_TIME)
     # Every frame's keypoints matter more than low latency: absorb a slow disk for about a second.
     input_queue: ClassVar[dict[str, Any]] = {"size": 30, "policy": "drop_oldest"}
 
@@ -51,11 +55,13 @@ class ExportKeypoints(Node):
     def process(self, frame: Frame) -> None:
         hands = frame.results.get(HANDS, ())
         faces = frame.results.get(FACES, ())
+        poses = frame.results.get(POSES)
         if frame.mirrored and self.unmirror:
             # Mirroring is x -> width - x in continuous pixel coordinates; z keeps its sign.
             hands = [_Unmirrored(h, frame.width) for h in hands]
             faces = [_Unmirrored(f, frame.width) for f in faces]
-        self._writer.write(frame.index, self._seconds(frame), hands, faces)
+            poses = None if poses is None else [_Unmirrored(p, frame.width) for p in poses]
+        self._writer.write(frame.index, self._seconds(frame), hands, faces, poses)
         return None
 
     def _seconds(self, frame: Frame) -> float:

@@ -160,8 +160,8 @@ class LandmarkNode(_ChoosesModel, Node):
     landmarker_class: ClassVar[Callable[..., LandmarkStep[Any]]]
     """The vision landmark step, called with the model and the parameters named in ``landmarker_params``."""
     landmarker_params: ClassVar[tuple[str, ...]]
-    parallel_param: ClassVar[str]
-    """The parameter saying how many objects of one frame the model runs on concurrently."""
+    parallel_param: ClassVar[str] = ""
+    """The parameter saying how many objects of one frame the model runs on concurrently (none: one)."""
     rois_result: ClassVar[str]
     objects_result: ClassVar[str]
     tracks_result: ClassVar[str]
@@ -170,14 +170,19 @@ class LandmarkNode(_ChoosesModel, Node):
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
 
     def setup(self) -> None:
-        model = open_model(self.model_name(), self.provider, self.threads, getattr(self, self.parallel_param))
+        parallel = getattr(self, self.parallel_param) if self.parallel_param else 1
+        model = open_model(self.model_name(), self.provider, self.threads, parallel)
         self.landmarker = self.landmarker_class(model, **node_params(self, self.landmarker_params))
 
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
         return self.landmarker(rgb, rois)
 
+    def frame_results(self, found: LandmarkStepOutput[Any], frame: Frame) -> dict[str, Any]:
+        """What the step adds to the frame's results: its objects (a kind may add more)."""
+        return {self.objects_result: found.objects}
+
     def process(self, frame: Frame) -> dict[str, Frame]:
         rois = frame.results.get(self.rois_result, ())
         found = self.run_step(rgb_of(frame), rois, frame)
-        return {"frame": frame.with_results(**{self.objects_result: found.objects}),
+        return {"frame": frame.with_results(**self.frame_results(found, frame)),
                 "tracked": frame.with_results(**{self.tracks_result: found.next_rois})}

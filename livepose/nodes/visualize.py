@@ -10,10 +10,11 @@ from livepose.graph.node import Node, param
 from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_overlay, draw_rois,
                                   overlay_lines, overlay_rect, parse_color)
 from livepose.render.gestures import GestureStyle, draw_hands_faces_and_gestures
+from livepose.render.pose import PoseStyle, draw_poses
 
-DETECTION_RESULTS = (results.PALMS, results.FACE_DETECTIONS)
+DETECTION_RESULTS = (results.PALMS, results.FACE_DETECTIONS, results.POSE_DETECTIONS)
 """Results whose items are detections with a rotated rectangle (drawn as boxes)."""
-TRACKED_RESULTS = (results.HANDS, results.FACES)
+TRACKED_RESULTS = (results.HANDS, results.FACES, results.POSES)
 
 
 def rect_of(item: Any) -> Any | None:
@@ -25,7 +26,7 @@ def rect_of(item: Any) -> Any | None:
 
 
 class Visualize(Node):
-    """Draw hands, faces, detection boxes and an FPS/latency overlay onto the frame."""
+    """Draw hands, faces, body poses, detection boxes and an FPS/latency overlay onto the frame."""
 
     inputs = ("frame",)
     outputs = ("frame",)
@@ -33,6 +34,7 @@ class Visualize(Node):
     writes = ()
 
     hands: bool = param(True, "draw the hand skeletons")
+    pose: bool = param(True, "draw the body skeleton (its visible points)")
     face: str = param("mesh", "face drawing: full mesh tessellation, contours, sparse points or off",
                       choices=("mesh", "contours", "points", "off"))
     boxes: bool = param(True, "draw rotated boxes of detections and of the tracked regions")
@@ -41,8 +43,8 @@ class Visualize(Node):
     overlay: bool = param(True, "show frame rate and end-to-end latency in the corner")
     thickness: int = param(2, "line width of hand bones and boxes, in pixels", ge=1, le=20)
     antialias: bool = param(True, "smooth lines (about twice the drawing cost)")
-    left_color: str = param("#3cc83c", "colour of left hands (#RRGGBB or a name)")
-    right_color: str = param("#288ce6", "colour of right hands")
+    left_color: str = param("#3cc83c", "colour of left hands and the body's left side (#RRGGBB or a name)")
+    right_color: str = param("#288ce6", "colour of right hands and the body's right side")
     face_color: str = param("#ffdc50", "colour of face contours and points")
     mesh_color: str = param("#c8c8c8", "colour of the face mesh lines")
     box_color: str = param("#ffc800", "colour of the rotated boxes")
@@ -59,6 +61,8 @@ class Visualize(Node):
                                      labels=self.labels, antialias=self.antialias)
         self._box_style = BoxStyle(color=parse_color(self.box_color), thickness=max(1, self.thickness - 1),
                                    antialias=self.antialias)
+        self._pose_style = PoseStyle(left_color=self._hand_style.left_color, right_color=self._hand_style.right_color,
+                                     thickness=self.thickness, antialias=self.antialias)
         self._overlay_style = OverlayStyle()
         self._gesture_style = GestureStyle()
 
@@ -69,6 +73,9 @@ class Visualize(Node):
             rois = [rect for key in (*DETECTION_RESULTS, *TRACKED_RESULTS)
                     for item in found.get(key, ()) if (rect := rect_of(item)) is not None]
             draw_rois(image, rois, self._box_style)
+        if self.pose:
+            # Under hands and faces, which are drawn finer over the same places.
+            draw_poses(image, found.get(results.POSES, ()), self._pose_style)
         hands = found.get(results.HANDS, ()) if self.hands else ()
         faces = found.get(results.FACES, ()) if self.face != "off" else ()
         lines = overlay_lines(*self._live_figures()) if self.overlay else []

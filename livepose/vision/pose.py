@@ -23,10 +23,11 @@ Public API
   ``detect(image) -> Detections`` (4 keypoints), ``rois(image)``.
 - ``pose_roi(keypoints, image_size)``: the ROI of a pose from its two alignment points (normalised).
 - ``PoseLandmarker(model, *, min_tracking_confidence=0.5, smooth_landmarks=True,
-  enable_segmentation=False, smooth_segmentation=True)``: the landmark step;
+  enable_segmentation=False, smooth_segmentation=True, mirrored=False)``: the landmark step;
   ``__call__(image, rois, timestamp=None, smooth=True) -> PoseStepOutput`` (``timestamp`` in seconds;
   ``None`` advances by 1/30 s, as MediaPipe's Python solution does whatever the video's rate;
-  ``smooth=False`` for an unrelated still: no filter, no memory); ``reset()``.
+  ``smooth=False`` for an unrelated still: no filter, no memory); ``reset()``. ``mirrored``: the image is a
+  selfie view, so left and right landmarks swap to stay the person's own (as ``Hand.handedness``).
 - ``PoseStepOutput``: ``LandmarkStepOutput[Pose]`` plus ``segmentation_mask`` (``(H, W)`` float32 or
   ``None``).
 - ``PoseTracker(detector_model, landmark_model, *, static_image_mode=False, smooth_landmarks=True,
@@ -83,6 +84,9 @@ NUM_POSE_LANDMARKS = 33
 NUM_MODEL_LANDMARKS = 39
 AUX_LANDMARKS = slice(33, 35)
 POSE_ROI_TARGET_ANGLE = math.pi / 2
+# Each landmark's counterpart on the other side of the body (PoseLandmark's order: the nose, then
+# left/right pairs): the person's left in a mirrored image is what the model reads as the right.
+MIRRORED_ORDER = np.array([0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, *[i - 1 + 2 * (i % 2) for i in range(11, 33)]])
 VISIBILITY_ALPHA = 0.1
 SIMULATED_FRAME_SECONDS = 1.0 / 30.0
 
@@ -191,9 +195,11 @@ class PoseLandmarker:
         smooth_landmarks: bool = True,
         enable_segmentation: bool = False,
         smooth_segmentation: bool = True,
+        mirrored: bool = False,
         output_names: PoseLandmarkOutputNames = POSE_LANDMARK_OUTPUTS,
     ) -> None:
         self.model = model
+        self.mirrored = mirrored
         self.min_tracking_confidence = min_tracking_confidence
         self.smooth_landmarks = smooth_landmarks
         self.enable_segmentation = enable_segmentation
@@ -267,11 +273,12 @@ class PoseLandmarker:
         aux_normalised = aux[:, :2] / np.array(image_size, dtype=np.float64)
         next_rect = pose_roi(aux_normalised, image_size)
 
+        order = MIRRORED_ORDER if self.mirrored else slice(None)
         pose = Pose(
-            landmarks=_frozen(np.array(landmarks, dtype=np.float64)),
-            visibility=_frozen(np.array(visibility, dtype=np.float64)),
-            presence=_frozen(presence),
-            world_landmarks=_frozen(np.array(world, dtype=np.float64)),
+            landmarks=_frozen(np.array(landmarks[order], dtype=np.float64)),
+            visibility=_frozen(np.array(visibility[order], dtype=np.float64)),
+            presence=_frozen(np.array(presence[order])),
+            world_landmarks=_frozen(np.array(world[order], dtype=np.float64)),
             score=score,
             roi=roi.rect,
             track_id=roi.track_id,
