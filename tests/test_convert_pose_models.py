@@ -1,6 +1,7 @@
 """The body pose, long-range face and holistic hand re-crop models through the converter, against TFLite.
 
-Each model is converted from the wheel and run on real frames of the shared clips (the whole frame
+Each model is converted from its source (the wheel; pose_landmark_lite and _heavy from the npm package
+@mediapipe/pose, fetched once into the model cache) and run on real frames of the shared clips (the whole frame
 letterboxed to the input, in the model's input range); ai-edge-litert's interpreter is the reference.
 These models' outputs span very different ranges (the pose landmark model's segmentation logits about
 1500, its presence flag 1), so each output is held to a share of its own range: the largest absolute

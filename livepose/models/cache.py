@@ -3,6 +3,8 @@
 Layout under ``$LIVEPOSE_HOME`` (default: the platform's user cache directory for livepose)::
 
     downloads/mediapipe-0.10.21-...whl          the source wheel, checked by sha256 before every use
+    downloads/mediapipe-pose-0.5.1675469404.tgz the npm package @mediapipe/pose (pose_landmark_lite/_heavy),
+                                                fetched from the npm registry only when one of those is asked for
     models/mediapipe/<model>.onnx               converted model
     models/mediapipe/<model>.manifest.json      sha256 and size of the .onnx, source sha256, converter revision
 
@@ -11,7 +13,7 @@ partial write, a corrupted file or an outdated converter is noticed and the entr
 are written to a temporary name and renamed into place, and the manifest is written last.
 
 ``LIVEPOSE_MODELS_SOURCE`` points at a local mediapipe wheel (any platform tag) or a folder holding
-the .tflite files, for machines without access to the package index. mediapipe itself is never
+the .tflite files (the npm models too, by file name), for machines without access to the package index. mediapipe itself is never
 installed: its pinned dependencies conflict with livepose's.
 """
 
@@ -23,7 +25,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import urllib.error
+import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -43,6 +48,14 @@ WHEEL_PYTHON_VERSION = "3.11"
 WHEEL_FILENAME = f"mediapipe-{MEDIAPIPE_VERSION}-cp311-cp311-{WHEEL_PLATFORM}.whl"
 WHEEL_SHA256 = "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3"
 _DOWNLOAD_ATTEMPTS = 2
+
+# pose_landmark_lite and _heavy (model_complexity 0 and 2) ship only in the npm package @mediapipe/pose; its
+# tarball from the registry, pinned (the registry's own sha1 for it: 8f81e64c6561b2357a021a134b54de0204bafc72).
+NPM_POSE_VERSION = "0.5.1675469404"
+NPM_POSE_URL = f"https://registry.npmjs.org/@mediapipe/pose/-/pose-{NPM_POSE_VERSION}.tgz"
+NPM_POSE_FILENAME = f"mediapipe-pose-{NPM_POSE_VERSION}.tgz"
+NPM_POSE_SHA256 = "8bb349a7b3a3ba699df23be804ddd3b3eab810b50b15406894be257859388a84"
+_NPM_TIMEOUT_SECONDS = 60
 
 # Bump whenever the converter's output changes, so cached models are rebuilt with the new converter.
 CONVERTER_REVISION = 2
@@ -205,17 +218,24 @@ class ModelCache:
     # --- sources -------------------------------------------------------------------------------
 
     def read_tflite(self, model: ZooModel) -> bytes:
-        """The model's .tflite bytes from the configured source or the (downloaded) wheel, verified."""
-        if self.source is not None:
+        """The model's .tflite bytes from the configured source, the (downloaded) wheel or, for the npm
+        models, the (downloaded) npm package, verified."""
+        from_npm = model.source_package == "npm-pose"
+        # A local wheel has no npm models: those come from the folder source or the registry.
+        if self.source is not None and not (from_npm and self.source.suffix == ".whl"):
             content, origin = self._read_local_source(model)
+        elif from_npm:
+            tarball = self.npm_pose_tarball()
+            content, origin = _read_tarball_member(tarball, model), str(tarball)
         else:
             wheel = self.source_wheel()
             content, origin = _read_wheel_member(wheel, model), str(wheel)
         actual = hashlib.sha256(content).hexdigest()
         if actual != model.source_sha256:
+            release = f"@mediapipe/pose@{NPM_POSE_VERSION}" if from_npm else f"mediapipe=={MEDIAPIPE_VERSION}"
             raise ModelSourceError(
                 f"{model.file_name} from {origin} has sha256 {actual}, expected {model.source_sha256} "
-                f"(the file from mediapipe=={MEDIAPIPE_VERSION}); the source is corrupt or another version"
+                f"(the file from {release}); the source is corrupt or another version"
             )
         return content
 
@@ -265,6 +285,41 @@ class ModelCache:
             f"package index or proxy, or set {SOURCE_ENV} to a trusted local copy"
         )
 
+    def npm_pose_tarball(self) -> Path:
+        """The verified @mediapipe/pose tarball in the download cache, fetched from the npm registry when
+        absent or corrupt."""
+        tarball = self.downloads_dir / NPM_POSE_FILENAME
+        if tarball.exists():
+            if sha256_of(tarball) == NPM_POSE_SHA256:
+                return tarball
+            self.progress(f"cached {tarball.name} is corrupt (sha256 mismatch); downloading it again")
+            tarball.unlink()
+        self.downloads_dir.mkdir(parents=True, exist_ok=True)
+        problem = ""
+        for attempt in range(1, _DOWNLOAD_ATTEMPTS + 1):
+            self.progress(f"downloading @mediapipe/pose@{NPM_POSE_VERSION} (~41 MB, for its lite and heavy pose "
+                          f"models) into {self.downloads_dir}")
+            partial = self.downloads_dir / f".{NPM_POSE_FILENAME}.part"
+            try:
+                with urllib.request.urlopen(NPM_POSE_URL, timeout=_NPM_TIMEOUT_SECONDS) as response, \
+                        open(partial, "wb") as out:
+                    shutil.copyfileobj(response, out, 1 << 20)
+            except (urllib.error.URLError, OSError) as error:
+                partial.unlink(missing_ok=True)
+                problem = f"cannot download {NPM_POSE_URL}: {getattr(error, 'reason', error)}"
+                self.progress(f"{problem} (attempt {attempt} of {_DOWNLOAD_ATTEMPTS})")
+                continue
+            if sha256_of(partial) == NPM_POSE_SHA256:
+                os.replace(partial, tarball)
+                return tarball
+            partial.unlink()
+            problem = f"the downloaded {NPM_POSE_FILENAME} never matched its expected sha256 {NPM_POSE_SHA256}"
+            self.progress(f"downloaded tarball failed its sha256 check (attempt {attempt} of {_DOWNLOAD_ATTEMPTS})")
+        raise ModelSourceError(
+            f"{problem}; check the network or proxy, or set {SOURCE_ENV} to a folder holding "
+            "pose_landmark_lite.tflite and pose_landmark_heavy.tflite from that package"
+        )
+
     def _pip_download(self) -> Path:
         self.downloads_dir.mkdir(parents=True, exist_ok=True)
         target = Path(tempfile.mkdtemp(dir=self.downloads_dir, prefix=".pip-"))
@@ -297,6 +352,19 @@ def _read_wheel_member(wheel: Path, model: ZooModel) -> bytes:
         raise ModelSourceError(f"{wheel} does not contain {model.source_member}") from None
     except (zipfile.BadZipFile, OSError) as error:
         raise ModelSourceError(f"{wheel} is not a readable wheel: {error}") from None
+
+
+def _read_tarball_member(tarball: Path, model: ZooModel) -> bytes:
+    try:
+        with tarfile.open(tarball, "r:gz") as archive:
+            member = archive.extractfile(model.source_member)
+            if member is None:
+                raise KeyError(model.source_member)
+            return member.read()
+    except KeyError:
+        raise ModelSourceError(f"{tarball} does not contain {model.source_member}") from None
+    except (tarfile.TarError, OSError) as error:
+        raise ModelSourceError(f"{tarball} is not a readable npm package: {error}") from None
 
 
 def resolve_model(model: str | os.PathLike[str], cache: ModelCache | None = None) -> Path:

@@ -60,6 +60,7 @@ class ZooModel:
     keypoint_count: int
     keypoint_names: tuple[str, ...]  # empty when the points are unnamed mesh vertices
     default: bool  # one of the models the default hand and face pipelines use
+    source_package: str = "wheel"  # "wheel": the mediapipe wheel; "npm-pose": the npm package @mediapipe/pose
 
     @property
     def file_name(self) -> str:
@@ -287,7 +288,9 @@ SEGMENTATION_MODELS: dict[str, ZooModel] = {
 # tight). Tensor names, shapes and sizes read from the mediapipe 0.10.21 wheel's flatbuffers; the input
 # ranges are those of the graphs' ImageToTensorCalculator options (pose_detection_cpu.pbtxt: [-1, 1];
 # pose_landmark_by_roi_cpu.pbtxt, face_landmark_cpu.pbtxt, hand_recrop_by_roi_cpu.pbtxt: [0, 1];
-# face_detection_full_range_cpu.pbtxt: [-1, 1]).
+# face_detection_full_range_cpu.pbtxt: [-1, 1]). pose_landmark_lite and _heavy (model_complexity 0 and 2) are not
+# in the wheel: they come from the npm package @mediapipe/pose 0.5.1675469404 (Apache-2.0), whose
+# pose_landmark_full.tflite is byte for byte the wheel's; their sha256 and sizes are of the files in that tarball.
 POSE_AND_HOLISTIC_MODELS: dict[str, ZooModel] = {
     model.name: model
     for model in (
@@ -343,6 +346,64 @@ POSE_AND_HOLISTIC_MODELS: dict[str, ZooModel] = {
             keypoint_count=33,
             keypoint_names=(),
             default=False,
+        ),
+        ZooModel(
+            name="mediapipe/pose_landmark_lite",
+            task="pose_landmark",
+            description="MediaPipe body pose landmarks (model_complexity 0, from npm @mediapipe/pose): 33 + 6 auxiliary points, "
+            "world landmarks, a 256x256 person mask",
+            source_member="package/pose_landmark_lite.tflite",
+            source_sha256="f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
+            source_size=2819824,
+            input_name="input_1",
+            input_shape=(1, 256, 256, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "Identity", (1, 195),
+                    "39 landmarks (33 + 6 auxiliary) as (x, y, z, visibility logit, presence logit), x, y, z "
+                    "in input-crop pixels",
+                ),
+                ModelOutput("Identity_1", (1, 1), "pose presence, already a probability"),
+                ModelOutput("Identity_2", (1, 256, 256, 1), "person segmentation logits (apply sigmoid)"),
+                ModelOutput("Identity_3", (1, 64, 64, 39), "per-landmark heatmaps, for sub-pixel refinement"),
+                ModelOutput("Identity_4", (1, 117), "39 world landmarks as (x, y, z) in metres, hip-centred"),
+            ),  # fmt: skip
+            keypoint_count=33,
+            keypoint_names=(),
+            default=False,
+            source_package="npm-pose",
+        ),
+        ZooModel(
+            name="mediapipe/pose_landmark_heavy",
+            task="pose_landmark",
+            description="MediaPipe body pose landmarks (model_complexity 2, from npm @mediapipe/pose): 33 + 6 auxiliary points, "
+            "world landmarks, a 256x256 person mask",
+            source_member="package/pose_landmark_heavy.tflite",
+            source_sha256="59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
+            source_size=27709200,
+            input_name="input_1",
+            input_shape=(1, 256, 256, 3),
+            input_layout="NHWC",
+            color_order="RGB",
+            input_range=(0.0, 1.0),
+            outputs=(
+                ModelOutput(
+                    "Identity", (1, 195),
+                    "39 landmarks (33 + 6 auxiliary) as (x, y, z, visibility logit, presence logit), x, y, z "
+                    "in input-crop pixels",
+                ),
+                ModelOutput("Identity_1", (1, 1), "pose presence, already a probability"),
+                ModelOutput("Identity_2", (1, 256, 256, 1), "person segmentation logits (apply sigmoid)"),
+                ModelOutput("Identity_3", (1, 64, 64, 39), "per-landmark heatmaps, for sub-pixel refinement"),
+                ModelOutput("Identity_4", (1, 117), "39 world landmarks as (x, y, z) in metres, hip-centred"),
+            ),  # fmt: skip
+            keypoint_count=33,
+            keypoint_names=(),
+            default=False,
+            source_package="npm-pose",
         ),
         ZooModel(
             name="mediapipe/face_detection_full_range",

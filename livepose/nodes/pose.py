@@ -20,9 +20,9 @@ from livepose.vision.pose import PoseDetector, PoseLandmarker, PoseStepOutput
 from livepose.vision.rects import TrackedRoi
 
 POSE_DETECTION_MODEL = "mediapipe/pose_detection"
-# model_complexity 0 and 2 (pose_landmark_lite / _heavy) come from the npm package @mediapipe/pose,
-# which livepose does not fetch yet; 1 is the wheel's pose_landmark_full.
-POSE_LANDMARK_MODELS = {1: "mediapipe/pose_landmark_full"}
+# MediaPipe Pose's model_complexity: 1 is the wheel's model; 0 and 2 come from the npm package @mediapipe/pose.
+POSE_LANDMARK_MODELS = {0: "mediapipe/pose_landmark_lite", 1: "mediapipe/pose_landmark_full",
+                        2: "mediapipe/pose_landmark_heavy"}
 
 
 class PoseDetectorNode(DetectorNode):
@@ -55,7 +55,8 @@ class PoseLandmarksNode(LandmarkNode):
     models_by_complexity = POSE_LANDMARK_MODELS
 
     min_tracking_confidence: float = param(0.5, "pose presence threshold", ge=0, le=1)
-    model_complexity: int = param(1, "1: the full model (0 lite and 2 heavy are not packaged yet)", choices=(1,))
+    model_complexity: int = param(1, "0: lite model, 1: full model, 2: heavy model (most accurate, slowest)",
+                                  choices=(0, 1, 2))
     smooth_landmarks: bool = param(True, "filter landmarks over time to reduce jitter (MediaPipe's One Euro settings)")
     enable_segmentation: bool = param(False, "also write the person mask to results['segmentation_mask']")
     smooth_segmentation: bool = param(True, "steady the mask's uncertain edge with the previous frame's")
