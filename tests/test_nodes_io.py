@@ -341,6 +341,30 @@ def test_export_writes_a_line_per_frame_and_undoes_the_selfie_mirror(tmp_path):
     assert empty == {"frame": 5, "t": 0.0, "hands": [], "faces": []}
 
 
+def test_export_writes_poses_and_masks_unmirrored(tmp_path):
+    from livepose.results import POSES, SEGMENTATION_MASK, Pose
+    from livepose.vision.rects import NormalizedRect
+
+    landmarks = np.column_stack([np.linspace(10, 42, 33), np.full(33, 20.0), np.zeros(33)])
+    world = np.column_stack([np.linspace(-0.3, 0.3, 33), np.zeros(33), np.zeros(33)])
+    body = Pose(landmarks, np.full(33, 0.9), np.full(33, 0.8), world, 0.99, NormalizedRect(0.5, 0.5, 1, 1, 0), 3)
+    mask = np.zeros((24, 48), np.float32)
+    mask[:, :12] = 1.0  # the person on the left quarter
+    with NodeHarness(ExportKeypoints, {"path": str(tmp_path / "k.jsonl"), "masks": str(tmp_path / "m")}) as export:
+        for index, mirrored in enumerate((False, True)):
+            base = Frame.capture(np.zeros((24, 48, 3), np.uint8), index, mirrored=mirrored)
+            export.process(base.with_results(**{POSES: (body,), SEGMENTATION_MASK: mask}))
+    plain, unmirrored = read_keypoints(tmp_path / "k.jsonl")
+    record = plain["poses"][0]
+    assert record["id"] == 3 and record["score"] == 0.99 and record["visibility"] == [0.9] * 33
+    assert record["landmarks"][0] == [10.0, 20.0, 0.0] and record["world_landmarks"][0] == [-0.3, 0.0, 0.0]
+    assert unmirrored["poses"][0]["landmarks"][0] == [38.0, 20.0, 0.0]  # x -> width - x
+    assert unmirrored["poses"][0]["world_landmarks"][0] == [0.3, 0.0, 0.0]  # metres: x -> -x
+    first, second = (cv2.imread(str(tmp_path / "m" / f"{i:06d}.png"), cv2.IMREAD_UNCHANGED) for i in (0, 1))
+    assert first.dtype == np.uint8 and first[:, :12].min() == 255 and first[:, 12:].max() == 0
+    assert second[:, 36:].min() == 255 and second[:, :36].max() == 0, "the mirror undone on the mask too"
+
+
 # -- detectors on stills -------------------------------------------------------------------------
 def static_reference_counts(folder: str, kind: str) -> dict[str, int]:
     """MediaPipe's static-mode count of hands or faces per image of a shared-media folder."""

@@ -100,6 +100,8 @@ TESTED = {
         "test_effects_on_replayed_keypoints_reload_when_the_file_is_saved",
     "livepose run my_replay.yaml --reload": "test_effects_on_replayed_keypoints_reload_when_the_file_is_saved",
     "livepose run pose --source clip.mp4 --offline --headless --keypoints body.jsonl": "test_the_pose_example",
+    "livepose run pose --source clip.mp4 --offline --headless --set pose.enable_segmentation=true "
+    "--keypoints body.jsonl --set keypoints_cli.masks=masks": "test_the_pose_masks_example",
     "livepose validate hands": "test_listing_commands",
     "livepose pipelines": "test_listing_commands",
     "livepose nodes": "test_listing_commands",
@@ -194,6 +196,30 @@ def test_the_pose_example(folder, models_ready):
     # The signer's shoulders are in the frame and visible; metres, not pixels, in the world landmarks.
     assert np.median([pose["visibility"][11] for pose in poses]) > 0.9
     assert 0.2 < np.median([abs(p["world_landmarks"][11][0] - p["world_landmarks"][12][0]) for p in poses]) < 0.6
+
+
+def test_the_pose_masks_example(folder, models_ready):
+    from livepose.models.cache import ModelCache, ModelSourceError
+
+    try:
+        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full"])
+    except ModelSourceError as error:
+        pytest.skip(f"the pose models cannot be prepared here: {error}")
+    command = next(c for c in readme_commands() if "keypoints_cli.masks=masks" in c)
+    result = livepose(command, folder)
+    assert result.returncode == 0, result.stderr
+    masks = sorted((folder / "masks").glob("*.png"))
+    assert [p.name for p in masks] == [f"{i:06d}.png" for i in range(58)]
+    rows = [json.loads(line) for line in (folder / "body.jsonl").read_text().splitlines()]
+    import cv2
+
+    for path, row in zip(masks[::10], rows[::10]):
+        mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        assert mask.shape == (720, 540) and mask.dtype == np.uint8
+        if row["poses"]:
+            x, y, _ = row["poses"][0]["landmarks"][11]  # the left shoulder lies on the person
+            assert mask[int(y), int(x)] > 127
+            assert 0.05 < (mask > 127).mean() < 0.9
 
 
 def test_synthetic_source_runs_without_a_camera(folder, models_ready):

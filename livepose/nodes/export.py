@@ -1,15 +1,19 @@
-"""The keypoint export node: every frame's hands, faces and body poses as one JSON line."""
+"""The keypoint export node: every frame's hands, faces and body poses as one JSON line, and with
+``masks`` the frame's person mask as a PNG beside it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 
+from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.keypoints import KeypointWriter
-from livepose.results import FACES, HANDS, MEDIA_TIME, POSES
+from livepose.results import FACES, HANDS, MEDIA_TIME, POSES, SEGMENTATION_MASK
 
 
 class _Unmirrored:
@@ -39,7 +43,7 @@ class ExportKeypoints(Node):
     """Write each frame's hands, faces and body poses to a JSON Lines file (one object per frame)."""
 
     inputs = ("frame",)
-    reads = (HANDS, FACES, POSES, MEDIA_TIME)
+    reads = (HANDS, FACES, POSES, SEGMENTATION_MASK, MEDIA_TIME)
     # Every frame's keypoints matter more than low latency: absorb a slow disk for about a second.
     input_queue: ClassVar[dict[str, Any]] = {"size": 30, "policy": "drop_oldest"}
 
@@ -47,8 +51,15 @@ class ExportKeypoints(Node):
     decimals: int = param(3, "decimals kept of landmark coordinates", ge=0, le=6)
     unmirror: bool = param(True, "for mirrored (selfie) frames, give x in the camera's original image")
     raw: bool = param(False, "also write raw_landmarks, the landmarks before a tracker smoothed them")
+    masks: str = param("", "folder for each frame's person mask as <frame>.png, 8-bit lossless (empty: none)")
 
     def setup(self) -> None:
+        self._mask_folder = Path(self.masks).expanduser() if self.masks else None
+        if self._mask_folder is not None:
+            try:
+                self._mask_folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise UserError(f"cannot write masks to {self._mask_folder}: {error.strerror}") from None
         self._writer = KeypointWriter(self.path, decimals=self.decimals, raw=self.raw)
         self._first_time: float | None = None
 
@@ -62,7 +73,18 @@ class ExportKeypoints(Node):
             faces = [_Unmirrored(f, frame.width) for f in faces]
             poses = None if poses is None else [_Unmirrored(p, frame.width) for p in poses]
         self._writer.write(frame.index, self._seconds(frame), hands, faces, poses)
+        mask = frame.results.get(SEGMENTATION_MASK)
+        if self._mask_folder is not None and mask is not None:
+            self._write_mask(frame, mask)
         return None
+
+    def _write_mask(self, frame: Frame, mask: np.ndarray) -> None:
+        levels = np.rint(np.asarray(mask, dtype=np.float32) * 255.0).astype(np.uint8)
+        if frame.mirrored and self.unmirror:
+            levels = cv2.flip(levels, 1)
+        path = self._mask_folder / f"{frame.index:06d}.png"  # type: ignore[operator]
+        if not cv2.imwrite(str(path), levels):
+            raise UserError(f"cannot write the mask {path}")
 
     def _seconds(self, frame: Frame) -> float:
         """The source's own time of the frame (a file's timestamps), else seconds since the first
