@@ -95,13 +95,13 @@ def load_pose_reference(path: Path) -> list[dict | None]:
         return json.load(handle)["frames"]
 
 
-def run_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0
-             ) -> tuple[list[dict | None], list[np.ndarray]]:
+def run_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0,
+             smooth_segmentation: bool = True) -> tuple[list[dict | None], list[np.ndarray]]:
     """Our answers on a clip in the reference's form: per frame ``None`` or the pose's landmarks,
     visibility and world landmarks, and the person mask at a quarter of the frame (uint8, as the
     reference's masks)."""
     count = len(load_pose_reference(media / "reference" / f"{name}.pose.json.gz"))
-    tracker = PoseTracker(*models, enable_segmentation=True)
+    tracker = PoseTracker(*models, enable_segmentation=True, smooth_segmentation=smooth_segmentation)
     source = VideoFileSource(media / CLIPS[name], color_matrix="bt601")
     poses_by_frame: list[dict | None] = []
     masks: list[np.ndarray] = []
@@ -147,12 +147,13 @@ def compare_answers(ours: list[dict | None], our_masks: list[np.ndarray], theirs
     )
 
 
-def compare_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0) -> PoseComparison:
+def compare_clip(models: tuple[ModelFn, ModelFn], media: Path, name: str, max_frames: int = 0,
+                 smooth_segmentation: bool = True) -> PoseComparison:
     """Our answers on a clip against MediaPipe's."""
     reference = [frame["pose"] for frame in load_pose_reference(media / "reference" / f"{name}.pose.json.gz")]
     masks_file = media / "reference" / f"{name}.masks.npz"
     reference_masks = list(np.load(masks_file)["pose"]) if masks_file.exists() else None
-    ours, our_masks = run_clip(models, media, name, max_frames)
+    ours, our_masks = run_clip(models, media, name, max_frames, smooth_segmentation)
     return compare_answers(ours, our_masks, reference, reference_masks)
 
 
@@ -173,8 +174,11 @@ def main() -> None:
     parser.add_argument("--against", choices=RUNTIMES,
                         help="compare with our own answers on this runtime instead of MediaPipe's: the spread "
                              "that rounding alone makes")
+    parser.add_argument("--no-smooth-segmentation", action="store_true",
+                        help="masks without MediaPipe's SegmentationSmoothingCalculator (smooth_segmentation off)")
     args = parser.parse_args()
-    print(machine_line(), f"runtime {args.runtime}", f"against {args.against or 'MediaPipe 0.10.21'}")
+    smooth = not args.no_smooth_segmentation
+    print(machine_line(), f"runtime {args.runtime}", f"smooth_segmentation {smooth}", f"against {args.against or 'MediaPipe 0.10.21'}")
     models = pose_models(args.runtime)
     other_models = pose_models(args.against) if args.against else None
     print("| clip | frames | same count | median px | p95 px | max px | visibility | world mm | mask IoU "
@@ -185,10 +189,10 @@ def main() -> None:
             print(f"| {name} | no reference |")
             continue
         if other_models is None:
-            result = compare_clip(models, args.media, name, args.frames)
+            result = compare_clip(models, args.media, name, args.frames, smooth)
         else:
-            ours, our_masks = run_clip(models, args.media, name, args.frames)
-            result = compare_answers(ours, our_masks, *run_clip(other_models, args.media, name, args.frames))
+            ours, our_masks = run_clip(models, args.media, name, args.frames, smooth)
+            result = compare_answers(ours, our_masks, *run_clip(other_models, args.media, name, args.frames, smooth))
         stats = result.landmarks
         print(f"| {name} | {stats.frames} | {stats.count_agreement:.3f} | {stats.median_px:.3f} | {stats.p95_px:.3f} "
               f"| {stats.max_px:.2f} | {result.visibility_median:.4f} | {result.world_median_mm:.2f} "

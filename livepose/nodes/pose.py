@@ -41,8 +41,10 @@ class PoseDetectorNode(DetectorNode):
 
 
 class PoseLandmarksNode(LandmarkNode):
-    """33 body landmarks (pixels, z in the scale of x) with visibility and presence, world landmarks in
-    metres, and with enable_segmentation a person mask, for the body ROI."""
+    """33 body landmarks with visibility and presence, world landmarks in metres, optionally a person mask.
+
+    Landmarks in pixels, z in the scale of x; the mask (enable_segmentation) frame-sized, zero without a body.
+    """
 
     requires = (results.POSE_ROIS,)
     reads = (results.RGB, results.STILL_IMAGE, results.MEDIA_TIME)
