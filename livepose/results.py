@@ -318,7 +318,8 @@ _KEYS = [
               ("pose_landmarks",), _tuple_of(TrackedRoi)),
     ResultKey("poses", "tuple[Pose, ...]",
               "the body found in the frame (see Pose; MediaPipe's Pose tracks one): 33 landmarks with "
-              "visibility and presence, and world landmarks in metres", ("pose_landmarks",), _tuple_of(Pose)),
+              "visibility and presence, and world landmarks in metres", ("pose_landmarks",), _tuple_of(Pose),
+              replayed_by=("replay",)),
     ResultKey("segmentation_mask", "ndarray (H, W) float32 in [0, 1], read-only",
               "the person mask at frame size, the probability per pixel: from selfie segmentation, or "
               "from the pose model (pose_landmarks with enable_segmentation; zero without a body)",

@@ -57,3 +57,42 @@ def test_points_a_model_could_not_place_become_null(tmp_path):
 def test_unwritable_path_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="cannot write keypoints"):
         KeypointWriter(tmp_path / "missing" / "k.jsonl")
+
+
+def _body(track_id=2):
+    from livepose.results import Pose
+    from livepose.vision.rects import NormalizedRect
+
+    landmarks = np.column_stack([np.linspace(10, 42, 33), np.linspace(5, 90, 33), np.zeros(33)])
+    world = np.column_stack([np.linspace(-0.3, 0.3, 33), np.zeros(33), np.full(33, 0.1)])
+    return Pose(landmarks, np.linspace(0, 1, 33), np.full(33, 0.75), world, 0.98, NormalizedRect(0.5, 0.5, 1, 1, 0),
+                track_id)
+
+
+def test_poses_written_are_read_back_as_poses(tmp_path):
+    from livepose.io.keypoints import KeypointReader, replayed_poses
+
+    path = tmp_path / "k.jsonl"
+    with KeypointWriter(path) as writer:
+        writer.write(0, 0.0, poses=[_body()])
+        writer.write(1, 0.04, poses=[])
+        writer.write(2, 0.08)  # a run without a pose node writes no "poses"
+    reader = KeypointReader(path)
+    first, empty, none = reader.next_record(), reader.next_record(), reader.next_record()
+    (pose,) = replayed_poses(first, (100, 60))
+    expected = _body()
+    np.testing.assert_allclose(pose.landmarks, expected.landmarks, atol=1e-3)
+    np.testing.assert_allclose(pose.world_landmarks, expected.world_landmarks, atol=1e-7)
+    np.testing.assert_allclose(pose.visibility, expected.visibility, atol=1e-4)
+    np.testing.assert_allclose(pose.presence, 0.75)
+    assert pose.track_id == 2 and pose.score == 0.98
+    assert replayed_poses(empty, (100, 60)) == () and replayed_poses(none, (100, 60)) is None
+
+
+def test_a_pose_without_33_points_is_named_with_its_line(tmp_path):
+    from livepose.io.keypoints import KeypointFileError, KeypointReader
+
+    path = tmp_path / "k.jsonl"
+    path.write_text('{"frame": 0, "hands": [], "faces": [], "poses": [{"landmarks": [[1, 2, 3]], "visibility": [1]}]}\n')
+    with pytest.raises(KeypointFileError, match=r"k.jsonl:1: .*33 landmarks"):
+        KeypointReader(path).next_record()

@@ -11,8 +11,8 @@ adds ``"poses": [{"id", "score", "landmarks": 33 x [x, y, z], "visibility": [33]
 "world_landmarks": 33 x [x, y, z] in metres}]`` (omitted by runs without one). Written with ``raw``, an
 object that a tracker smoothed also has ``"raw_landmarks"``: the landmarks as the model found them.
 
-:class:`KeypointReader` and :func:`replayed_results` read such a file back, a frame at a time, as the
-``replay`` node does.
+:class:`KeypointReader`, :func:`replayed_results` and :func:`replayed_poses` read such a file back, a
+frame at a time, as the ``replay`` node does.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any, Iterable, TextIO
 import numpy as np
 
 from livepose.errors import UserError
-from livepose.results import Face, Hand, NormalizedRect
+from livepose.results import Face, Hand, NormalizedRect, Pose
 
 
 def _landmark_list(landmarks: Any, decimals: int) -> list[list[float | None]]:
@@ -181,6 +181,11 @@ class KeypointReader:
                     not isinstance(item, dict) or np.shape(item.get("landmarks")) not in shapes for item in items):
                 expected = " or ".join(str(count) for count in counts)
                 raise self._error(f"has \"{kind}\" that are not objects with {expected} landmarks of x, y, z")
+        poses = record.get("poses", [])
+        if not isinstance(poses, list) or any(
+                not isinstance(item, dict) or np.shape(item.get("landmarks")) != (33, 3)
+                or np.shape(item.get("visibility")) != (33,) for item in poses):
+            raise self._error("has \"poses\" that are not objects with 33 landmarks of x, y, z and 33 visibilities")
         if record["frame"] <= self._last_frame:
             raise self._error(f"has frame {record['frame']} after frame {self._last_frame}: frames must increase")
         self._last_frame = record["frame"]
@@ -231,6 +236,28 @@ def _box(points: np.ndarray, image_size: tuple[int, int]) -> NormalizedRect:
 
 _NO_WORLD = np.full((21, 3), np.nan)
 _NO_WORLD.flags.writeable = False
+
+
+def _read_values(values: Any, count: int) -> np.ndarray:
+    array = np.full(count, np.nan) if values is None else np.array(values, dtype=np.float64)
+    array.flags.writeable = False
+    return array
+
+
+def replayed_poses(record: dict[str, Any], image_size: tuple[int, int]) -> tuple[Pose, ...] | None:
+    """The bodies of one checked record as ``pose_landmarks`` writes them, or ``None`` when the run that
+    wrote the file had no pose node. World landmarks and presence come back when the file has them
+    (NaN otherwise); the ROI is the landmarks' bounding box."""
+    if "poses" not in record:
+        return None
+    poses = []
+    for item in record["poses"]:
+        points = _landmarks(item["landmarks"])
+        world = item.get("world_landmarks")
+        poses.append(Pose(points, _read_values(item["visibility"], 33), _read_values(item.get("presence"), 33),
+                          _landmarks(world) if world is not None else _read_values(None, 99).reshape(33, 3),
+                          float(item.get("score") or 0.0), _box(points, image_size), int(item.get("id", -1))))
+    return tuple(poses)
 
 
 def replayed_results(record: dict[str, Any], image_size: tuple[int, int]) -> tuple[tuple[Hand, ...], tuple[Face, ...]]:

@@ -15,10 +15,10 @@ from typing import ClassVar
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import param
-from livepose.io.keypoints import KeypointReader, replayed_results
+from livepose.io.keypoints import KeypointReader, replayed_poses, replayed_results
 from livepose.io.sources import open_source
 from livepose.nodes.capture import Capture
-from livepose.results import FACES, HANDS, MEDIA_TIME, STILL_IMAGE
+from livepose.results import FACES, HANDS, MEDIA_TIME, POSES, STILL_IMAGE
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,9 @@ beyond that the keypoints were not made on this video."""
 
 
 class Replay(Capture):
-    """A video file's frames with the hands and faces of a keypoint file (--keypoints), paired by frame index."""
+    """A video file's frames with the hands, faces and poses of a keypoint file (--keypoints), paired by frame index."""
 
-    writes = (MEDIA_TIME, STILL_IMAGE, HANDS, FACES)
+    writes = (MEDIA_TIME, STILL_IMAGE, HANDS, FACES, POSES)
     pipeline_source_param: ClassVar[str] = "source"
 
     keypoints: str = param(..., "the JSON Lines file that --keypoints (or an export_keypoints node) wrote "
@@ -73,8 +73,13 @@ class Replay(Capture):
         self._pending = self._reader.next_record()
         if not self._checked_size:
             self._check_fits(record, frame)
-        hands, faces = replayed_results(record, (frame.height, frame.width))
-        return frame.with_results(**{HANDS: hands, FACES: faces})
+        size = (frame.height, frame.width)
+        hands, faces = replayed_results(record, size)
+        found = {HANDS: hands, FACES: faces}
+        poses = replayed_poses(record, size)
+        if poses is not None:
+            found[POSES] = poses
+        return frame.with_results(**found)
 
     def _start_again(self) -> None:
         self._source.close()
