@@ -10,6 +10,7 @@ import hashlib
 import io
 import tarfile
 import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ class _Registry:
 def registry(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     def install(*bodies: bytes | Exception) -> _Registry:
         fake = _Registry(*bodies)
-        monkeypatch.setattr(cache_module.urllib.request, "urlopen", fake)
+        monkeypatch.setattr(urllib.request, "urlopen", fake)
         monkeypatch.setattr(cache_module, "NPM_POSE_SHA256", hashlib.sha256(GOOD).hexdigest())
         return fake
 

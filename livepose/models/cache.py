@@ -27,8 +27,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -288,6 +286,9 @@ class ModelCache:
     def npm_pose_tarball(self) -> Path:
         """The verified @mediapipe/pose tarball in the download cache, fetched from the npm registry when
         absent or corrupt."""
+        import urllib.error  # http and ssl only for this download, not for every command that reads the cache
+        import urllib.request
+
         tarball = self.downloads_dir / NPM_POSE_FILENAME
         if tarball.exists():
             if sha256_of(tarball) == NPM_POSE_SHA256:
