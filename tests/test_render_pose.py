@@ -48,3 +48,25 @@ def test_draw_poses_draws_the_skeleton_by_side_and_skips_hidden_points():
     hidden = np.zeros_like(image)
     draw_poses(hidden, [_standing_pose(visibility=0.2)], style)
     assert not hidden.any(), "points under min_visibility are left out with their bones"
+
+
+def test_tint_mask_tints_the_person_only_and_in_proportion():
+    import numpy as np
+    import pytest
+
+    from livepose.render.mask import tint_mask
+
+    image = np.full((4, 6, 3), 100, np.uint8)
+    mask = np.zeros((4, 6), np.float32)
+    mask[:, :2] = 1.0
+    mask[:, 2] = 0.5
+    tint_mask(image, mask, color=(200, 0, 100), opacity=0.5)
+    assert (image[:, :2] == (150, 50, 100)).all(), "the person: half way to the colour"
+    assert (image[:, 2] == (125, 75, 100)).all(), "an uncertain pixel: a quarter of the way"
+    assert (image[:, 3:] == 100).all(), "the background untouched"
+    small = np.ones((2, 3), np.float32)
+    other = np.zeros((4, 6, 3), np.uint8)
+    tint_mask(other, small, color=(10, 20, 30), opacity=1.0)
+    assert (other == (10, 20, 30)).all(), "a smaller mask is resized to the frame"
+    with pytest.raises(ValueError):
+        tint_mask(other, small, opacity=2.0)

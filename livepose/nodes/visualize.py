@@ -10,6 +10,7 @@ from livepose.graph.node import Node, param
 from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_overlay, draw_rois,
                                   overlay_lines, overlay_rect, parse_color)
 from livepose.render.gestures import GestureStyle, draw_hands_faces_and_gestures
+from livepose.render.mask import tint_mask
 from livepose.render.pose import PoseStyle, draw_poses
 
 DETECTION_RESULTS = (results.PALMS, results.FACE_DETECTIONS, results.POSE_DETECTIONS)
@@ -30,11 +31,12 @@ class Visualize(Node):
 
     inputs = ("frame",)
     outputs = ("frame",)
-    reads = (*TRACKED_RESULTS, *DETECTION_RESULTS, results.GESTURES)
+    reads = (*TRACKED_RESULTS, *DETECTION_RESULTS, results.GESTURES, results.SEGMENTATION_MASK)
     writes = ()
 
     hands: bool = param(True, "draw the hand skeletons")
     pose: bool = param(True, "draw the body skeleton (its visible points)")
+    mask: bool = param(False, "tint the person mask (segmentation_mask, from selfie_segmentation or a pose node)")
     face: str = param("mesh", "face drawing: full mesh tessellation, contours, sparse points or off",
                       choices=("mesh", "contours", "points", "off"))
     boxes: bool = param(True, "draw rotated boxes of detections and of the tracked regions")
@@ -48,6 +50,7 @@ class Visualize(Node):
     face_color: str = param("#ffdc50", "colour of face contours and points")
     mesh_color: str = param("#c8c8c8", "colour of the face mesh lines")
     box_color: str = param("#ffc800", "colour of the rotated boxes")
+    mask_color: str = param("#3c78ff", "colour of the person mask's tint")
 
     def __init__(self, name: str | None = None, **params: Any) -> None:
         super().__init__(name, **params)
@@ -63,12 +66,16 @@ class Visualize(Node):
                                    antialias=self.antialias)
         self._pose_style = PoseStyle(left_color=self._hand_style.left_color, right_color=self._hand_style.right_color,
                                      thickness=self.thickness, antialias=self.antialias)
+        self._mask_color = parse_color(self.mask_color)
         self._overlay_style = OverlayStyle()
         self._gesture_style = GestureStyle()
 
     def process(self, frame: Frame) -> Frame:
         image = frame.image.copy()
         found = frame.results
+        mask = found.get(results.SEGMENTATION_MASK) if self.mask else None
+        if mask is not None:
+            tint_mask(image, mask, self._mask_color)
         if self.boxes:
             rois = [rect for key in (*DETECTION_RESULTS, *TRACKED_RESULTS)
                     for item in found.get(key, ()) if (rect := rect_of(item)) is not None]
