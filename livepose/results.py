@@ -279,7 +279,7 @@ _KEYS = [
               replayed_by=("replay",)),
     ResultKey("rgb", "ndarray (H, W, 3) uint8, read-only",
               "the frame's image in RGB order, converted once by the first model node and reused by the next",
-              ("palm_detector", "face_detector", "pose_detector"), _image),
+              ("palm_detector", "face_detector", "pose_detector", "holistic"), _image),
     ResultKey("hand_rois", "tuple[TrackedRoi, ...]",
               "the hand regions the landmark model runs on this frame: tracked from the previous frame or "
               "found by the palm detector", ("palm_detector",), _tuple_of(TrackedRoi)),
@@ -291,7 +291,7 @@ _KEYS = [
               "feedback stream back to the palm detector", ("hand_landmarks",), _tuple_of(TrackedRoi)),
     ResultKey("hands", "tuple[Hand, ...]",
               "the hands found in the frame (see Hand); a tracker gives them lasting ids and smooths them",
-              ("hand_landmarks",), _tuple_of(Hand), ("tracker",), ("replay",)),
+              ("hand_landmarks", "holistic"), _tuple_of(Hand), ("tracker",), ("replay",)),
     ResultKey("face_rois", "tuple[TrackedRoi, ...]",
               "the face regions the face mesh runs on this frame: tracked or found by the face detector",
               ("face_detector", "face_tracker"), _tuple_of(TrackedRoi)),
@@ -303,7 +303,7 @@ _KEYS = [
               ("face_landmarks",), _tuple_of(TrackedRoi)),
     ResultKey("faces", "tuple[Face, ...]",
               "the faces found in the frame (see Face); a tracker gives them lasting ids and smooths them",
-              ("face_landmarks", "face_tracker"), _tuple_of(Face), ("tracker",), ("replay",)),
+              ("face_landmarks", "face_tracker", "holistic"), _tuple_of(Face), ("tracker",), ("replay",)),
     ResultKey("gestures", "tuple[HandGesture, ...]",
               "each hand's gesture (see HandGesture), in the order of hands: open palm, fist, pointing, "
               "pinch, victory, thumbs up or none", ("gestures",), _tuple_of(HandGesture)),
@@ -318,12 +318,12 @@ _KEYS = [
               ("pose_landmarks",), _tuple_of(TrackedRoi)),
     ResultKey("poses", "tuple[Pose, ...]",
               "the body found in the frame (see Pose; MediaPipe's Pose tracks one): 33 landmarks with "
-              "visibility and presence, and world landmarks in metres", ("pose_landmarks",), _tuple_of(Pose),
+              "visibility and presence, and world landmarks in metres", ("pose_landmarks", "holistic"), _tuple_of(Pose),
               replayed_by=("replay",)),
     ResultKey("segmentation_mask", "ndarray (H, W) float32 in [0, 1], read-only",
               "the person mask at frame size, the probability per pixel: from selfie segmentation, or "
               "from the pose model (pose_landmarks with enable_segmentation; zero without a body)",
-              ("selfie_segmentation", "pose_landmarks"), _mask),
+              ("selfie_segmentation", "pose_landmarks", "holistic"), _mask),
 ]
 
 WELL_KNOWN: dict[str, ResultKey] = {key.name: key for key in _KEYS}

@@ -20,6 +20,7 @@ BUILTIN_NODES: dict[str, str] = {
     "face_tracker": "livepose.nodes.face:FaceTrackerNode",
     "pose_detector": "livepose.nodes.pose:PoseDetectorNode",
     "pose_landmarks": "livepose.nodes.pose:PoseLandmarksNode",
+    "holistic": "livepose.nodes.holistic:HolisticNode",
     "tracker": "livepose.nodes.tracker:Tracker",
     "gestures": "livepose.nodes.gestures:Gestures",
     "sunglasses": "livepose.nodes.effects:Sunglasses",

@@ -46,6 +46,7 @@ from livepose.vision.image_to_tensor import (
     crops_to_batch,
     image_to_letterboxed_tensor,
     letterboxed_image_roi,
+    sampled_roi,
 )
 from livepose.vision.landmarks import project_landmarks, to_pixels
 from livepose.vision.nms import weighted_nms
@@ -140,6 +141,18 @@ class FaceDetector:
         # The face graph maps detections back with the crop's projection matrix (not letterbox removal).
         roi = letterboxed_image_roi(image.shape[1], image.shape[0], FACE_DETECTOR_INPUT)
         return project_detections(detections.take(slice(0, self.max_num_objects)), roi, (image.shape[1], image.shape[0]))
+
+    def detect_in(self, image: np.ndarray, rect: NormalizedRect) -> Detections:
+        """The faces in the crop of ``rect`` (Holistic's ``FaceDetectionShortRangeByRoi``), best first,
+        mapped back to the image; all of them, not ``max_num_faces``."""
+        batch, _ = crops_to_batch(image, [rect], FACE_DETECTOR_INPUT)
+        outputs = self.model(batch)
+        detections = decode_detections(
+            outputs[self.output_names.regressors][0], outputs[self.output_names.scores][0], self.anchors, self.decode_options
+        )
+        detections = weighted_nms(detections, iou_threshold=0.3)
+        image_size = (image.shape[1], image.shape[0])
+        return project_detections(detections, sampled_roi(rect, image_size, FACE_DETECTOR_INPUT), image_size)
 
     def rois(self, image: np.ndarray) -> list[NormalizedRect]:
         image_size = (image.shape[1], image.shape[0])

@@ -13,6 +13,7 @@ Public API
 - ``crops_to_batch(image, rects, spec)`` → ``(tensors (B, H, W, 3) float32, paddings (B, 4))``.
 - ``image_to_letterboxed_tensor(image, spec)``: the whole image (the detectors' input), same return.
 - ``letterboxed_image_roi(image_width, image_height, spec)``: the pixel ROI that tensor was sampled from.
+- ``sampled_roi(rect, image_size, spec)``: the same for a crop of ``rect`` (a detector run on a ROI).
 - ``tensor_to_image_affine(rect, image_size, spec)`` → ``(2, 3)`` float64: the affine map from a crop's
   tensor pixels back to image pixels (to lay a model's ROI-sized mask over the frame).
 
@@ -52,6 +53,7 @@ __all__ = [
     "crops_to_batch",
     "image_to_letterboxed_tensor",
     "letterboxed_image_roi",
+    "sampled_roi",
     "tensor_to_image_affine",
 ]
 
@@ -312,6 +314,14 @@ def image_to_letterboxed_tensor(image: np.ndarray, spec: TensorSpec) -> tuple[np
     tensors, paddings = crops_to_batch(image, [NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0)], spec, repeated=True)
     left, top, right, bottom = (float(v) for v in paddings[0])
     return tensors[0], (left, top, right, bottom)
+
+
+def sampled_roi(rect: NormalizedRect, image_size: tuple[int, int], spec: TensorSpec
+                ) -> tuple[float, float, float, float, float]:
+    """The pixel ROI ``(cx, cy, w, h, rotation in radians)`` that ``crops_to_batch`` samples for ``rect``
+    (enlarged by the letterbox); ``detection.project_detections`` maps a detector's output back through it."""
+    (cx, cy), (w, h), _ = _roi_pixels(rect, image_size[0], image_size[1], spec)[0]
+    return cx, cy, w, h, rect.rotation
 
 
 def letterboxed_image_roi(
