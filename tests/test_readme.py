@@ -102,6 +102,7 @@ TESTED = {
     "livepose run pose --source clip.mp4 --offline --headless --keypoints body.jsonl": "test_the_pose_example",
     "livepose run pose --source clip.mp4 --offline --headless --set pose.enable_segmentation=true "
     "--keypoints body.jsonl --set keypoints_cli.masks=masks": "test_the_pose_masks_example",
+    "livepose run holistic --source clip.mp4 --offline --headless --keypoints all.jsonl": "test_the_holistic_example",
     "livepose validate hands": "test_listing_commands",
     "livepose pipelines": "test_listing_commands",
     "livepose nodes": "test_listing_commands",
@@ -220,6 +221,24 @@ def test_the_pose_masks_example(folder, models_ready):
             x, y, _ = row["poses"][0]["landmarks"][11]  # the left shoulder lies on the person
             assert mask[int(y), int(x)] > 127
             assert 0.05 < (mask > 127).mean() < 0.9
+
+
+def test_the_holistic_example(folder, models_ready):
+    from livepose.models.cache import ModelCache, ModelSourceError
+
+    try:  # beyond the default models: the pose pair and Holistic's hand re-crop
+        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full", "mediapipe/hand_recrop"])
+    except ModelSourceError as error:
+        pytest.skip(f"the holistic models cannot be prepared here: {error}")
+    command = next(c for c in readme_commands() if c.startswith("livepose run holistic"))
+    result = livepose(command, folder)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in (folder / "all.jsonl").read_text().splitlines()]
+    assert [row["frame"] for row in rows] == list(range(58))
+    assert sum(len(row["poses"]) for row in rows) >= 55 and sum(len(row["faces"]) for row in rows) >= 55
+    hands = [hand for row in rows for hand in row["hands"]]
+    assert hands and {hand["handedness"] for hand in hands} <= {"Left", "Right"}
+    assert all(len(row["faces"][0]["landmarks"]) == 468 for row in rows if row["faces"])
 
 
 def test_synthetic_source_runs_without_a_camera(folder, models_ready):
