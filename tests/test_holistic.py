@@ -139,3 +139,20 @@ def test_holistic_node_labels_the_persons_hands_on_a_mirrored_camera(holistic_mo
         assert np.linalg.norm(by_side["Left"].landmarks[0, :2] - wrist) < 25
         unflipped = flipped_by_side["Left"].landmarks[0, :2] * (-1, 1) + (found.width, 0)
         assert np.linalg.norm(unflipped - by_side["Left"].landmarks[0, :2]) < 8
+
+
+def test_parts_in_parallel_give_the_same_answers(holistic_models_ready) -> None:
+    import dataclasses
+
+    from livepose.nodes.holistic import HolisticNode
+    from livepose.results import FACES, HANDS, POSES
+    from livepose.testing import frames_from, run_node
+
+    frames = frames_from(media_file(CLIPS["FOOTBALL"]), max_frames=4)
+    runs = [run_node(HolisticNode, frames, params={"parallel_parts": parts}) for parts in (1, 3)]
+    for one, three in zip(*runs):
+        for key in (POSES, HANDS, FACES):
+            assert len(one.results[key]) == len(three.results[key])
+            for a, b in zip(one.results[key], three.results[key]):
+                np.testing.assert_array_equal(a.landmarks, b.landmarks)
+                assert dataclasses.replace(a, landmarks=None).__repr__() == dataclasses.replace(b, landmarks=None).__repr__()

@@ -38,6 +38,8 @@ class HolisticNode(Node):
     static_image_mode: bool | None = param(None, STATIC_IMAGE_MODE_DOC)
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads per model (0: one per core)", ge=0)
+    parallel_parts: int = param(3, "how many of the two hands and the face run at once (1: one after the other)",
+                                ge=1, le=3)
 
     def setup(self) -> None:
         face_model = FACE_ATTENTION_MODEL if self.refine_face_landmarks else FACE_LANDMARK_MODEL
@@ -48,7 +50,7 @@ class HolisticNode(Node):
             smooth_landmarks=self.smooth_landmarks, enable_segmentation=self.enable_segmentation,
             smooth_segmentation=self.smooth_segmentation, refine_face_landmarks=self.refine_face_landmarks,
             min_detection_confidence=self.min_detection_confidence,
-            min_tracking_confidence=self.min_tracking_confidence,
+            min_tracking_confidence=self.min_tracking_confidence, parallel_parts=self.parallel_parts,
         )
         self._empty_mask: np.ndarray | None = None
 
@@ -63,6 +65,11 @@ class HolisticNode(Node):
         if self.enable_segmentation:
             added[results.SEGMENTATION_MASK] = self._mask(frame)
         return frame.with_results(**added)
+
+    def close(self) -> None:
+        tracker = getattr(self, "tracker", None)  # absent when setup failed
+        if tracker is not None:
+            tracker.close()
 
     def _mask(self, frame: Frame) -> np.ndarray:
         mask = self.tracker.last_mask

@@ -30,8 +30,9 @@ Public API
 - ``HolisticTracker(pose_detector, pose_landmark, hand_recrop, hand_landmark, face_detector,
   face_landmark, *, smooth_landmarks=True, enable_segmentation=False, smooth_segmentation=True,
   refine_face_landmarks=False, min_detection_confidence=0.5, min_tracking_confidence=0.5,
-  static_image_mode=False)``: ``process(image, timestamp=None) -> HolisticResult``; ``last_mask``;
-  ``mirrored`` (settable per frame).
+  static_image_mode=False, parallel_parts=1)``: ``process(image, timestamp=None) -> HolisticResult``;
+  ``last_mask``; ``mirrored`` and ``static_image_mode`` (settable per frame); ``close()``.
+  ``parallel_parts`` (1 to 3): how many of the two hands and the face run at once.
 - ``HolisticResult``: ``pose``, ``left_hand``, ``right_hand``, ``face`` (each ``None`` when absent).
 """
 
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -237,6 +239,7 @@ class HolisticTracker:
         min_detection_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         static_image_mode: bool = False,
+        parallel_parts: int = 1,
     ) -> None:
         self.pose = PoseTracker(
             pose_detector_model, pose_landmark_model, static_image_mode=static_image_mode,
@@ -250,6 +253,16 @@ class HolisticTracker:
         self.face_landmarker = FaceLandmarker(face_landmark_model, refine_landmarks=refine_face_landmarks)
         self._hands = {"left": _TrackedPart(HAND_TRACKING), "right": _TrackedPart(HAND_TRACKING)}
         self._face = _TrackedPart(FACE_TRACKING)
+        # The hands and the face depend on the pose only, not on each other: with parallel_parts > 1 they
+        # run concurrently (onnxruntime releases the GIL), the calling thread taking one of them.
+        helpers = min(max(parallel_parts, 1), 3) - 1
+        self._pool = ThreadPoolExecutor(helpers, thread_name_prefix="livepose-holistic") if helpers else None
+
+    def close(self) -> None:
+        """Stop the helper threads (``parallel_parts`` > 1)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     @property
     def last_mask(self) -> np.ndarray | None:
@@ -284,9 +297,16 @@ class HolisticTracker:
             return HolisticResult(None, None, None, None)
         pose = poses[0]
         normalised = pose.landmarks[:, :2] / np.array(image_size)
-        left = self._hand(image, pose, normalised, "left", image_size)
-        right = self._hand(image, pose, normalised, "right", image_size)
-        return HolisticResult(pose, left, right, self._face_of(image, normalised, image_size))
+        jobs = [lambda: self._face_of(image, normalised, image_size),
+                lambda: self._hand(image, pose, normalised, "left", image_size),
+                lambda: self._hand(image, pose, normalised, "right", image_size)]
+        if self._pool is None:
+            face, left, right = (job() for job in jobs)
+        else:
+            pending = [self._pool.submit(job) for job in jobs[1:]]
+            face = jobs[0]()
+            left, right = (future.result() for future in pending)
+        return HolisticResult(pose, left, right, face)
 
     def _hand(self, image: np.ndarray, pose: Pose, normalised: np.ndarray, side: str,
               image_size: tuple[int, int]) -> Hand | None:
