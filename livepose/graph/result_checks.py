@@ -110,4 +110,5 @@ def _add_a_writer(key: str) -> str:
         return f"declare writes = ('{key}',) on the node that adds it"
     if len(known.writers) == 1:
         return f"add a {known.writers[0]} node before it (it writes '{key}')"
-    return f"add a {' or '.join(known.writers)} node before it (each writes '{key}')"
+    choices = f"{', '.join(known.writers[:-1])} or {known.writers[-1]}"
+    return f"add a {choices} node before it (each writes '{key}')"
