@@ -21,6 +21,7 @@ import click
 
 from livepose import interrupts
 from livepose.errors import UserError
+from livepose.batch.command import batch
 from livepose.models.cli import doctor, models_group
 
 log = logging.getLogger("livepose")
@@ -218,3 +219,4 @@ def list_pipelines() -> None:
 
 main.add_command(models_group)
 main.add_command(doctor)
+main.add_command(batch)

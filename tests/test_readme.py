@@ -103,6 +103,7 @@ TESTED = {
     "livepose run pose --source clip.mp4 --offline --headless --set pose.enable_segmentation=true "
     "--keypoints body.jsonl --set keypoints_cli.masks=masks": "test_the_pose_masks_example",
     "livepose run holistic --source clip.mp4 --offline --headless --keypoints all.jsonl": "test_the_holistic_example",
+    "livepose batch pose clips --out keypoints --workers 2": "test_the_batch_example",
     "livepose validate hands": "test_listing_commands",
     "livepose pipelines": "test_listing_commands",
     "livepose nodes": "test_listing_commands",
@@ -239,6 +240,28 @@ def test_the_holistic_example(folder, models_ready):
     hands = [hand for row in rows for hand in row["hands"]]
     assert hands and {hand["handedness"] for hand in hands} <= {"Left", "Right"}
     assert all(len(row["faces"][0]["landmarks"]) == 468 for row in rows if row["faces"])
+
+
+def test_the_batch_example(folder, models_ready):
+    from livepose.models.cache import ModelCache, ModelSourceError
+
+    try:
+        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full"])
+    except ModelSourceError as error:
+        pytest.skip(f"the pose models cannot be prepared here: {error}")
+    clips = folder / "clips"
+    clips.mkdir()
+    (clips / "signer.mp4").symlink_to(folder / "clip.mp4")
+    (clips / "more").mkdir()
+    (clips / "more" / "soup.mp4").symlink_to(media_file("sign-language-processing_pose/videos/SOUP.mp4"))
+    command = next(c for c in readme_commands() if c.startswith("livepose batch"))
+    result = livepose(command, folder)
+    assert result.returncode == 0, result.stderr
+    assert "2 done, 0 already complete, 0 failed" in result.stderr
+    assert len((folder / "keypoints" / "signer" / "keypoints.jsonl").read_text().splitlines()) == 58
+    assert len((folder / "keypoints" / "more" / "soup" / "keypoints.jsonl").read_text().splitlines()) == 41
+    again = livepose(command, folder)
+    assert again.returncode == 0 and "0 done, 2 already complete" in again.stderr, again.stderr
 
 
 def test_synthetic_source_runs_without_a_camera(folder, models_ready):
