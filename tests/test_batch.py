@@ -120,3 +120,45 @@ def test_a_mistake_in_the_settings_is_said_once_before_any_work(corpus: Path) ->
                        "--no-progress", cwd=corpus)
     assert result.returncode == 2 and "smooth_landmarks" in result.stderr and "Traceback" not in result.stderr
     assert not (corpus / "out").exists()
+
+
+DIE_ONCE = '''
+import os
+from pathlib import Path
+
+from livepose.graph.node import Node
+
+
+class DieOnce(Node):
+    """Kills its own process on the first frame it ever sees (a marker file remembers), like a crash in C."""
+
+    inputs = ("frame",)
+    outputs = ("frame",)
+    writes = ()
+
+    def process(self, frame):
+        marker = Path(__file__).with_name("died-once")
+        if not marker.exists():
+            marker.write_text("1")
+            os._exit(9)
+        return frame
+'''
+
+
+def test_an_input_whose_worker_dies_is_run_again(corpus: Path) -> None:
+    (corpus / "crashy.py").write_text(DIE_ONCE)
+    (corpus / "crashy.yaml").write_text(
+        "nodes:\n"
+        "  - {name: camera, type: capture, outputs: frames}\n"
+        "  - {name: crash, type: 'crashy:DieOnce', inputs: frames, outputs: out}\n")
+    result = _livepose("batch", "crashy.yaml", "corpus/signs/SOUP.mp4", "corpus/signs/FOOTBALL.mp4", "--out", "out",
+                       "--workers", "2", "--max-frames", "5", "--no-progress", cwd=corpus)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((corpus / "out" / "summary.json").read_text())
+    assert [row["status"] for row in rows] == ["done", "done"]
+    assert max(row["attempts"] for row in rows) == 2, "the input under the dead worker ran twice"
+    assert all(len((corpus / "out" / row["name"] / "keypoints.jsonl").read_text().splitlines()) == 5 for row in rows)
+    (corpus / "died-once").unlink()
+    result = _livepose("batch", "crashy.yaml", "corpus/signs/SOUP.mp4", "--out", "again", "--retries", "0",
+                       "--no-progress", cwd=corpus)
+    assert result.returncode == 1 and "died" in json.loads((corpus / "again" / "summary.json").read_text())[0]["error"]

@@ -40,11 +40,13 @@ def _table(rows: list, width: int = 100) -> str:  # type: ignore[type-arg]
               help="Inputs processed at once, each in its own process.")
 @click.option("--set", "settings", multiple=True, metavar="NODE.PARAM=VALUE",
               help="Override a node parameter (or a top-level setting); repeatable.")
+@click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Run an input again this many times when its worker process dies under it.")
 @click.option("--record", is_flag=True, help="Also record each input's output stream (recording.mp4).")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop each input after N frames.")
 @click.option("--progress/--no-progress", default=True, help="A progress bar over the inputs.")
-def batch(pipeline: str, inputs: tuple[str, ...], out: str, workers: int, settings: tuple[str, ...], record: bool,
-          max_frames: int | None, progress: bool) -> None:
+def batch(pipeline: str, inputs: tuple[str, ...], out: str, workers: int, settings: tuple[str, ...], retries: int,
+          record: bool, max_frames: int | None, progress: bool) -> None:
     """Run a pipeline offline over many videos, resumably."""
     from tqdm import tqdm
 
@@ -71,7 +73,7 @@ def batch(pipeline: str, inputs: tuple[str, ...], out: str, workers: int, settin
         bar.set_postfix_str(f"{frames[0]} frames, {frames[0] / elapsed:.1f} frames/s")
         bar.update(1)
 
-    rows = run_batch(items, options, workers, advance)
+    rows = run_batch(items, options, workers, advance, retries)
     bar.close()
     click.echo(_table(rows), err=True)
     done = sum(row.status == "done" for row in rows)

@@ -6,10 +6,10 @@
 - ``is_complete(item, options)``: all of them exist. They are written under temporary names and renamed
   into place only after the run succeeded, so an input killed half way is never taken for done.
 - ``run_input(item, options) -> BatchRow``: one input, in this process (what each worker does).
-- ``run_batch(items, options, workers=1, progress=None) -> list[BatchRow]``: the inputs not complete yet,
-  ``workers`` at a time in separate processes (each input in a fresh pipeline, so results equal a
-  single run's); a failing input is reported in its row and the others go on; ``<out>/summary.json``
-  holds every row.
+- ``run_batch(items, options, workers=1, progress=None, retries=1) -> list[BatchRow]``: the inputs not
+  complete yet, ``workers`` at a time in separate processes (each input in a fresh pipeline, so results
+  equal a single run's); a failing input is reported in its row and the others go on; an input whose
+  worker process died is run again up to ``retries`` times; ``<out>/summary.json`` holds every row.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class BatchRow:
     seconds: float = 0.0
     error: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
+    attempts: int = 0
+    """How many processes ran it: more than one when a worker died under it (and it was run again)."""
 
 
 def outputs_of(item: BatchInput, options: BatchOptions) -> dict[str, Path]:
@@ -145,7 +147,7 @@ def _write_summary(rows: list[BatchRow], out: Path) -> None:
 
 
 def run_batch(items: Sequence[BatchInput], options: BatchOptions, workers: int = 1,
-              progress: Callable[[BatchRow], None] | None = None) -> list[BatchRow]:
+              progress: Callable[[BatchRow], None] | None = None, retries: int = 1) -> list[BatchRow]:
     """Every input's row, in input order (see module docstring); ``progress`` is told of each as it ends."""
     rows: dict[int, BatchRow] = {}
     pending: list[int] = []
@@ -157,24 +159,30 @@ def run_batch(items: Sequence[BatchInput], options: BatchOptions, workers: int =
                 progress(rows[index])
         else:
             pending.append(index)
-    if workers <= 1 or len(pending) <= 1:
-        for index in pending:
-            rows[index] = run_input(items[index], options)
-            if progress:
-                progress(rows[index])
-    else:
-        # spawn: a fresh interpreter per worker, not a fork of this one and whatever threads it holds.
+    attempts = dict.fromkeys(pending, 0)
+    while pending:
+        # Worker processes even for one worker: a node that crashes its process costs that input, not the
+        # batch. spawn: fresh interpreters, not forks of this one and whatever threads it holds.
         with ProcessPoolExecutor(min(workers, len(pending)), mp_context=get_context("spawn")) as pool:
             futures = {pool.submit(run_input, items[index], options): index for index in pending}
+            pending = []
             for future in as_completed(futures):
                 index = futures[future]
                 try:
                     rows[index] = future.result()
-                except Exception as error:  # the worker process itself died (killed, out of memory)
+                except Exception as error:  # a worker process died (killed, out of memory, a crash in C)
+                    # The pool is then broken and every input it held comes here: run them again in a new one.
+                    attempts[index] += 1
+                    if attempts[index] <= retries:
+                        pending.append(index)
+                        continue
                     item = items[index]
-                    rows[index] = BatchRow(str(item.path), item.name, "failed", error=f"worker died: {error}")
+                    rows[index] = BatchRow(str(item.path), item.name, "failed",
+                                           error=f"its worker process died {attempts[index]} times: {error}")
+                rows[index].attempts = attempts[index] + 1
                 if progress:
                     progress(rows[index])
+        pending.sort()
     ordered = [rows[index] for index in range(len(items))]
     _write_summary(ordered, options.out)
     return ordered
