@@ -162,3 +162,26 @@ def test_an_input_whose_worker_dies_is_run_again(corpus: Path) -> None:
     result = _livepose("batch", "crashy.yaml", "corpus/signs/SOUP.mp4", "--out", "again", "--retries", "0",
                        "--no-progress", cwd=corpus)
     assert result.returncode == 1 and "died" in json.loads((corpus / "again" / "summary.json").read_text())[0]["error"]
+
+
+def test_the_same_batch_on_a_local_ray_equals_the_local_one_and_survives_a_dead_worker(corpus: Path) -> None:
+    pytest.importorskip("ray", reason="Ray (the ray extra, in the test extra) is not installed")
+    local = _livepose("batch", "pose", "corpus/signs/SOUP.mp4", "--out", "local", "--max-frames", "10",
+                      "--no-progress", cwd=corpus)
+    assert local.returncode == 0, local.stderr
+    (corpus / "crashy.py").write_text(DIE_ONCE)
+    (corpus / "crashy.yaml").write_text(
+        "nodes:\n"
+        "  - {name: camera, type: capture, outputs: frames}\n"
+        "  - {name: crash, type: 'crashy:DieOnce', inputs: frames, outputs: out}\n"
+        "  - {name: pose_detector, type: pose_detector, inputs: {frame: out, tracked: pose_tracks}, outputs: rois}\n"
+        "  - {name: pose, type: pose_landmarks, inputs: rois, outputs: {frame: poses, tracked: pose_tracks}}\n"
+        "streams:\n"
+        "  pose_tracks: {feedback: true}\n")
+    on_ray = _livepose("batch", "crashy.yaml", "corpus/signs/SOUP.mp4", "corpus/signs/broken.mp4", "--out", "ray",
+                       "--ray", "--workers", "2", "--max-frames", "10", "--no-progress", cwd=corpus)
+    rows = {row["name"]: row for row in json.loads((corpus / "ray" / "summary.json").read_text())}
+    assert rows["SOUP"]["status"] == "done" and rows["broken"]["status"] == "failed", on_ray.stderr
+    assert (corpus / "died-once").exists(), "a worker died under a task, and Ray ran the task again"
+    assert (corpus / "ray" / "SOUP" / "keypoints.jsonl").read_text() == \
+        (corpus / "local" / "SOUP" / "keypoints.jsonl").read_text()

@@ -104,6 +104,7 @@ TESTED = {
     "--keypoints body.jsonl --set keypoints_cli.masks=masks": "test_the_pose_masks_example",
     "livepose run holistic --source clip.mp4 --offline --headless --keypoints all.jsonl": "test_the_holistic_example",
     "livepose batch pose clips --out keypoints --workers 2": "test_the_batch_example",
+    "livepose batch pose clips --out keypoints-ray --ray": "test_the_batch_example",
     "livepose validate hands": "test_listing_commands",
     "livepose pipelines": "test_listing_commands",
     "livepose nodes": "test_listing_commands",
@@ -262,6 +263,11 @@ def test_the_batch_example(folder, models_ready):
     assert len((folder / "keypoints" / "more" / "soup" / "keypoints.jsonl").read_text().splitlines()) == 41
     again = livepose(command, folder)
     assert again.returncode == 0 and "0 done, 2 already complete" in again.stderr, again.stderr
+    on_ray = next(c for c in readme_commands() if c.startswith("livepose batch") and "--ray" in c)
+    result = livepose(on_ray, folder)
+    assert result.returncode == 0 and "2 done" in result.stderr, result.stderr
+    assert ((folder / "keypoints-ray" / "more" / "soup" / "keypoints.jsonl").read_text()
+            == (folder / "keypoints" / "more" / "soup" / "keypoints.jsonl").read_text())
 
 
 def test_synthetic_source_runs_without_a_camera(folder, models_ready):

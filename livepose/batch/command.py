@@ -42,11 +42,14 @@ def _table(rows: list, width: int = 100) -> str:  # type: ignore[type-arg]
               help="Override a node parameter (or a top-level setting); repeatable.")
 @click.option("--retries", type=click.IntRange(min=0), default=1, show_default=True,
               help="Run an input again this many times when its worker process dies under it.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the inputs as Ray tasks: on a local Ray started for the batch (--ray), or on the cluster "
+                   "at ADDRESS. Needs pip install 'livepose[ray]'.")
 @click.option("--record", is_flag=True, help="Also record each input's output stream (recording.mp4).")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop each input after N frames.")
 @click.option("--progress/--no-progress", default=True, help="A progress bar over the inputs.")
 def batch(pipeline: str, inputs: tuple[str, ...], out: str, workers: int, settings: tuple[str, ...], retries: int,
-          record: bool, max_frames: int | None, progress: bool) -> None:
+          ray_address: str | None, record: bool, max_frames: int | None, progress: bool) -> None:
     """Run a pipeline offline over many videos, resumably."""
     from tqdm import tqdm
 
@@ -57,12 +60,18 @@ def batch(pipeline: str, inputs: tuple[str, ...], out: str, workers: int, settin
 
     try:
         items = expand_inputs(inputs)
+        pipeline_file = find(pipeline).resolve()  # absolute: Ray's workers run in folders of their own
         # A mistake in the file or a --set is said once, before any worker starts.
-        load_pipeline(find(pipeline), Overrides(mode="offline", source=str(items[0].path), settings=list(settings)))
+        load_pipeline(pipeline_file, Overrides(mode="offline", source=str(items[0].path), settings=list(settings)))
+        if ray_address is not None:
+            import importlib.util
+
+            if importlib.util.find_spec("ray") is None:
+                raise UserError("--ray needs Ray: pip install 'livepose[ray]' (or pip install ray)")
     except UserError as error:
         click.echo(str(error), err=True)
         sys.exit(2)
-    options = BatchOptions(pipeline, Path(out), tuple(settings), record, max_frames)
+    options = BatchOptions(str(pipeline_file), Path(out).resolve(), tuple(settings), record, max_frames)
     bar = tqdm(total=len(items), unit="video", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     frames = [0]
     started = time.monotonic()
@@ -73,7 +82,7 @@ def batch(pipeline: str, inputs: tuple[str, ...], out: str, workers: int, settin
         bar.set_postfix_str(f"{frames[0]} frames, {frames[0] / elapsed:.1f} frames/s")
         bar.update(1)
 
-    rows = run_batch(items, options, workers, advance, retries)
+    rows = run_batch(items, options, workers, advance, retries, ray_address)
     bar.close()
     click.echo(_table(rows), err=True)
     done = sum(row.status == "done" for row in rows)

@@ -10,6 +10,8 @@
   complete yet, ``workers`` at a time in separate processes (each input in a fresh pipeline, so results
   equal a single run's); a failing input is reported in its row and the others go on; an input whose
   worker process died is run again up to ``retries`` times; ``<out>/summary.json`` holds every row.
+  ``ray_address`` (``""``: a local Ray started for the batch) runs the inputs as Ray tasks instead
+  (``livepose.batch.on_ray``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
@@ -146,8 +148,37 @@ def _write_summary(rows: list[BatchRow], out: Path) -> None:
     os.replace(partial, summary)
 
 
+def _in_processes(items: Sequence[BatchInput], pending: list[int], options: BatchOptions, workers: int,
+                  retries: int) -> Iterator[tuple[int, BatchRow]]:
+    """The pending inputs' rows as they end, ``workers`` processes at a time."""
+    attempts = dict.fromkeys(pending, 0)
+    while pending:
+        # Worker processes even for one worker: a node that crashes its process costs that input, not the
+        # batch. spawn: fresh interpreters, not forks of this one and whatever threads it holds.
+        with ProcessPoolExecutor(min(workers, len(pending)), mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(run_input, items[index], options): index for index in pending}
+            pending = []
+            for future in as_completed(futures):
+                index = futures[future]
+                try:
+                    row = future.result()
+                except Exception as error:  # a worker process died (killed, out of memory, a crash in C)
+                    # The pool is then broken and every input it held comes here: run them again in a new one.
+                    attempts[index] += 1
+                    if attempts[index] <= retries:
+                        pending.append(index)
+                        continue
+                    item = items[index]
+                    row = BatchRow(str(item.path), item.name, "failed",
+                                   error=f"its worker process died {attempts[index]} times: {error}")
+                row.attempts = attempts[index] + 1
+                yield index, row
+        pending.sort()
+
+
 def run_batch(items: Sequence[BatchInput], options: BatchOptions, workers: int = 1,
-              progress: Callable[[BatchRow], None] | None = None, retries: int = 1) -> list[BatchRow]:
+              progress: Callable[[BatchRow], None] | None = None, retries: int = 1,
+              ray_address: str | None = None) -> list[BatchRow]:
     """Every input's row, in input order (see module docstring); ``progress`` is told of each as it ends."""
     rows: dict[int, BatchRow] = {}
     pending: list[int] = []
@@ -159,30 +190,16 @@ def run_batch(items: Sequence[BatchInput], options: BatchOptions, workers: int =
                 progress(rows[index])
         else:
             pending.append(index)
-    attempts = dict.fromkeys(pending, 0)
-    while pending:
-        # Worker processes even for one worker: a node that crashes its process costs that input, not the
-        # batch. spawn: fresh interpreters, not forks of this one and whatever threads it holds.
-        with ProcessPoolExecutor(min(workers, len(pending)), mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(run_input, items[index], options): index for index in pending}
-            pending = []
-            for future in as_completed(futures):
-                index = futures[future]
-                try:
-                    rows[index] = future.result()
-                except Exception as error:  # a worker process died (killed, out of memory, a crash in C)
-                    # The pool is then broken and every input it held comes here: run them again in a new one.
-                    attempts[index] += 1
-                    if attempts[index] <= retries:
-                        pending.append(index)
-                        continue
-                    item = items[index]
-                    rows[index] = BatchRow(str(item.path), item.name, "failed",
-                                           error=f"its worker process died {attempts[index]} times: {error}")
-                rows[index].attempts = attempts[index] + 1
-                if progress:
-                    progress(rows[index])
-        pending.sort()
+    if ray_address is None:
+        finished = _in_processes(items, pending, options, workers, retries)
+    else:
+        from livepose.batch.on_ray import run_on_ray
+
+        finished = run_on_ray(items, pending, options, ray_address or None, workers, retries)
+    for index, row in finished:
+        rows[index] = row
+        if progress:
+            progress(row)
     ordered = [rows[index] for index in range(len(items))]
     _write_summary(ordered, options.out)
     return ordered
