@@ -174,3 +174,17 @@ def test_unloadable_model_file_is_a_user_error(tmp_path: Path) -> None:
 def test_missing_model_file_is_a_user_error(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="does not exist"):
         ModelSession(tmp_path / "absent.onnx")
+
+
+def test_a_model_is_loaded_once_per_process_for_the_same_file_and_settings(tiny_model: Path, tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    model = tmp_path / "tiny.onnx"
+    shutil.copyfile(tiny_model, model)
+    first = ModelSession(model, provider="cpu", intra_op_threads=1)
+    again = ModelSession(model, provider="cpu", intra_op_threads=1)
+    other_threads = ModelSession(model, provider="cpu", intra_op_threads=2)
+    assert again.session is first.session and other_threads.session is not first.session
+    os.utime(model, ns=(1, 1))  # the file rewritten (a new conversion): loaded afresh
+    assert ModelSession(model, provider="cpu", intra_op_threads=1).session is not first.session

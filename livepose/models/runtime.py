@@ -14,7 +14,8 @@ import importlib.util
 import logging
 import os
 import sys
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -174,10 +175,13 @@ class ModelSession:
         usable = [p for p in candidates if problems[p] is None]
         # TensorRT hands the nodes it cannot run to the next providers, so CUDA follows it when usable.
         chain = [*usable, *(["cuda"] if provider == "tensorrt" and provider_problem("cuda") is None else []), "cpu"]
+        providers = [_provider_options(p, device_id) for p in dict.fromkeys(chain)]
+        stat = self.path.stat()
+        key = (str(self.path.resolve()), stat.st_mtime_ns, stat.st_size, repr(providers), intra_op_threads,
+               inter_op_threads, optimization)
         try:
-            self.session = ort.InferenceSession(
-                str(self.path), options, providers=[_provider_options(p, device_id) for p in dict.fromkeys(chain)]
-            )
+            self.session = _shared_session(key, lambda: ort.InferenceSession(str(self.path), options,
+                                                                             providers=providers))
         except Exception as error:  # onnxruntime raises its own exception types for invalid models
             raise UserError(f"onnxruntime cannot load {self.path}: {error}") from None
         self.provider: str = _SHORT_NAMES[self.session.get_providers()[0]]
@@ -269,6 +273,25 @@ class ProviderStatus:
     built_in: bool  # present in this onnxruntime build
     working: bool  # a session really ran on it
     detail: str  # why not, or "ok"
+
+
+_SESSIONS: dict[tuple[object, ...], ort.InferenceSession] = {}
+_SESSION_LOCKS: dict[tuple[object, ...], threading.Lock] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _shared_session(key: tuple[object, ...], create: Callable[[], ort.InferenceSession]) -> ort.InferenceSession:
+    """One onnxruntime session per model file (as it is on disk) and settings, for the life of the process:
+    a second pipeline in the same process (a batch worker's next video, ``livepose.run`` again) starts
+    without loading and optimizing the model again. onnxruntime sessions may run from several threads."""
+    with _SESSIONS_LOCK:
+        lock = _SESSION_LOCKS.setdefault(key, threading.Lock())
+    # One lock per model: nodes loading different models at start-up still load them in parallel.
+    with lock:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = _SESSIONS[key] = create()
+        return session
 
 
 def check_providers() -> list[ProviderStatus]:
