@@ -282,6 +282,41 @@ SEGMENTATION_MODELS: dict[str, ZooModel] = {
 }
 
 
+def _pose_landmark_model(complexity: int, variant: str, member: str, sha256: str, size: int,
+                         source_package: str = "wheel") -> ZooModel:
+    """One of MediaPipe Pose's three landmark models: the same inputs and outputs, other weights."""
+    origin = "" if source_package == "wheel" else ", from npm @mediapipe/pose"
+    return ZooModel(
+        name=f"mediapipe/pose_landmark_{variant}",
+        task="pose_landmark",
+        description=f"MediaPipe body pose landmarks (model_complexity {complexity}{origin}): 33 + 6 auxiliary "
+        "points, world landmarks, a 256x256 person mask",
+        source_member=member,
+        source_sha256=sha256,
+        source_size=size,
+        input_name="input_1",
+        input_shape=(1, 256, 256, 3),
+        input_layout="NHWC",
+        color_order="RGB",
+        input_range=(0.0, 1.0),
+        outputs=(
+            ModelOutput(
+                "Identity", (1, 195),
+                "39 landmarks (33 + 6 auxiliary) as (x, y, z, visibility logit, presence logit), x, y, z "
+                "in input-crop pixels",
+            ),
+            ModelOutput("Identity_1", (1, 1), "pose presence, already a probability"),
+            ModelOutput("Identity_2", (1, 256, 256, 1), "person segmentation logits (apply sigmoid)"),
+            ModelOutput("Identity_3", (1, 64, 64, 39), "per-landmark heatmaps, for sub-pixel refinement"),
+            ModelOutput("Identity_4", (1, 117), "39 world landmarks as (x, y, z) in metres, hip-centred"),
+        ),  # fmt: skip
+        keypoint_count=33,
+        keypoint_names=(),
+        default=False,
+        source_package=source_package,
+    )
+
+
 # The body pose, long-range face, 478-point face and holistic hand re-crop models, kept beside ZOO for the
 # same reason as the segmentation models: tests/test_convert_pose_models.py holds each to a tolerance of its own
 # against TFLite (the pose landmark model's segmentation logits span about 1500, so 1e-4 absolute is too
@@ -319,92 +354,12 @@ POSE_AND_HOLISTIC_MODELS: dict[str, ZooModel] = {
             keypoint_names=("hip_center", "full_body_scale", "shoulder_center", "upper_body_scale"),
             default=False,
         ),
-        ZooModel(
-            name="mediapipe/pose_landmark_full",
-            task="pose_landmark",
-            description="MediaPipe body pose landmarks (model_complexity 1): 33 + 6 auxiliary points, "
-            "world landmarks, a 256x256 person mask",
-            source_member="mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
-            source_sha256="e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
-            source_size=6440512,
-            input_name="input_1",
-            input_shape=(1, 256, 256, 3),
-            input_layout="NHWC",
-            color_order="RGB",
-            input_range=(0.0, 1.0),
-            outputs=(
-                ModelOutput(
-                    "Identity", (1, 195),
-                    "39 landmarks (33 + 6 auxiliary) as (x, y, z, visibility logit, presence logit), x, y, z "
-                    "in input-crop pixels",
-                ),
-                ModelOutput("Identity_1", (1, 1), "pose presence, already a probability"),
-                ModelOutput("Identity_2", (1, 256, 256, 1), "person segmentation logits (apply sigmoid)"),
-                ModelOutput("Identity_3", (1, 64, 64, 39), "per-landmark heatmaps, for sub-pixel refinement"),
-                ModelOutput("Identity_4", (1, 117), "39 world landmarks as (x, y, z) in metres, hip-centred"),
-            ),  # fmt: skip
-            keypoint_count=33,
-            keypoint_names=(),
-            default=False,
-        ),
-        ZooModel(
-            name="mediapipe/pose_landmark_lite",
-            task="pose_landmark",
-            description="MediaPipe body pose landmarks (model_complexity 0, from npm @mediapipe/pose): 33 + 6 auxiliary points, "
-            "world landmarks, a 256x256 person mask",
-            source_member="package/pose_landmark_lite.tflite",
-            source_sha256="f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61",
-            source_size=2819824,
-            input_name="input_1",
-            input_shape=(1, 256, 256, 3),
-            input_layout="NHWC",
-            color_order="RGB",
-            input_range=(0.0, 1.0),
-            outputs=(
-                ModelOutput(
-                    "Identity", (1, 195),
-                    "39 landmarks (33 + 6 auxiliary) as (x, y, z, visibility logit, presence logit), x, y, z "
-                    "in input-crop pixels",
-                ),
-                ModelOutput("Identity_1", (1, 1), "pose presence, already a probability"),
-                ModelOutput("Identity_2", (1, 256, 256, 1), "person segmentation logits (apply sigmoid)"),
-                ModelOutput("Identity_3", (1, 64, 64, 39), "per-landmark heatmaps, for sub-pixel refinement"),
-                ModelOutput("Identity_4", (1, 117), "39 world landmarks as (x, y, z) in metres, hip-centred"),
-            ),  # fmt: skip
-            keypoint_count=33,
-            keypoint_names=(),
-            default=False,
-            source_package="npm-pose",
-        ),
-        ZooModel(
-            name="mediapipe/pose_landmark_heavy",
-            task="pose_landmark",
-            description="MediaPipe body pose landmarks (model_complexity 2, from npm @mediapipe/pose): 33 + 6 auxiliary points, "
-            "world landmarks, a 256x256 person mask",
-            source_member="package/pose_landmark_heavy.tflite",
-            source_sha256="59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe",
-            source_size=27709200,
-            input_name="input_1",
-            input_shape=(1, 256, 256, 3),
-            input_layout="NHWC",
-            color_order="RGB",
-            input_range=(0.0, 1.0),
-            outputs=(
-                ModelOutput(
-                    "Identity", (1, 195),
-                    "39 landmarks (33 + 6 auxiliary) as (x, y, z, visibility logit, presence logit), x, y, z "
-                    "in input-crop pixels",
-                ),
-                ModelOutput("Identity_1", (1, 1), "pose presence, already a probability"),
-                ModelOutput("Identity_2", (1, 256, 256, 1), "person segmentation logits (apply sigmoid)"),
-                ModelOutput("Identity_3", (1, 64, 64, 39), "per-landmark heatmaps, for sub-pixel refinement"),
-                ModelOutput("Identity_4", (1, 117), "39 world landmarks as (x, y, z) in metres, hip-centred"),
-            ),  # fmt: skip
-            keypoint_count=33,
-            keypoint_names=(),
-            default=False,
-            source_package="npm-pose",
-        ),
+        _pose_landmark_model(1, "full", "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+                             "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 6440512),
+        _pose_landmark_model(0, "lite", "package/pose_landmark_lite.tflite",
+                             "f17bfbecadb61c3be1baa8b8d851cc6619c870a87167b32848ad20db306b9d61", 2819824, "npm-pose"),
+        _pose_landmark_model(2, "heavy", "package/pose_landmark_heavy.tflite",
+                             "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe", 27709200, "npm-pose"),
         ZooModel(
             name="mediapipe/face_detection_full_range",
             task="face_detection",
