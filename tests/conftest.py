@@ -32,3 +32,26 @@ def models_ready() -> None:
         ModelCache().prepare(DEFAULT_MODELS)
     except ModelSourceError as exc:
         pytest.skip(f"the default models cannot be prepared here: {exc}")
+
+
+POSE_MODELS = ["mediapipe/pose_detection", "mediapipe/pose_landmark_full"]
+HOLISTIC_MODELS = [*POSE_MODELS, "mediapipe/hand_recrop", *DEFAULT_MODELS]
+
+
+def _prepared_or_skip(names: list[str], what: str) -> None:
+    try:
+        ModelCache().prepare(names)
+    except ModelSourceError as exc:
+        pytest.skip(f"the {what} models cannot be prepared here: {exc}")
+
+
+@pytest.fixture(scope="session")
+def pose_models_ready() -> None:
+    """MediaPipe Pose's detector and full landmark model in the user's model cache, or a skip."""
+    _prepared_or_skip(POSE_MODELS, "pose")
+
+
+@pytest.fixture(scope="session")
+def holistic_models_ready() -> None:
+    """Every model MediaPipe Holistic runs (pose, hand re-crop, hands, face), or a skip."""
+    _prepared_or_skip(HOLISTIC_MODELS, "holistic")

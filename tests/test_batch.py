@@ -68,13 +68,7 @@ def _livepose(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture()
-def corpus(tmp_path: Path) -> Path:
-    from livepose.models.cache import ModelCache, ModelSourceError
-
-    try:
-        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full"])
-    except ModelSourceError as error:
-        pytest.skip(f"the pose models cannot be prepared here: {error}")
+def corpus(tmp_path: Path, pose_models_ready: None) -> Path:
     folder = tmp_path / "corpus"
     for clip in CLIPS:
         source = media_file(clip)

@@ -29,8 +29,6 @@ from livepose.vision.rects import NormalizedRect
 from media_paths import media_file
 
 ROOT = Path(__file__).resolve().parents[1]
-HOLISTIC_MODELS = ["mediapipe/pose_detection", "mediapipe/pose_landmark_full", "mediapipe/hand_recrop",
-                   "mediapipe/hand_landmark_full", "mediapipe/face_detection_short_range", "mediapipe/face_landmark"]
 # 30 fps clips: MediaPipe's Python solutions smooth as if every video were 30 fps, the holistic node on the
 # file's own clock, so on a 24 fps clip (video.mp4) the pose's smoothing, and the hands after it, differ a little.
 CLIPS = {"SOUP": "sign-language-processing_pose/videos/SOUP.mp4",
@@ -75,16 +73,6 @@ def test_tracking_keeps_the_previous_roi_only_while_the_part_stays_close() -> No
     # A previous landmark outside the re-crop ROI shrunk by 10 %.
     outside = np.array([[0.41, 0.5], [0.5, 0.5]])
     assert not keep_tracking(outside, previous, NormalizedRect(0.5, 0.5, 0.2, 0.2, 0.0), size, HAND_TRACKING)
-
-
-@pytest.fixture(scope="module")
-def holistic_models_ready() -> None:
-    from livepose.models.cache import ModelCache, ModelSourceError
-
-    try:
-        ModelCache().prepare(HOLISTIC_MODELS)
-    except ModelSourceError as error:
-        pytest.skip(f"the holistic models cannot be prepared here: {error}")
 
 
 @pytest.mark.parametrize("clip", list(CLIPS))

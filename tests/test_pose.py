@@ -29,20 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 compare_pose = pytest.importorskip("compare_pose")
 
-POSE_MODELS = ["mediapipe/pose_detection", "mediapipe/pose_landmark_full"]
 CLIPS = {"SOUP": "sign-language-processing_pose/videos/SOUP.mp4",
          "FOOTBALL": "sign-language-processing_pose/videos/FOOTBALL.mp4",
          "video": "sign-language-processing_pose/sample-data/video/video.mp4"}
-
-
-@pytest.fixture(scope="module")
-def pose_models_ready() -> None:
-    from livepose.models.cache import ModelCache, ModelSourceError
-
-    try:
-        ModelCache().prepare(POSE_MODELS)
-    except ModelSourceError as error:
-        pytest.skip(f"the pose models cannot be prepared here: {error}")
 
 
 @pytest.mark.parametrize("clip", list(CLIPS))

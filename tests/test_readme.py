@@ -179,13 +179,7 @@ def test_the_refined_face_example_writes_478_points(folder, models_ready):
     assert faces and all(len(face["landmarks"]) == 478 for face in faces)
 
 
-def test_the_pose_example(folder, models_ready):
-    from livepose.models.cache import ModelCache, ModelSourceError
-
-    try:  # the pose models are not among the default ones models_ready prepares
-        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full"])
-    except ModelSourceError as error:
-        pytest.skip(f"the pose models cannot be prepared here: {error}")
+def test_the_pose_example(folder, models_ready, pose_models_ready):
     command = next(c for c in readme_commands() if c.startswith("livepose run pose"))
     result = livepose(command, folder)
     assert result.returncode == 0, result.stderr
@@ -201,13 +195,7 @@ def test_the_pose_example(folder, models_ready):
     assert 0.2 < np.median([abs(p["world_landmarks"][11][0] - p["world_landmarks"][12][0]) for p in poses]) < 0.6
 
 
-def test_the_pose_masks_example(folder, models_ready):
-    from livepose.models.cache import ModelCache, ModelSourceError
-
-    try:
-        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full"])
-    except ModelSourceError as error:
-        pytest.skip(f"the pose models cannot be prepared here: {error}")
+def test_the_pose_masks_example(folder, models_ready, pose_models_ready):
     command = next(c for c in readme_commands() if "keypoints_cli.masks=masks" in c)
     result = livepose(command, folder)
     assert result.returncode == 0, result.stderr
@@ -225,13 +213,7 @@ def test_the_pose_masks_example(folder, models_ready):
             assert 0.05 < (mask > 127).mean() < 0.9
 
 
-def test_the_holistic_example(folder, models_ready):
-    from livepose.models.cache import ModelCache, ModelSourceError
-
-    try:  # beyond the default models: the pose pair and Holistic's hand re-crop
-        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full", "mediapipe/hand_recrop"])
-    except ModelSourceError as error:
-        pytest.skip(f"the holistic models cannot be prepared here: {error}")
+def test_the_holistic_example(folder, models_ready, holistic_models_ready):
     command = next(c for c in readme_commands() if c.startswith("livepose run holistic"))
     result = livepose(command, folder)
     assert result.returncode == 0, result.stderr
@@ -243,13 +225,7 @@ def test_the_holistic_example(folder, models_ready):
     assert all(len(row["faces"][0]["landmarks"]) == 468 for row in rows if row["faces"])
 
 
-def test_the_batch_example(folder, models_ready):
-    from livepose.models.cache import ModelCache, ModelSourceError
-
-    try:
-        ModelCache().prepare(["mediapipe/pose_detection", "mediapipe/pose_landmark_full"])
-    except ModelSourceError as error:
-        pytest.skip(f"the pose models cannot be prepared here: {error}")
+def test_the_batch_example(folder, models_ready, pose_models_ready):
     clips = folder / "clips"
     clips.mkdir()
     (clips / "signer.mp4").symlink_to(folder / "clip.mp4")

@@ -4,8 +4,6 @@ the hands and face follow the pose of the same frame, so the loop cannot be spli
 
 from __future__ import annotations
 
-import numpy as np
-
 from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
@@ -14,6 +12,7 @@ from livepose.nodes.face import FACE_ATTENTION_MODEL, FACE_LANDMARK_MODEL
 from livepose.nodes.pose import POSE_DETECTION_MODEL, POSE_LANDMARK_MODELS
 from livepose.nodes.tracking import STATIC_IMAGE_MODE_DOC, is_static, open_model, rgb_of
 from livepose.vision.holistic import HolisticTracker
+from livepose.vision.segmentation import empty_mask
 
 HAND_RECROP_MODEL = "mediapipe/hand_recrop"
 HAND_LANDMARK_MODEL = "mediapipe/hand_landmark_full"
@@ -52,7 +51,6 @@ class HolisticNode(Node):
             min_detection_confidence=self.min_detection_confidence,
             min_tracking_confidence=self.min_tracking_confidence, parallel_parts=self.parallel_parts,
         )
-        self._empty_mask: np.ndarray | None = None
 
     def process(self, frame: Frame) -> Frame:
         rgb = rgb_of(frame)
@@ -63,20 +61,12 @@ class HolisticNode(Node):
         added = {results.RGB: rgb, results.POSES: () if found.pose is None else (found.pose,),
                  results.HANDS: hands, results.FACES: () if found.face is None else (found.face,)}
         if self.enable_segmentation:
-            added[results.SEGMENTATION_MASK] = self._mask(frame)
+            # No body, no person: an all-background mask, so an effect reading it still gets one.
+            mask = self.tracker.last_mask
+            added[results.SEGMENTATION_MASK] = mask if mask is not None else empty_mask(frame.image.shape[:2])
         return frame.with_results(**added)
 
     def close(self) -> None:
         tracker = getattr(self, "tracker", None)  # absent when setup failed
         if tracker is not None:
             tracker.close()
-
-    def _mask(self, frame: Frame) -> np.ndarray:
-        mask = self.tracker.last_mask
-        if mask is not None:
-            return mask
-        # No body, no person: an all-background mask, so an effect reading it still gets one.
-        if self._empty_mask is None or self._empty_mask.shape != frame.image.shape[:2]:
-            self._empty_mask = np.zeros(frame.image.shape[:2], np.float32)
-            self._empty_mask.flags.writeable = False
-        return self._empty_mask

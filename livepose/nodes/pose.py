@@ -18,6 +18,7 @@ from livepose.graph.node import param
 from livepose.nodes.tracking import DetectorNode, LandmarkNode, is_static
 from livepose.vision.pose import PoseDetector, PoseLandmarker, PoseStepOutput
 from livepose.vision.rects import TrackedRoi
+from livepose.vision.segmentation import empty_mask
 
 POSE_DETECTION_MODEL = "mediapipe/pose_detection"
 # MediaPipe Pose's model_complexity: 1 is the wheel's model; 0 and 2 come from the npm package @mediapipe/pose.
@@ -65,10 +66,6 @@ class PoseLandmarksNode(LandmarkNode):
     static_image_mode: bool | None = param(None, "no smoothing across frames (default: stills from an image folder)")
     model: str = param("", "zoo name or .onnx path; empty: chosen by model_complexity")
 
-    def setup(self) -> None:
-        super().setup()
-        self._empty_masks: dict[tuple[int, int], np.ndarray] = {}
-
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> PoseStepOutput:
         still = is_static(self.static_image_mode, frame)
         # Left and right follow the person, whether or not this frame was mirrored.
@@ -79,14 +76,6 @@ class PoseLandmarksNode(LandmarkNode):
         added: dict[str, Any] = {results.POSES: found.objects}
         if self.enable_segmentation:
             mask = found.segmentation_mask
-            added[results.SEGMENTATION_MASK] = mask if mask is not None else self._empty_mask(frame.image.shape[:2])
+            # No body, no person: an all-background mask, so an effect reading it still gets one.
+            added[results.SEGMENTATION_MASK] = mask if mask is not None else empty_mask(frame.image.shape[:2])
         return added
-
-    def _empty_mask(self, shape: tuple[int, int]) -> np.ndarray:
-        # No body, no person: an all-background mask, so an effect reading it still gets one.
-        mask = self._empty_masks.get(shape)
-        if mask is None:
-            mask = np.zeros(shape, np.float32)
-            mask.flags.writeable = False
-            self._empty_masks = {shape: mask}
-        return mask

@@ -6,6 +6,7 @@ Public API
   produced for the crop of ``rect`` (sampled with ``spec``) laid over the whole frame, zero outside the
   ROI: MediaPipe's ``WarpAffineCalculator`` (bilinear, ``BORDER_ZERO``) with the inverse of the crop's
   projection.
+- ``empty_mask(shape)``: the all-background mask of a frame with no person, read-only and shared.
 - ``smooth_segmentation(current, previous, combine_with_previous_ratio=0.7)`` → float32 mask:
   MediaPipe's ``SegmentationSmoothingCalculator``: each pixel mixes in the previous frame's value in
   proportion to how *uncertain* the new one is (near 0.5), so confident pixels follow at once and
@@ -16,6 +17,8 @@ Both follow MediaPipe 0.10.21's ``pose_landmark_cpu`` graph as compiled into the
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -23,7 +26,7 @@ from livepose.vision._float32 import F32
 from livepose.vision.image_to_tensor import TensorSpec, tensor_to_image_affine
 from livepose.vision.rects import NormalizedRect
 
-__all__ = ["roi_mask_to_image", "smooth_segmentation"]
+__all__ = ["empty_mask", "roi_mask_to_image", "smooth_segmentation"]
 
 # The polynomial MediaPipe's SegmentationSmoothingCalculator uses for the uncertainty of a probability p,
 # in x = (p - 0.5)^2 (``segmentation_smoothing_calculator.cc``).
@@ -40,6 +43,14 @@ def roi_mask_to_image(
         flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
     )
     np.clip(mask, 0.0, 1.0, out=mask)
+    return mask
+
+
+@lru_cache(maxsize=4)
+def empty_mask(shape: tuple[int, int]) -> np.ndarray:
+    """A ``(H, W)`` float32 mask of zeros, read-only: one per frame size, not one per frame."""
+    mask = np.zeros(shape, np.float32)
+    mask.flags.writeable = False
     return mask
 
 
