@@ -95,6 +95,22 @@ def test_damaged_entry_is_detected_and_rebuilt(
     assert path.read_bytes() == good  # conversion is deterministic
 
 
+def test_dynamic_batch_variant_is_a_separate_verified_entry(offline_cache: ModelCache, messages: Messages) -> None:
+    [fixed] = offline_cache.prepare([SMALL_MODEL])
+    assert not offline_cache.is_prepared(SMALL_MODEL, dynamic_batch=True)
+    messages.clear()
+    batched = offline_cache.path(SMALL_MODEL, dynamic_batch=True)
+    assert messages.mention("with a dynamic batch") and messages.mention("converting")
+    assert batched != fixed and batched.name == "face_detection_short_range.batch.onnx"
+    manifest = json.loads(offline_cache.entry(SMALL_MODEL, dynamic_batch=True).manifest_path.read_text())
+    assert manifest["batch"] == "dynamic" and manifest["onnx_sha256"] == cache_module.sha256_of(batched)
+    assert resolve_model(SMALL_MODEL, cache=offline_cache, dynamic_batch=True) == batched
+    assert resolve_model(SMALL_MODEL, cache=offline_cache) == fixed  # the fixed entry is untouched
+    batched.write_bytes(batched.read_bytes()[:100])
+    assert offline_cache.problem(SMALL_MODEL, dynamic_batch=True) == "ONNX file has the wrong size (partial or corrupt)"
+    assert offline_cache.is_prepared(SMALL_MODEL)
+
+
 def test_force_prepare_rebuilds_an_intact_entry(offline_cache: ModelCache, messages: Messages) -> None:
     offline_cache.prepare([SMALL_MODEL])
     messages.clear()

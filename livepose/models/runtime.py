@@ -136,6 +136,8 @@ class ModelSession:
     ``model`` is a zoo name (prepared on first use) or a path to an .onnx file. ``provider`` is
     ``auto | tensorrt | cuda | cpu``; ``self.provider`` tells which one the session really uses.
     Thread counts of 0 leave onnxruntime's defaults. ``optimization`` is the graph optimization level.
+    ``dynamic_batch`` loads a zoo model's variant with a dynamic batch axis; ``max_batch`` says how many
+    items one call of the loaded model takes (None: any number).
     """
 
     def __init__(
@@ -147,6 +149,7 @@ class ModelSession:
         inter_op_threads: int = 0,
         optimization: OptimizationLevel = "all",
         device_id: int = 0,
+        dynamic_batch: bool = False,
     ) -> None:
         if provider not in PROVIDERS:
             raise UserError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
@@ -156,7 +159,7 @@ class ModelSession:
             )
         if intra_op_threads < 0 or inter_op_threads < 0:
             raise UserError("thread counts must be 0 (onnxruntime's default) or positive")
-        self.path = resolve_model(model)
+        self.path = resolve_model(model, dynamic_batch=dynamic_batch)
         self.requested_provider = provider
         self.device_id = device_id
 
@@ -203,6 +206,8 @@ class ModelSession:
         self.inputs = tuple(TensorSpec(i.name, tuple(i.shape), i.type) for i in self.session.get_inputs())
         self.outputs = tuple(TensorSpec(o.name, tuple(o.shape), o.type) for o in self.session.get_outputs())
         self.input_names = tuple(spec.name for spec in self.inputs)
+        first_axis = self.inputs[0].shape[0] if self.inputs and self.inputs[0].shape else None
+        self.max_batch: int | None = first_axis if isinstance(first_axis, int) else None
         self.output_names = tuple(spec.name for spec in self.outputs)
 
     @property

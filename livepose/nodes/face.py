@@ -6,7 +6,7 @@ from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS
-from livepose.nodes.tracking import (STATIC_IMAGE_MODE_DOC, DetectorNode, LandmarkNode, is_static, node_params,
+from livepose.nodes.tracking import (MAX_BATCH_DOC, STATIC_IMAGE_MODE_DOC, DetectorNode, LandmarkNode, is_static, node_params,
                                      open_model, rgb_of)
 from livepose.vision.face import FaceDetector, FaceLandmarker, FaceTracker
 
@@ -83,12 +83,15 @@ class FaceTrackerNode(Node):
     landmark_model: str = param(FACE_LANDMARK_MODEL, "zoo name or .onnx path")
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads per model (0: one per core)", ge=0)
+    max_batch: int = param(1, MAX_BATCH_DOC, ge=1)
 
     def setup(self) -> None:
+        landmark_model = landmark_model_name(self.landmark_model, self.refine_landmarks)
+        batching = {"max_batch": self.max_batch} if self.max_batch > 1 else {}
         self.tracker = FaceTracker(
             open_model(self.detector_model, self.provider, self.threads),
-            open_model(landmark_model_name(self.landmark_model, self.refine_landmarks), self.provider, self.threads),
-            **node_params(self, FACE_DETECTOR_PARAMS + FACE_LANDMARKER_PARAMS),
+            open_model(landmark_model, self.provider, self.threads, max_batch=self.max_batch),
+            **node_params(self, FACE_DETECTOR_PARAMS + FACE_LANDMARKER_PARAMS), **batching,
         )
 
     def process(self, frame: Frame) -> Frame:

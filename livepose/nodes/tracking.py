@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from livepose import results
+from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
@@ -49,16 +50,28 @@ def is_static(static_image_mode: bool | None, frame: Frame) -> bool:
     return bool(frame.results.get(results.STILL_IMAGE, False))
 
 
-def open_model(model: str, provider: str, threads: int, parallel_items: int = 1) -> ModelFn:
+MAX_BATCH_DOC = ("objects of a frame per model call: 1 runs MediaPipe's model once per object; more loads the "
+                 "model converted with a dynamic batch axis and runs up to that many in one call (for the GPU)")
+
+
+def open_model(model: str, provider: str, threads: int, parallel_items: int = 1, max_batch: int = 1) -> ModelFn:
     """A model callable that takes any batch size.
 
     MediaPipe's models have a fixed batch of 1, so the items of a batch (the hands of one frame)
     run as separate calls; with ``parallel_items`` > 1 they run concurrently (onnxruntime releases
-    the GIL), which shortens the tracking loop's critical path on a multi-core CPU.
+    the GIL), which shortens the tracking loop's critical path on a multi-core CPU. With
+    ``max_batch`` > 1 a zoo model is loaded in its dynamic-batch conversion and runs a whole batch in
+    one call (the caller chunks batches larger than ``max_batch``).
     """
-    session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1)  # type: ignore[arg-type]
-    if not isinstance(session.inputs[0].shape[0], int):
+    session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1,  # type: ignore[arg-type]
+                           dynamic_batch=max_batch > 1)
+    if session.max_batch is None:
         return session.run
+    if max_batch > 1:
+        raise UserError(
+            f"max_batch: {max_batch} needs a model with a dynamic batch axis, but {session.path} takes a fixed batch "
+            f"of {session.max_batch}; export it with a dynamic first axis, or set max_batch: 1"
+        )
     # The calling thread runs one item itself and the pool the others: one thread fewer to wake.
     helpers = parallel_items - 1
     pool = ThreadPoolExecutor(helpers, thread_name_prefix="livepose-model") if helpers else None
@@ -168,11 +181,13 @@ class LandmarkNode(_ChoosesModel, Node):
 
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
+    max_batch: int = param(1, MAX_BATCH_DOC, ge=1)
 
     def setup(self) -> None:
         parallel = getattr(self, self.parallel_param) if self.parallel_param else 1
-        model = open_model(self.model_name(), self.provider, self.threads, parallel)
-        self.landmarker = self.landmarker_class(model, **node_params(self, self.landmarker_params))
+        model = open_model(self.model_name(), self.provider, self.threads, parallel, self.max_batch)
+        batching = {"max_batch": self.max_batch} if self.max_batch > 1 else {}
+        self.landmarker = self.landmarker_class(model, **node_params(self, self.landmarker_params), **batching)
 
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
         return self.landmarker(rgb, rois)

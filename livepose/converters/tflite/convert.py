@@ -20,12 +20,14 @@ SUPPORTED_OPERATORS: tuple[str, ...] = tuple(sorted(CONVERTERS))
 _INTEGER_ACTIVATIONS = {np.dtype(np.int8), np.dtype(np.uint8), np.dtype(np.int16)}
 
 
-def convert_tflite(source: Path | bytes, name: str | None = None) -> onnx.ModelProto:
+def convert_tflite(source: Path | bytes, name: str | None = None, *, dynamic_batch: bool = False) -> onnx.ModelProto:
     """Convert a .tflite model (a path or its bytes) to ONNX.
 
     The ONNX graph keeps the TFLite input and output tensor names, shapes and NHWC input layout, so
     it is a drop-in replacement for the TFLite interpreter. ``name`` labels error messages and
-    defaults to the file name. Raises :class:`UnsupportedOperatorError` naming the first operator the
+    defaults to the file name. With ``dynamic_batch`` the first axis of the inputs and outputs is the
+    symbolic ``batch`` instead of TFLite's 1, so one call runs several crops (MediaPipe's models are built
+    for one); a model whose operators mix the items of a batch is refused with a ConversionError. Raises :class:`UnsupportedOperatorError` naming the first operator the
     converter does not implement, and :class:`ConversionError` for other unconvertible content.
     """
     if isinstance(source, Path):
@@ -44,14 +46,15 @@ def convert_tflite(source: Path | bytes, name: str | None = None) -> onnx.ModelP
     for op in model.operators:
         if op.name not in CONVERTERS:
             raise UnsupportedOperatorError(op.name, name, op.position, list(SUPPORTED_OPERATORS))
-    builder = GraphBuilder(model)
+    builder = GraphBuilder(model, dynamic_batch)
     for op in model.operators:
         CONVERTERS[op.name](builder, op)
     source_sha256 = hashlib.sha256(content).hexdigest()
     onnx_model = builder.finish(
         ONNX_OPSET,
         doc=f"Converted from {name} by livepose's TFLite-to-ONNX converter.",
-        metadata={"source_file": name, "source_sha256": source_sha256, "converter": "livepose.tflite"},
+        metadata={"source_file": name, "source_sha256": source_sha256, "converter": "livepose.tflite",
+                  "batch": "dynamic" if dynamic_batch else "fixed"},
     )
     onnx.checker.check_model(onnx_model)
     return onnx_model

@@ -5,6 +5,10 @@ tensor therefore remembers whether its ONNX value holds the TFLite layout or the
 permutation of it. Operators ask for the layout they need and a Transpose is inserted (once per
 tensor) only where the layouts disagree, so a convolutional trunk runs NCHW end to end with a single
 transpose after the model input and before the outputs or reshapes that need NHWC order.
+
+With ``dynamic_batch`` the graph's inputs and outputs get a symbolic first axis ``batch`` where TFLite
+has 1, and every shape the operators spell out keeps that axis open (``batch_shape``), so one call runs
+any number of crops; converters that would mix items of a batch refuse (``require_batch_preserving``).
 """
 
 from __future__ import annotations
@@ -49,8 +53,9 @@ class Value:
 class GraphBuilder:
     """Accumulates ONNX nodes and initializers for one TFLite model."""
 
-    def __init__(self, model: TfliteModel) -> None:
+    def __init__(self, model: TfliteModel, dynamic_batch: bool = False) -> None:
         self.model = model
+        self.dynamic_batch = dynamic_batch
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._values: dict[int, Value] = {}
@@ -164,6 +169,28 @@ class GraphBuilder:
         )
         return output
 
+    # --- the batch axis ------------------------------------------------------------------------
+
+    def require_batch_preserving(self, shape: tuple[int, ...], operator: str, condition: bool = True) -> None:
+        """Refuse a dynamic batch for an operator that would mix the items of a batch."""
+        if self.dynamic_batch and (not condition or not shape or shape[0] != 1):
+            raise ConversionError(
+                f"{self.model.name}: {operator} works across the batch axis of shape {list(shape)}, "
+                "so this model cannot be converted with a dynamic batch"
+            )
+
+    def batch_shape(self, shape: tuple[int, ...] | list[int], reference: str, base_name: str) -> str:
+        """An int64 shape tensor for ``shape`` (first axis the batch): a constant with a fixed batch; with a
+        dynamic batch the first axis of ``reference`` (a value whose first axis is the batch) followed by
+        ``shape[1:]``."""
+        shape = [int(d) for d in shape]
+        if not self.dynamic_batch:
+            return self.add_initializer(np.array(shape, np.int64), base_name)
+        self.require_batch_preserving(tuple(shape), f"the shape {base_name}")
+        batch = self.add_node("Shape", [reference], self.unique_name(f"{base_name}/batch"), start=0, end=1)
+        rest = self.add_initializer(np.array(shape[1:], np.int64), f"{base_name}/rest")
+        return self.add_node("Concat", [batch, rest], self.unique_name(base_name), axis=0)
+
     # --- finishing -----------------------------------------------------------------------------
 
     def finish(self, opset: int, doc: str, metadata: dict[str, str]) -> onnx.ModelProto:
@@ -197,4 +224,8 @@ class GraphBuilder:
 
     def _value_info(self, index: int) -> onnx.ValueInfoProto:
         tensor = self.tensor(index)
-        return helper.make_tensor_value_info(tensor.name, onnx_type(tensor.dtype), list(tensor.shape))
+        shape: list[int | str] = list(tensor.shape)
+        if self.dynamic_batch:
+            self.require_batch_preserving(tensor.shape, f"graph input or output '{tensor.name}'")
+            shape[0] = "batch"
+        return helper.make_tensor_value_info(tensor.name, onnx_type(tensor.dtype), shape)

@@ -116,11 +116,14 @@ def convert_landmarks_to_transform_matrix(builder: GraphBuilder, op: Operator) -
         return builder.add_node("Sub", [centre, offset])
 
     t0, t1 = translation(centre_x, m00, m01), translation(centre_y, m10, m11)
-    zero, one = _const(builder, np.zeros((1, 1, 1)), f"{name}/zero"), _const(builder, np.ones((1, 1, 1)), f"{name}/one")
+    # The constant entries take the batch of the computed ones, so that the 16 can be concatenated.
+    entry_shape = builder.add_node("Shape", [cos_r])
+    zero, one = (builder.add_node("Expand", [_const(builder, np.full((1, 1, 1), value), f"{name}/{label}"), entry_shape])
+                 for value, label in ((0.0, "zero"), (1.0, "one")))
     entries = [m00, m01, zero, t0, m10, m11, zero, t1, zero, zero, one, zero, zero, zero, zero, one]
     flat = builder.add_node("Concat", entries, axis=2)  # [1, 1, 16]
     builder.add_node(
-        "Reshape", [flat, _const(builder, [1, 4, 4], f"{name}/shape", np.int64)],
+        "Reshape", [flat, builder.batch_shape([1, 4, 4], flat, f"{name}/shape")],
         builder.output_name(op.outputs[0], channels_first=False),
     )
 
@@ -156,7 +159,7 @@ def convert_transform_tensor_bilinear(builder: GraphBuilder, op: Operator) -> No
         "Sub", [builder.add_node("Mul", [positions, _const(builder, gains, f"{name}/gains")]),
                 _const(builder, 1.0 + 0.5 * gains, f"{name}/offsets")],
     )
-    grid = builder.add_node("Reshape", [grid, _const(builder, [1, out_h, out_w, 2], f"{name}/grid_shape", np.int64)])
+    grid = builder.add_node("Reshape", [grid, builder.batch_shape([1, out_h, out_w, 2], grid, f"{name}/grid_shape")])
     sampled = builder.add_node(
         "GridSample", [builder.value(op.inputs[0], channels_first=True), grid],
         align_corners=1, mode="bilinear", padding_mode="zeros",
@@ -183,7 +186,7 @@ def convert_transform_landmarks(builder: GraphBuilder, op: Operator) -> None:
     )
     ones = builder.add_node(
         "Expand", [_const(builder, np.ones((1, 1, 1)), f"{name}/one"),
-                   _const(builder, [1, shape[1], 1], f"{name}/ones_shape", np.int64)],
+                   builder.batch_shape([1, shape[1], 1], xy, f"{name}/ones_shape")],
     )
     homogeneous = builder.add_node("Concat", [xy, ones], axis=2)  # [1, N, 3]
     output = builder.output_name(op.outputs[0], channels_first=False)

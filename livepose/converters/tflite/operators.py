@@ -385,12 +385,11 @@ def convert_resize_bilinear(builder: GraphBuilder, op: Operator) -> None:
         mode = "half_pixel"
     else:
         mode = "asymmetric"
-    sizes = builder.add_initializer(
-        np.array([batch, channels, size[0], size[1]], np.int64), f"{builder.tensor(op.outputs[0]).name}/sizes"
-    )
+    source = builder.value(op.inputs[0], channels_first=True)
+    sizes = builder.batch_shape([batch, channels, size[0], size[1]], source, f"{builder.tensor(op.outputs[0]).name}/sizes")
     builder.add_node(
         "Resize",
-        [builder.value(op.inputs[0], channels_first=True), "", "", sizes],
+        [source, "", "", sizes],
         builder.output_name(op.outputs[0], channels_first=True),
         mode="linear",
         coordinate_transformation_mode=mode,
@@ -401,10 +400,12 @@ def convert_reshape(builder: GraphBuilder, op: Operator) -> None:
     # The target shape is the output tensor's static shape, which TFLite resolves from either the
     # shape input or the options (including any -1), so neither needs to be read here.
     target = builder.tensor(op.outputs[0]).shape
-    shape = builder.add_initializer(np.array(target, np.int64), f"{builder.tensor(op.outputs[0]).name}/shape")
+    builder.require_batch_preserving(builder.tensor(op.inputs[0]).shape, f"RESHAPE #{op.position}")
+    source = builder.value(op.inputs[0], channels_first=False)
+    shape = builder.batch_shape(target, source, f"{builder.tensor(op.outputs[0]).name}/shape")
     builder.add_node(
         "Reshape",
-        [builder.value(op.inputs[0], channels_first=False), shape],
+        [source, shape],
         builder.output_name(op.outputs[0], channels_first=False),
     )
 
@@ -413,6 +414,7 @@ def convert_concatenation(builder: GraphBuilder, op: Operator) -> None:
     options = op.options
     rank = builder.rank(op.outputs[0])
     axis = options.Axis() % rank
+    builder.require_batch_preserving(builder.tensor(op.outputs[0]).shape, f"CONCATENATION #{op.position}", axis != 0)
     channels_first = _broadcast_layout(builder, op.inputs)
     if channels_first:
         axis = NHWC_TO_NCHW.index(axis)
@@ -425,6 +427,7 @@ def convert_concatenation(builder: GraphBuilder, op: Operator) -> None:
 def convert_mean(builder: GraphBuilder, op: Operator) -> None:
     rank = builder.rank(op.inputs[0])
     axes = [int(a) % rank for a in np.ravel(builder.require_constant(op.inputs[1], "axes", f"MEAN #{op.position}"))]
+    builder.require_batch_preserving(builder.tensor(op.inputs[0]).shape, f"MEAN #{op.position}", 0 not in axes)
     keep_dims = bool(op.options.KeepDims()) if op.options is not None else False
     channels_first = rank == 4 and builder.is_channels_first(op.inputs[0])
     source = builder.value(op.inputs[0], channels_first)
@@ -468,7 +471,7 @@ def convert_fully_connected(builder: GraphBuilder, op: Operator) -> None:
         return
     product = builder.add_node("Gemm", inputs, None, transB=1)
     activated = _apply_activation(builder, op, product, options.FusedActivationFunction(), builder.unique_name("fc"))
-    shape = builder.add_initializer(np.array(output_shape, np.int64), "fully_connected/output_shape")
+    shape = builder.batch_shape(output_shape, activated, "fully_connected/output_shape")
     builder.add_node("Reshape", [activated, shape], builder.output_name(op.outputs[0], False))
 
 
@@ -530,6 +533,11 @@ def _slice_bounds(
             stop = int(end[axis])
             stop = stop + size if stop < 0 else stop
             stop = (size if stride > 0 else -1) if end_mask >> axis & 1 else min(max(stop, low), high)
+        if axis == 0 and builder.dynamic_batch:
+            # The batch axis must be kept whole: every item of the batch goes through.
+            builder.require_batch_preserving(shape, f"STRIDED_SLICE #{op.position}",
+                                             start == 0 and stop == size and stride == 1 and not shrink_mask & 1)
+            stop = np.iinfo(np.int64).max
         starts.append(start)
         ends.append(np.iinfo(np.int64).min if stop < 0 else stop)
         steps.append(stride)
