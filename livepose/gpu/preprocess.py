@@ -38,6 +38,7 @@ rather than the neighbour indices: for bilinear sampling the two give the same v
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
@@ -77,8 +78,11 @@ class DeviceFrame:
     def __init__(self, image: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> None:
         if isinstance(image, np.ndarray):
             _check_image(image.dtype == np.uint8, image.shape)
-            # from_numpy shares the host buffer; .to() is then the one upload (a no-op on the CPU).
-            pixels = torch.from_numpy(np.ascontiguousarray(image)).to(device, non_blocking=True)
+            # from_numpy shares the host buffer; .to() is then the one upload (a no-op on the CPU). The
+            # pipeline's frames are read-only arrays, which torch warns about: the crops only read them.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "The given NumPy array is not writable", UserWarning)
+                pixels = torch.from_numpy(np.ascontiguousarray(image)).to(device, non_blocking=True)
         else:
             _check_image(image.dtype == torch.uint8, tuple(image.shape))
             pixels = image.to(device).contiguous()

@@ -6,8 +6,8 @@ from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS
-from livepose.nodes.tracking import (MAX_BATCH_DOC, STATIC_IMAGE_MODE_DOC, DetectorNode, LandmarkNode, is_static, node_params,
-                                     open_model, rgb_of)
+from livepose.nodes.tracking import (MAX_BATCH_DOC, PREPROCESS_CHOICES, PREPROCESS_DOC, STATIC_IMAGE_MODE_DOC,
+                                     DetectorNode, LandmarkNode, is_static, node_params, open_model, rgb_of)
 from livepose.vision.face import FaceDetector, FaceLandmarker, FaceTracker
 
 FACE_DETECTOR_PARAMS = ("min_detection_confidence", "max_num_faces")
@@ -84,15 +84,16 @@ class FaceTrackerNode(Node):
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads per model (0: one per core)", ge=0)
     max_batch: int = param(1, MAX_BATCH_DOC, ge=1)
+    preprocess: str = param("opencv", PREPROCESS_DOC, choices=PREPROCESS_CHOICES)
 
     def setup(self) -> None:
         landmark_model = landmark_model_name(self.landmark_model, self.refine_landmarks)
         batching = {"max_batch": self.max_batch} if self.max_batch > 1 else {}
-        self.tracker = FaceTracker(
-            open_model(self.detector_model, self.provider, self.threads),
-            open_model(landmark_model, self.provider, self.threads, max_batch=self.max_batch),
-            **node_params(self, FACE_DETECTOR_PARAMS + FACE_LANDMARKER_PARAMS), **batching,
-        )
+        detector, cropper = open_model(self.detector_model, self.provider, self.threads, preprocess=self.preprocess)
+        landmarks, _ = open_model(landmark_model, self.provider, self.threads, max_batch=self.max_batch,
+                                  preprocess=self.preprocess)
+        self.tracker = FaceTracker(detector, landmarks, cropper=cropper,
+                                   **node_params(self, FACE_DETECTOR_PARAMS + FACE_LANDMARKER_PARAMS), **batching)
 
     def process(self, frame: Frame) -> Frame:
         # Decided per frame: whether a frame is a still travels with the frame.

@@ -45,7 +45,7 @@ class HolisticNode(Node):
         names = (POSE_DETECTION_MODEL, POSE_LANDMARK_MODELS[self.model_complexity], HAND_RECROP_MODEL,
                  HAND_LANDMARK_MODEL, FACE_DETECTION_MODEL, face_model)
         self.tracker = HolisticTracker(
-            *(open_model(name, self.provider, self.threads) for name in names),
+            *(open_model(name, self.provider, self.threads).run for name in names),
             smooth_landmarks=self.smooth_landmarks, enable_segmentation=self.enable_segmentation,
             smooth_segmentation=self.smooth_segmentation, refine_face_landmarks=self.refine_face_landmarks,
             min_detection_confidence=self.min_detection_confidence,

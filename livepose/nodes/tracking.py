@@ -26,7 +26,7 @@ the tracked ROIs on them, as MediaPipe's ``static_image_mode``, unless that para
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, NamedTuple, Sequence
 
 import cv2
 import numpy as np
@@ -36,6 +36,7 @@ from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
+from livepose.vision.image_to_tensor import OPENCV_CROPPER, Cropper
 from livepose.vision.rects import NormalizedRect, TrackedRoi
 from livepose.vision.tracking import DetectionStep, Detector, LandmarkStep, LandmarkStepOutput, ModelFn
 
@@ -50,28 +51,41 @@ def is_static(static_image_mode: bool | None, frame: Frame) -> bool:
     return bool(frame.results.get(results.STILL_IMAGE, False))
 
 
+PREPROCESS_CHOICES = ("opencv", "torch", "torch-float")
+PREPROCESS_DOC = ("how crops are made: opencv (MediaPipe's converter, on the host), torch (the same values bit for "
+                  "bit, on the model's device: the frame uploaded once, fed to the model without a copy; needs "
+                  "torch) or torch-float (grid_sample, within 4.5/255 of them)")
 MAX_BATCH_DOC = ("objects of a frame per model call: 1 runs MediaPipe's model once per object; more loads the "
                  "model converted with a dynamic batch axis and runs up to that many in one call (for the GPU)")
 
 
-def open_model(model: str, provider: str, threads: int, parallel_items: int = 1, max_batch: int = 1) -> ModelFn:
-    """A model callable that takes any batch size.
+class OpenedModel(NamedTuple):
+    run: ModelFn
+    cropper: Cropper
+
+
+def open_model(model: str, provider: str, threads: int, parallel_items: int = 1, max_batch: int = 1,
+               preprocess: str = "opencv") -> OpenedModel:
+    """A model callable that takes any batch size, and the cropper that makes its batches.
 
     MediaPipe's models have a fixed batch of 1, so the items of a batch (the hands of one frame)
     run as separate calls; with ``parallel_items`` > 1 they run concurrently (onnxruntime releases
     the GIL), which shortens the tracking loop's critical path on a multi-core CPU. With
     ``max_batch`` > 1 a zoo model is loaded in its dynamic-batch conversion and runs a whole batch in
-    one call (the caller chunks batches larger than ``max_batch``).
+    one call (the caller chunks batches larger than ``max_batch``). ``preprocess`` other than opencv
+    crops and runs on torch tensors on the session's device (``livepose.gpu.pipeline``).
     """
     session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1,  # type: ignore[arg-type]
                            dynamic_batch=max_batch > 1)
-    if session.max_batch is None:
-        return session.run
-    if max_batch > 1:
+    if session.max_batch is not None and max_batch > 1:
         raise UserError(
             f"max_batch: {max_batch} needs a model with a dynamic batch axis, but {session.path} takes a fixed batch "
             f"of {session.max_batch}; export it with a dynamic first axis, or set max_batch: 1"
         )
+    if preprocess != "opencv":
+        return _torch_model(session, preprocess)
+    if session.max_batch is None:
+        return OpenedModel(session.run, OPENCV_CROPPER)
     # The calling thread runs one item itself and the pool the others: one thread fewer to wake.
     helpers = parallel_items - 1
     pool = ThreadPoolExecutor(helpers, thread_name_prefix="livepose-model") if helpers else None
@@ -87,7 +101,18 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
             outputs = [session.run(items[0])] + [future.result() for future in pending]
         return {name: np.concatenate([output[name] for output in outputs]) for name in outputs[0]}
 
-    return run
+    return OpenedModel(run, OPENCV_CROPPER)
+
+
+def _torch_model(session: ModelSession, preprocess: str) -> OpenedModel:
+    try:
+        # Imported only here: torch loads in the processes of nodes that ask for it, and nowhere else.
+        from livepose.gpu.pipeline import open_torch_model
+    except ImportError as error:
+        raise UserError(f"preprocess: {preprocess} needs torch ({error}); install it with "
+                        "`pip install torch==2.13.0`, or set preprocess: opencv") from None
+    model, cropper = open_torch_model(session, "float" if preprocess == "torch-float" else "exact")
+    return OpenedModel(model, cropper)
 
 
 def node_params(node: Node, names: Sequence[str]) -> dict[str, Any]:
@@ -135,10 +160,12 @@ class DetectorNode(_ChoosesModel, Node):
     static_image_mode: bool | None = param(None, STATIC_IMAGE_MODE_DOC)
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
+    preprocess: str = param("opencv", PREPROCESS_DOC, choices=PREPROCESS_CHOICES)
 
     def setup(self) -> None:
-        model = open_model(self.model_name(), self.provider, self.threads)
-        self.step = DetectionStep(self.detector_class(model, **node_params(self, self.detector_params)))
+        model, cropper = open_model(self.model_name(), self.provider, self.threads, preprocess=self.preprocess)
+        self.step = DetectionStep(self.detector_class(model, cropper=cropper,
+                                                      **node_params(self, self.detector_params)))
         self._last_frame_detected = True
         self._prepared: tuple[int, np.ndarray, list[NormalizedRect] | None] | None = None
 
@@ -182,12 +209,15 @@ class LandmarkNode(_ChoosesModel, Node):
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
     max_batch: int = param(1, MAX_BATCH_DOC, ge=1)
+    preprocess: str = param("opencv", PREPROCESS_DOC, choices=PREPROCESS_CHOICES)
 
     def setup(self) -> None:
         parallel = getattr(self, self.parallel_param) if self.parallel_param else 1
-        model = open_model(self.model_name(), self.provider, self.threads, parallel, self.max_batch)
+        model, cropper = open_model(self.model_name(), self.provider, self.threads, parallel, self.max_batch,
+                                    self.preprocess)
         batching = {"max_batch": self.max_batch} if self.max_batch > 1 else {}
-        self.landmarker = self.landmarker_class(model, **node_params(self, self.landmarker_params), **batching)
+        self.landmarker = self.landmarker_class(model, cropper=cropper, **node_params(self, self.landmarker_params),
+                                                **batching)
 
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
         return self.landmarker(rgb, rois)

@@ -16,11 +16,13 @@ Public API
 - ``face_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from the 468 (or 478)
   landmarks (their bounding box, rotation from landmark 33 → 263), before ``FACE_LANDMARKS_TO_ROI``.
 - ``FaceTracker(detector_model, landmark_model, *, static_image_mode=False, max_num_faces=1,
-  min_detection_confidence=0.5, min_tracking_confidence=0.5, max_batch=None, refine_landmarks=False)``: the
+  min_detection_confidence=0.5, min_tracking_confidence=0.5, max_batch=None, refine_landmarks=False, cropper=OPENCV_CROPPER)``: the
   ``tracking.Tracker[Face]`` of a ``FaceDetector`` and a ``FaceLandmarker`` with those settings;
   ``process(image) -> tuple[Face, ...]``.
 
 Models follow ``tracking.ModelFn``; images are RGB uint8 ``(H, W, 3)``.
+The detector and landmark classes take ``cropper`` (an ``image_to_tensor.Cropper``, default
+``OPENCV_CROPPER``): what turns the image and ROIs into the model's batch, in the model callable's type.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ from livepose.vision.face_refinement import refine_face_landmarks
 from livepose.vision.image_to_tensor import (
     FACE_DETECTOR_INPUT,
     FACE_LANDMARK_INPUT,
-    crops_to_batch,
-    image_to_letterboxed_tensor,
+    OPENCV_CROPPER,
+    Cropper,
     letterboxed_image_roi,
     sampled_roi,
 )
@@ -119,11 +121,13 @@ class FaceDetector:
         self,
         model: ModelFn,
         *,
+        cropper: Cropper = OPENCV_CROPPER,
         min_detection_confidence: float = 0.5,
         max_num_faces: int = 1,
         output_names: FaceDetectorOutputNames = FACE_DETECTOR_OUTPUTS,
     ) -> None:
         self.model = model
+        self.cropper = cropper
         self.max_num_objects = max_num_faces
         self.output_names = output_names
         self.decode_options = DecodeOptions(
@@ -132,8 +136,8 @@ class FaceDetector:
         self.anchors = generate_anchor_centres(FACE_SHORT_RANGE_ANCHORS)
 
     def detect(self, image: np.ndarray) -> Detections:
-        tensor, _ = image_to_letterboxed_tensor(image, FACE_DETECTOR_INPUT)
-        outputs = self.model(tensor[None])
+        batch, _ = self.cropper.letterbox(image, FACE_DETECTOR_INPUT)
+        outputs = self.model(batch)
         detections = decode_detections(
             outputs[self.output_names.regressors][0], outputs[self.output_names.scores][0], self.anchors, self.decode_options
         )
@@ -145,7 +149,7 @@ class FaceDetector:
     def detect_in(self, image: np.ndarray, rect: NormalizedRect) -> Detections:
         """The faces in the crop of ``rect`` (Holistic's ``FaceDetectionShortRangeByRoi``), best first,
         mapped back to the image; all of them, not ``max_num_faces``."""
-        batch, _ = crops_to_batch(image, [rect], FACE_DETECTOR_INPUT)
+        batch, _ = self.cropper.crops(image, [rect], FACE_DETECTOR_INPUT)
         outputs = self.model(batch)
         detections = decode_detections(
             outputs[self.output_names.regressors][0], outputs[self.output_names.scores][0], self.anchors, self.decode_options
@@ -192,12 +196,14 @@ class FaceLandmarker:
         self,
         model: ModelFn,
         *,
+        cropper: Cropper = OPENCV_CROPPER,
         min_tracking_confidence: float = 0.5,
         max_batch: int | None = None,
         refine_landmarks: bool = False,
         output_names: FaceLandmarkOutputNames | FaceAttentionOutputNames | None = None,
     ) -> None:
         self.model = model
+        self.cropper = cropper
         self.min_tracking_confidence = min_tracking_confidence
         self.max_batch = max_batch
         self.refine_landmarks = refine_landmarks
@@ -222,7 +228,7 @@ class FaceLandmarker:
         if not rois:
             return LandmarkStepOutput((), ())
         rects = [roi.rect for roi in rois]
-        batch, paddings = crops_to_batch(image, rects, FACE_LANDMARK_INPUT)
+        batch, paddings = self.cropper.crops(image, rects, FACE_LANDMARK_INPUT)
         outputs = run_batched(self.model, batch, self.max_batch)
         count = len(rois)
         # The face flag is a logit (unlike the hand model's presence); no clipping in MediaPipe's graph.
@@ -264,12 +270,14 @@ class FaceTracker(Tracker[Face]):
         min_tracking_confidence: float = 0.5,
         max_batch: int | None = None,
         refine_landmarks: bool = False,
+        cropper: Cropper = OPENCV_CROPPER,
     ) -> None:
         super().__init__(
-            FaceDetector(detector_model, min_detection_confidence=min_detection_confidence, max_num_faces=max_num_faces),
+            FaceDetector(detector_model, cropper=cropper, min_detection_confidence=min_detection_confidence,
+                         max_num_faces=max_num_faces),
             FaceLandmarker(
-                landmark_model, min_tracking_confidence=min_tracking_confidence, max_batch=max_batch,
-                refine_landmarks=refine_landmarks,
+                landmark_model, cropper=cropper, min_tracking_confidence=min_tracking_confidence,
+                max_batch=max_batch, refine_landmarks=refine_landmarks,
             ),
             static_image_mode,
         )

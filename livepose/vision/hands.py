@@ -20,6 +20,8 @@ Public API
   ``process(image) -> tuple[Hand, ...]``.
 
 Models follow ``tracking.ModelFn``: NHWC float32 in, outputs by name (defaults are the TFLite names).
+The detector and landmark classes take ``cropper`` (an ``image_to_tensor.Cropper``, default
+``OPENCV_CROPPER``): what turns the image and ROIs into the model's batch, in the model callable's type.
 Images are RGB uint8 ``(H, W, 3)``.
 
 Handedness: the model assumes a mirrored (selfie) image. ``mirrored=False`` (a normal camera or a video)
@@ -41,8 +43,8 @@ from livepose.vision.detection import PALM_DECODE, DecodeOptions, Detections, de
 from livepose.vision.image_to_tensor import (
     HAND_LANDMARK_INPUT,
     PALM_DETECTOR_INPUT,
-    crops_to_batch,
-    image_to_letterboxed_tensor,
+    OPENCV_CROPPER,
+    Cropper,
 )
 from livepose.vision.landmarks import project_landmarks, rotate_world_landmarks, to_pixels
 from livepose.vision.nms import weighted_nms
@@ -108,19 +110,21 @@ class PalmDetector:
         self,
         model: ModelFn,
         *,
+        cropper: Cropper = OPENCV_CROPPER,
         min_detection_confidence: float = 0.5,
         max_num_hands: int = 2,
         output_names: PalmOutputNames = PALM_OUTPUTS,
     ) -> None:
         self.model = model
+        self.cropper = cropper
         self.max_num_objects = max_num_hands
         self.output_names = output_names
         self.decode_options = DecodeOptions(**{**PALM_DECODE.__dict__, "min_score": min_detection_confidence})
         self.anchors = generate_anchor_centres(PALM_ANCHORS)
 
     def detect(self, image: np.ndarray) -> Detections:
-        tensor, padding = image_to_letterboxed_tensor(image, PALM_DETECTOR_INPUT)
-        outputs = self.model(tensor[None])
+        batch, padding = self.cropper.letterbox(image, PALM_DETECTOR_INPUT)
+        outputs = self.model(batch)
         detections = decode_detections(
             outputs[self.output_names.regressors][0], outputs[self.output_names.scores][0], self.anchors, self.decode_options
         )
@@ -191,12 +195,14 @@ class HandLandmarker:
         self,
         model: ModelFn,
         *,
+        cropper: Cropper = OPENCV_CROPPER,
         min_tracking_confidence: float = 0.5,
         mirrored: bool = False,
         max_batch: int | None = None,
         output_names: HandLandmarkOutputNames = HAND_LANDMARK_OUTPUTS,
     ) -> None:
         self.model = model
+        self.cropper = cropper
         self.min_tracking_confidence = min_tracking_confidence
         self.mirrored = mirrored
         self.max_batch = max_batch
@@ -206,7 +212,7 @@ class HandLandmarker:
         if not rois:
             return LandmarkStepOutput((), ())
         rects = [roi.rect for roi in rois]
-        batch, paddings = crops_to_batch(image, rects, HAND_LANDMARK_INPUT)
+        batch, paddings = self.cropper.crops(image, rects, HAND_LANDMARK_INPUT)
         outputs = run_batched(self.model, batch, self.max_batch)
         names = self.output_names
         count = len(rois)

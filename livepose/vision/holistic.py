@@ -49,7 +49,7 @@ from livepose.results import Face, Hand, Pose, PoseLandmark
 from livepose.vision._float32 import F32, running_bounds
 from livepose.vision.face import FaceDetector, FaceLandmarker
 from livepose.vision.hands import HandLandmarker
-from livepose.vision.image_to_tensor import TensorSpec, crops_to_batch
+from livepose.vision.image_to_tensor import OPENCV_CROPPER, Cropper, TensorSpec
 from livepose.vision.landmarks import project_landmarks
 from livepose.vision.pose import PoseTracker
 from livepose.vision.rects import (
@@ -179,12 +179,13 @@ def keep_tracking(previous_landmarks: np.ndarray, previous_rect: NormalizedRect,
 class HandRecropper:
     """``HandRecropByRoiCpu``: the ``hand_recrop`` model's two points on a hand crop, as the re-crop ROI."""
 
-    def __init__(self, model: ModelFn, output_name: str = "output_crop") -> None:
+    def __init__(self, model: ModelFn, output_name: str = "output_crop", cropper: Cropper = OPENCV_CROPPER) -> None:
         self.model = model
+        self.cropper = cropper
         self.output_name = output_name
 
     def __call__(self, image: np.ndarray, rect: NormalizedRect) -> NormalizedRect:
-        batch, paddings = crops_to_batch(image, [rect], HAND_RECROP_INPUT)
+        batch, paddings = self.cropper.crops(image, [rect], HAND_RECROP_INPUT)
         raw = np.asarray(self.model(batch)[self.output_name], dtype=F32).reshape(1, 2, 2)
         crop_pixels = np.concatenate([raw, np.zeros((1, 2, 1), F32)], axis=2)
         image_size = (image.shape[1], image.shape[0])

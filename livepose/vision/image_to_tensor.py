@@ -16,6 +16,10 @@ Public API
 - ``sampled_roi(rect, image_size, spec)``: the same for a crop of ``rect`` (a detector run on a ROI).
 - ``tensor_to_image_affine(rect, image_size, spec)`` → ``(2, 3)`` float64: the affine map from a crop's
   tensor pixels back to image pixels (to lay a model's ROI-sized mask over the frame).
+- ``Cropper``: what the vision classes crop with, ``crops(image, rects, spec)`` and
+  ``letterbox(image, spec)``; ``OPENCV_CROPPER`` is this module's functions. Another cropper returns its
+  own tensor type for its own model callable (``livepose.gpu.pipeline``: torch tensors on the GPU, sampled
+  from one upload of the frame), with the same paddings.
 
 ``image`` is always an RGB ``uint8`` array ``(H, W, 3)``. The recipe: ROI in pixels, enlarged by
 ``PadRoi`` when ``keep_aspect_ratio``; its corners (as OpenCV's ``boxPoints`` gives them) mapped to the tensor corners
@@ -31,7 +35,7 @@ import math
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal, Sequence
+from typing import Any, Literal, Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -40,6 +44,8 @@ from livepose.vision._float32 import F32
 from livepose.vision.rects import NormalizedRect
 
 __all__ = [
+    "Cropper",
+    "OPENCV_CROPPER",
     "Padding",
     "TensorSpec",
     "PALM_DETECTOR_INPUT",
@@ -314,6 +320,32 @@ def image_to_letterboxed_tensor(image: np.ndarray, spec: TensorSpec) -> tuple[np
     tensors, paddings = crops_to_batch(image, [NormalizedRect(0.5, 0.5, 1.0, 1.0, 0.0)], spec, repeated=True)
     left, top, right, bottom = (float(v) for v in paddings[0])
     return tensors[0], (left, top, right, bottom)
+
+
+class Cropper(Protocol):
+    """How a vision class turns the frame and its ROIs into a model's input batch."""
+
+    def crops(self, image: np.ndarray, rects: Sequence[NormalizedRect], spec: TensorSpec) -> tuple[Any, np.ndarray]:
+        """``crops_to_batch``: a batch ``(B, H, W, 3)`` of the cropper's tensor type and paddings ``(B, 4)``."""
+        ...
+
+    def letterbox(self, image: np.ndarray, spec: TensorSpec) -> tuple[Any, Padding]:
+        """``image_to_letterboxed_tensor``: the whole image as a batch of one ``(1, H, W, 3)``, and its padding."""
+        ...
+
+
+class _OpenCvCropper:
+    """This module's functions (MediaPipe's OpenCV converter) as a ``Cropper``."""
+
+    def crops(self, image: np.ndarray, rects: Sequence[NormalizedRect], spec: TensorSpec) -> tuple[np.ndarray, np.ndarray]:
+        return crops_to_batch(image, rects, spec)
+
+    def letterbox(self, image: np.ndarray, spec: TensorSpec) -> tuple[np.ndarray, Padding]:
+        tensor, padding = image_to_letterboxed_tensor(image, spec)
+        return tensor[None], padding
+
+
+OPENCV_CROPPER: Cropper = _OpenCvCropper()
 
 
 def sampled_roi(rect: NormalizedRect, image_size: tuple[int, int], spec: TensorSpec

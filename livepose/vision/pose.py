@@ -33,6 +33,9 @@ Public API
 - ``PoseTracker(detector_model, landmark_model, *, static_image_mode=False, smooth_landmarks=True,
   enable_segmentation=False, smooth_segmentation=True, min_detection_confidence=0.5,
   min_tracking_confidence=0.5)``: both steps on one thread; ``process(image)``, ``last_mask``.
+
+The detector and landmarker take ``cropper`` (an ``image_to_tensor.Cropper``, default ``OPENCV_CROPPER``):
+what turns the image and ROIs into the model's batch, in the model callable's type.
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ from livepose.vision.detection import POSE_DECODE, DecodeOptions, Detections, de
 from livepose.vision.image_to_tensor import (
     POSE_DETECTOR_INPUT,
     POSE_LANDMARK_INPUT,
-    crops_to_batch,
-    image_to_letterboxed_tensor,
+    OPENCV_CROPPER,
+    Cropper,
 )
 from livepose.vision.landmarks import project_landmarks, refine_from_heatmap, rotate_world_landmarks, to_pixels
 from livepose.vision.nms import weighted_nms
@@ -137,17 +140,19 @@ class PoseDetector:
         self,
         model: ModelFn,
         *,
+        cropper: Cropper = OPENCV_CROPPER,
         min_detection_confidence: float = 0.5,
         output_names: PoseDetectorOutputNames = POSE_DETECTOR_OUTPUTS,
     ) -> None:
         self.model = model
+        self.cropper = cropper
         self.output_names = output_names
         self.decode_options = DecodeOptions(**{**POSE_DECODE.__dict__, "min_score": min_detection_confidence})
         self.anchors = generate_anchor_centres(POSE_ANCHORS)
 
     def detect(self, image: np.ndarray) -> Detections:
-        tensor, padding = image_to_letterboxed_tensor(image, POSE_DETECTOR_INPUT)
-        outputs = self.model(tensor[None])
+        batch, padding = self.cropper.letterbox(image, POSE_DETECTOR_INPUT)
+        outputs = self.model(batch)
         detections = decode_detections(
             outputs[self.output_names.regressors][0], outputs[self.output_names.scores][0], self.anchors,
             self.decode_options,
@@ -191,6 +196,7 @@ class PoseLandmarker:
         self,
         model: ModelFn,
         *,
+        cropper: Cropper = OPENCV_CROPPER,
         min_tracking_confidence: float = 0.5,
         smooth_landmarks: bool = True,
         enable_segmentation: bool = False,
@@ -199,6 +205,7 @@ class PoseLandmarker:
         output_names: PoseLandmarkOutputNames = POSE_LANDMARK_OUTPUTS,
     ) -> None:
         self.model = model
+        self.cropper = cropper
         self.mirrored = mirrored
         self.min_tracking_confidence = min_tracking_confidence
         self.smooth_landmarks = smooth_landmarks
@@ -230,7 +237,7 @@ class PoseLandmarker:
             self.reset()
             return PoseStepOutput((), ())
         roi = rois[0]
-        batch, paddings = crops_to_batch(image, [roi.rect], POSE_LANDMARK_INPUT)
+        batch, paddings = self.cropper.crops(image, [roi.rect], POSE_LANDMARK_INPUT)
         outputs = {name: np.asarray(value) for name, value in self.model(batch).items()}
         names = self.output_names
         score = float(outputs[names.pose_flag].reshape(-1)[0])
