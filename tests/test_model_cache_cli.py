@@ -56,6 +56,10 @@ def test_doctor_reports_versions_providers_and_latency(runner: CliRunner) -> Non
     assert result.exit_code == 0, result.output
     assert "onnxruntime" in result.output and "providers:" in result.output
     assert "cpu       working" in result.output
+    libraries = result.output.split("gpu libraries:\n")[1].split("latency")[0].splitlines()
+    assert [line.split()[0] for line in libraries] == ["CUDA", "CUDA", "cuBLAS", "cuBLASLt", "cuFFT", "cuRAND", "cuDNN",
+                                                       "TensorRT"]
+    assert all(line.endswith("not found") or ".so" in line for line in libraries)
     latency_line = next(line for line in result.output.splitlines() if "face_detection_short_range" in line)
     assert " ms" in latency_line
     assert "not prepared" in next(line for line in result.output.splitlines() if "face_landmark " in line)

@@ -121,18 +121,18 @@ def _median_latency_ms(run: Callable[[], object], repeats: int) -> float:
 @click.command("doctor")
 @click.option("--repeats", default=20, show_default=True, help="Timed runs per model for the latency figure.")
 def doctor(repeats: int) -> None:
-    """Versions, execution providers, GPU, and the latency of each default model."""
+    """Versions, GPU, execution providers, the GPU libraries found, and each default model's latency per provider."""
     import platform
     from importlib import metadata
 
     import numpy as np
 
     from livepose.models.cache import ModelCache, livepose_home
-    from livepose.models.runtime import ModelSession, check_providers, gpu_name
+    from livepose.models.runtime import ModelSession, check_providers, gpu_libraries, gpu_name
 
     with _reported_errors():
         click.echo(f"python          {platform.python_version()} ({sys.platform}, {platform.machine()})")
-        for package in ("livepose", "onnxruntime-gpu", "onnxruntime", "onnx", "numpy", "opencv-python"):
+        for package in ("livepose", "onnxruntime-gpu", "onnxruntime", "onnx", "numpy", "opencv-python", "torch"):
             try:
                 click.echo(f"{package:15} {metadata.version(package)}")
             except metadata.PackageNotFoundError:
@@ -146,6 +146,9 @@ def doctor(repeats: int) -> None:
             click.echo(f"  {status.name:9} {mark:12} {'' if status.working else status.detail}")
             if status.working:
                 working.append(status.name)
+        click.echo("gpu libraries:")
+        for label, path in gpu_libraries():
+            click.echo(f"  {label:13} {path or 'not found'}")
         click.echo(f"latency (batch 1, median of {repeats}):")
         cache = ModelCache()
         for name in DEFAULT_MODELS:

@@ -91,6 +91,45 @@ def provider_problem(provider: str) -> str | None:
     return None
 
 
+# What the GPU providers load, by soname stem; the majors tried cover CUDA 11-13, cuDNN 8-9, TensorRT 8-10.
+_GPU_LIBRARIES = {"CUDA driver": ("cuda", (1,)), "CUDA runtime": ("cudart", (13, 12, 11)),
+                  "cuBLAS": ("cublas", (13, 12, 11)), "cuBLASLt": ("cublasLt", (13, 12, 11)),
+                  "cuFFT": ("cufft", (12, 11, 10)), "cuRAND": ("curand", (10,)), "cuDNN": ("cudnn", (9, 8)),
+                  "TensorRT": ("nvinfer", (10, 9, 8))}
+
+
+def gpu_libraries() -> list[tuple[str, str | None]]:
+    """Each library the CUDA and TensorRT providers need, with the file the loader finds (None: not
+    found), after the pip ``nvidia-*`` packages are preloaded as a session would. Linux names."""
+    _preload_pip_cuda_libraries()
+    found: list[tuple[str, str | None]] = []
+    for label, (stem, majors) in _GPU_LIBRARIES.items():
+        path = None
+        for major in majors:
+            soname = f"lib{stem}.so.{major}"
+            try:
+                ctypes.CDLL(soname)
+            except OSError:
+                continue
+            path = _loaded_path(soname) or soname
+            break
+        found.append((label, path))
+    return found
+
+
+def _loaded_path(soname: str) -> str | None:
+    """Where the loader took ``soname`` from, read from this process's memory map (Linux)."""
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return None
+    for line in maps.splitlines():
+        path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
+        if Path(path).name.startswith(soname):
+            return path
+    return None
+
+
 def gpu_name(device_id: int = 0) -> str | None:
     """The NVIDIA GPU's name from the CUDA driver, or None without a usable driver and GPU."""
     driver_name = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
