@@ -7,6 +7,7 @@ session's device, outputs kept there), CPU provider vs CUDA provider, plus a CUD
 Rows: model, provider, path (``session.run`` or ``binding``), batch, median and p95 ms per call of the
 whole batch. CUDA rows are timed after ``torch.cuda.synchronize()``. The ``agreement`` section gives
 the largest absolute difference of each output between the CUDA and the CPU provider on the same input.
+The landmark models also run in their dynamic-batch conversion (``max_batch`` > 1): a batch in one call.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from livepose.models.runtime import ModelSession, gpu_name, provider_problem
 
 MODELS = ("mediapipe/hand_landmark_full", "mediapipe/face_landmark",
           "mediapipe/palm_detection_full", "mediapipe/face_detection_short_range")
+DYNAMIC_BATCH_MODELS = ("mediapipe/hand_landmark_full", "mediapipe/face_landmark")
 
 
 def main() -> None:
@@ -42,6 +44,21 @@ def main() -> None:
     }
     rows: list[dict[str, object]] = results["rows"]  # type: ignore[assignment]
     rng = np.random.default_rng(0)
+    for model in DYNAMIC_BATCH_MODELS:
+        # The dynamic-batch conversion (max_batch > 1): the whole batch in one call, against one call per item.
+        for provider in providers:
+            session = ModelSession(model, provider=provider, intra_op_threads=args.threads, dynamic_batch=True)
+            device = torch.device(f"cuda:{session.device_id}" if session.on_gpu else "cpu")
+            sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+            binding = TorchBinding(session)
+            for batch in args.batches:
+                shape = [int(d) for d in session.inputs[0].shape[1:]]
+                tensors = torch.from_numpy(rng.random((batch, *shape), dtype=np.float32)).to(device)
+                median, p95 = time_calls(lambda: binding.run(tensors), args.repeats, sync)  # noqa: B023
+                rows.append({"model": model, "provider": session.provider, "path": "binding, dynamic batch",
+                             "batch": batch, "median_ms": round(median, 3), "p95_ms": round(p95, 3)})
+                print(f"{model:<40} {session.provider:<5} dynamic batch {batch}: "
+                      f"median {median:8.3f} ms  p95 {p95:8.3f} ms", flush=True)
     for model in MODELS:
         sessions = {p: ModelSession(model, provider=p, intra_op_threads=args.threads) for p in providers}
         shape = [int(d) for d in sessions["cpu"].inputs[0].shape[1:]]

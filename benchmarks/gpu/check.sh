@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run ON the GPU machine (device tool), from the repository root; see benchmarks/gpu/README.md.
-#   benchmarks/gpu/check.sh part N   keep chunk N of the onnxruntime-gpu wheel (carried in .gpu_carry/partN)
-#                                    in $ORT_PARTS (/tmp/ort_parts); the machine keeps /tmp 30 s after a call
-#   benchmarks/gpu/check.sh run      keep the last chunk (.gpu_carry/run), reassemble and verify the wheel,
-#                                    install it into $GPU_SITE (/tmp/site), run tests/test_gpu_*.py and the
-#                                    benchmarks, write $OUT/gpu_results.md and $OUT/gpu_results.json
+#   benchmarks/gpu/check.sh part N   keep chunk N of the wheel bundle (onnxruntime-gpu and av; carried in
+#                                    .gpu_carry/partN) in $ORT_PARTS (/tmp/ort_parts); the machine keeps /tmp
+#                                    30 s after a call
+#   benchmarks/gpu/check.sh run      reassemble and verify the bundle, install its wheels and the small ones
+#                                    (.gpu_carry/run) into $GPU_SITE (/tmp/site), run tests/test_gpu_*.py and
+#                                    the benchmarks, write $OUT/gpu_results.md and $OUT/gpu_results.json
 # Every step is idempotent (chunks are files named by index, checked by sha256; an install already there
 # with the same wheel sha256 is kept). Rehearsal on a CPU machine: REHEARSAL=1 (see README.md).
 set -euo pipefail
@@ -20,9 +21,11 @@ PYTHON=${PYTHON:-python3}
 REHEARSAL=${REHEARSAL:-0}
 OUT=${OUT:-}
 
-# Copy every chunk carried in this call (folders part*/ and run/) into $PARTS after its sha256 check.
+# Copy every chunk carried in this call (part folders; run/ carries the manifest only) into $PARTS after
+# its sha256 check; a part call must bring one.
 keep_chunks() {
-  local dir found=0 chunk name want have
+  local dir found=0 chunk name want have need_one=$1
+  shift
   mkdir -p "$PARTS"
   for dir in "$@"; do
     [ -f "$dir/MANIFEST" ] || die "$dir/MANIFEST is missing: carry the folder prepare.sh made"
@@ -43,7 +46,7 @@ keep_chunks() {
       found=1
     done
   done
-  [ "$found" = 1 ] || die "no *.chunk in $*"
+  [ "$found" = 1 ] || [ "$need_one" = 0 ] || die "no *.chunk in $*"
   local missing
   missing=$(awk '$1 == "chunk" {print $3}' "$PARTS/MANIFEST" | while read -r n; do [ -f "$PARTS/$n" ] || echo "$n"; done)
   say "$PARTS holds $(ls "$PARTS"/*.chunk | wc -l) of $(awk '$1 == "chunks" {print $2}' "$PARTS/MANIFEST") chunks; missing: ${missing:-none}"
@@ -53,7 +56,7 @@ case "${1:-}" in
   part)
     n=${2:-}; [[ "$n" =~ ^[0-9]+$ ]] || die "usage: check.sh part N (N = 1, 2, ...)"
     [ -d "$CARRY/part$n" ] || die "$CARRY/part$n was not carried: name .gpu_carry/part$n in the call's carry"
-    keep_chunks "$CARRY/part$n"
+    keep_chunks 1 "$CARRY/part$n"
     exit 0 ;;
   run) ;;
   *) die "usage: check.sh part N | check.sh run" ;;
@@ -72,21 +75,26 @@ step_start() { STEP=$1; STEP_T0=$(date +%s.%N); stamp "start: $STEP"; }
 step_end() { TIMES[$STEP]=$(python3 -c "print(round($(date +%s.%N) - $STEP_T0, 1))"); stamp "done: $STEP (${TIMES[$STEP]} s)"; }
 
 step_start chunks
-keep_chunks "$CARRY/run"
+keep_chunks 0 "$CARRY/run"
 step_end
 
 step_start reassemble
-read -r _ WHEEL_SHA WHEEL_NAME WHEEL_SIZE < <(grep '^wheel ' "$PARTS/MANIFEST")
+read -r _ WHEEL_SHA BUNDLE_NAME WHEEL_SIZE < <(grep '^bundle ' "$PARTS/MANIFEST")
+read -r _ WHEEL_NAME < <(grep '^onnxruntime ' "$PARTS/MANIFEST")
 missing=$(awk '$1 == "chunk" {print $3}' "$PARTS/MANIFEST" | while read -r n; do [ -f "$PARTS/$n" ] || echo "$n"; done)
 [ -z "$missing" ] || die "chunks missing from $PARTS: $(echo $missing). The machine went cold between calls (more than 30 s) or a part call was skipped: send those parts again, then run"
-WHEEL_DIR=/tmp/ort_wheel; mkdir -p "$WHEEL_DIR"; WHEEL="$WHEEL_DIR/$WHEEL_NAME"
-if [ ! -f "$WHEEL" ] || [ "$(sha256sum "$WHEEL" | cut -d' ' -f1)" != "$WHEEL_SHA" ]; then
-  awk '$1 == "chunk" {print $3}' "$PARTS/MANIFEST" | sed "s|^|$PARTS/|" | xargs cat >"$WHEEL.tmp"
-  mv "$WHEEL.tmp" "$WHEEL"
+WHEEL_DIR=/tmp/ort_wheel; mkdir -p "$WHEEL_DIR"; BUNDLE="$WHEEL_DIR/$BUNDLE_NAME"
+if [ ! -f "$BUNDLE" ] || [ "$(sha256sum "$BUNDLE" | cut -d' ' -f1)" != "$WHEEL_SHA" ]; then
+  awk '$1 == "chunk" {print $3}' "$PARTS/MANIFEST" | sed "s|^|$PARTS/|" | xargs cat >"$BUNDLE.tmp"
+  mv "$BUNDLE.tmp" "$BUNDLE"
 fi
-have=$(sha256sum "$WHEEL" | cut -d' ' -f1)
-[ "$have" = "$WHEEL_SHA" ] || die "reassembled $WHEEL_NAME has sha256 $have, expected $WHEEL_SHA"
-stamp "wheel $WHEEL_NAME verified ($WHEEL_SIZE bytes)"
+have=$(sha256sum "$BUNDLE" | cut -d' ' -f1)
+[ "$have" = "$WHEEL_SHA" ] || die "reassembled $BUNDLE_NAME has sha256 $have, expected $WHEEL_SHA"
+rm -f "$WHEEL_DIR"/*.whl
+tar xf "$BUNDLE" -C "$WHEEL_DIR"
+WHEEL="$WHEEL_DIR/$WHEEL_NAME"
+[ -f "$WHEEL" ] || die "$BUNDLE_NAME holds no $WHEEL_NAME"
+stamp "bundle verified ($WHEEL_SIZE bytes): $(cd "$WHEEL_DIR" && ls *.whl | tr '\n' ' ')"
 step_end
 
 step_start install
@@ -96,15 +104,16 @@ PIP_EXTRA=()
 if [ "$PY_TAG" != "$WHEEL_TAG" ]; then
   [ "$REHEARSAL" = 1 ] || die "$PYTHON is $PY_TAG, the wheel is for $WHEEL_TAG: run prepare.sh with GPU_PYTHON set to this machine's version"
   say "REHEARSAL: $PYTHON is $PY_TAG, wheel $WHEEL_TAG: installing for $WHEEL_TAG but NOT importing it"
-  PIP_EXTRA=(--python-version "3.${WHEEL_TAG#cp3}" --only-binary=:all: --platform manylinux_2_28_x86_64 --implementation cp)
+  PIP_EXTRA=(--python-version "3.${WHEEL_TAG#cp3}" --only-binary=:all: --implementation cp
+             --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64)
 fi
 if [ -f "$SITE/.livepose_wheel_sha256" ] && [ "$(cat "$SITE/.livepose_wheel_sha256")" = "$WHEEL_SHA" ]; then
   stamp "$SITE already holds this wheel: kept"
 else
   rm -rf "$SITE"
   "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --disable-pip-version-check \
-    --target "$SITE" "${PIP_EXTRA[@]}" "$WHEEL" "$CARRY"/run/wheels/*.whl \
-    || die "pip could not install $WHEEL_NAME into $SITE"
+    --target "$SITE" "${PIP_EXTRA[@]}" "$WHEEL_DIR"/*.whl "$CARRY"/run/wheels/*.whl \
+    || die "pip could not install the wheels of $BUNDLE_NAME into $SITE"
   echo "$WHEEL_SHA" >"$SITE/.livepose_wheel_sha256"
 fi
 [ -f "$SITE/onnxruntime/capi/libonnxruntime_providers_cuda.so" ] || die "$SITE has no libonnxruntime_providers_cuda.so"
@@ -112,9 +121,8 @@ step_end
 
 if [ "$PY_TAG" = "$WHEEL_TAG" ]; then
   export PYTHONPATH="$SITE:$REPO${PYTHONPATH:+:$PYTHONPATH}"
-else  # rehearsal on another Python: the small wheels only, from a copy without onnxruntime
-  mkdir -p /tmp/site_small && "$PYTHON" -m pip install -q --no-index --no-deps --upgrade --target /tmp/site_small "$CARRY"/run/wheels/*.whl
-  export PYTHONPATH="/tmp/site_small:$REPO${PYTHONPATH:+:$PYTHONPATH}"
+else  # rehearsal on another Python: its own environment has every package (the carried ones are cp312)
+  export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
 fi
 export LIVEPOSE_HOME="$CARRY/run/home" LIVEPOSE_MEDIA="$CARRY/run/media" PYTHONUNBUFFERED=1
 
@@ -146,7 +154,8 @@ FAILED=()
 step_start tests
 # Deselected: an import-hygiene check that imports every livepose module (PyQt5, av, pydantic, tflite:
 # ~100 MB of wheels the image lacks); it needs no GPU and runs in CI.
-if timeout 150 "$PYTHON" -m pytest tests/test_gpu_preprocess.py tests/test_gpu_binding.py -p no:cacheprovider -rs \
+if timeout "${TESTS_CAP:-100}" "$PYTHON" -m pytest tests/test_gpu_preprocess.py tests/test_gpu_binding.py \
+    tests/test_gpu_pipeline.py -p no:cacheprovider -rs \
     --deselect tests/test_gpu_preprocess.py::test_nothing_but_livepose_gpu_imports_torch >"$OUT/pytest.txt" 2>&1; then
   TESTS=passed
 else
@@ -156,15 +165,24 @@ tail -15 "$OUT/pytest.txt"
 step_end
 
 step_start bench_preprocess
-timeout 90 "$PYTHON" benchmarks/gpu/bench_preprocess.py --repeats "${PRE_REPEATS:-100}" >"$OUT/bench_preprocess.txt" 2>&1 \
+timeout 45 "$PYTHON" benchmarks/gpu/bench_preprocess.py --repeats "${PRE_REPEATS:-50}" >"$OUT/bench_preprocess.txt" 2>&1 \
   || { FAILED+=(bench_preprocess); say "bench_preprocess.py FAILED"; }
 cat "$OUT/bench_preprocess.txt"
 step_end
 
 step_start bench_models
-timeout 150 "$PYTHON" benchmarks/gpu/bench_models.py --repeats "${MODEL_REPEATS:-100}" --json "$OUT/bench_models.json" \
+timeout 60 "$PYTHON" benchmarks/gpu/bench_models.py --repeats "${MODEL_REPEATS:-50}" --json "$OUT/bench_models.json" \
   >"$OUT/bench_models.txt" 2>&1 || { FAILED+=(bench_models); say "bench_models.py FAILED"; }
 cat "$OUT/bench_models.txt"
+step_end
+
+step_start bench_pipeline
+# The stream counts get what is left of the 6 minutes the issue allows, less a margin for the summary.
+left=$(( 330 - ($(date +%s) - START) - 100 ))
+timeout $(( left + 110 )) "$PYTHON" benchmarks/gpu/bench_pipeline.py --clip "$LIVEPOSE_MEDIA/derived/example_2_30fps.mp4" \
+  --budget "$(( left > 20 ? left : 20 ))" --streams ${STREAMS:-32 16 8 4 2 1} --json "$OUT/bench_pipeline.json" >"$OUT/bench_pipeline.txt" 2>&1 \
+  || { FAILED+=(bench_pipeline); say "bench_pipeline.py FAILED"; }
+cat "$OUT/bench_pipeline.txt"
 step_end
 
 TOTAL=$(( $(date +%s) - START ))
@@ -176,11 +194,12 @@ out, tests, total, cuda_ok, failed, wheel, sha, times = sys.argv[1:9]
 out = Path(out)
 read = lambda name: (out / name).read_text() if (out / name).exists() else "(missing)\n"
 models = json.loads(read("bench_models.json")) if (out / "bench_models.json").exists() else {}
+pipeline = json.loads(read("bench_pipeline.json")) if (out / "bench_pipeline.json").exists() else {}
 steps = dict(t.split("=") for t in times.split())
 result = {"tests": tests, "cuda_provider_works": cuda_ok == "1", "failed_steps": failed.split(),
           "run_step_seconds": int(total), "step_seconds": {k: float(v) for k, v in steps.items()},
           "wheel": wheel, "wheel_sha256": sha, "environment": read("environment.txt").splitlines(),
-          "models": models}
+          "models": models, "pipeline": pipeline}
 (out / "gpu_results.json").write_text(json.dumps(result, indent=2) + "\n")
 rows = models.get("rows", [])
 lines = ["# livepose GPU check", "", "```", read("environment.txt").rstrip(), "```", "",
@@ -193,8 +212,26 @@ lines += [f"| {r['model']} | {r['provider']} | {r['path']} | {r['batch']} | {r['
 if models.get("agreement"):
     lines += ["", "CUDA vs CPU outputs, same input:", "", "| model | output | max abs diff | max abs value |", "| --- | --- | --- | --- |"]
     lines += [f"| {a['model']} | {a['output']} | {a['max_abs_diff']:.3g} | {a['max_abs_value']:.3g} |" for a in models["agreement"]]
+lines += ["", "## hands+face offline, 720p (benchmarks/gpu/bench_pipeline.py)", "",
+          "| variant | frames | fps | x baseline |", "| --- | --- | --- | --- |"]
+lines += [f"| {r['variant']} | {r.get('delivered', '-')} | {r.get('fps', r.get('error'))} | {r.get('ratio_to_baseline', '-')} |"
+          for r in pipeline.get("offline", [])]
+for row in pipeline.get("breakdown", []):
+    lines += ["", f"Where the time goes, {row['provider']} provider, {row['preprocess']} crops, one thread, "
+              f"device synchronised after each stage ({row['fps']} fps):", "", "| stage | ms/frame |", "| --- | --- |"]
+    lines += [f"| {stage} | {ms} |" for stage, ms in row["ms_per_frame"].items()]
+if pipeline.get("realtime"):
+    lines += ["", f"Realtime at 30 fps: `{pipeline['realtime']}`"]
+lines += ["", "Concurrent 30 fps streams (one process each):", "",
+          "| streams | max_batch | held | kept min | kept median | fps median | latency p50 median | latency p95 max |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+lines += [f"| {r['streams']} | {r['max_batch']} | {r['held']} | {r['kept_min']} | {r['kept_median']} | {r['fps_median']} | "
+          f"{r['latency_p50_median']} | {r['latency_p95_max']} |" for r in pipeline.get("streams", [])]
 lines += ["", "## pytest (tail)", "", "```", "\n".join(read("pytest.txt").rstrip().splitlines()[-20:]), "```", ""]
 (out / "gpu_results.md").write_text("\n".join(lines))
+# Folded into gpu_results.json and check.log: fewer files than the device tool brings back.
+for name in ("bench_models.txt", "bench_models.json", "bench_pipeline.txt", "bench_pipeline.json"):
+    (out / name).unlink(missing_ok=True)
 PY
 stamp "wrote $OUT/gpu_results.md and $OUT/gpu_results.json; run step took $TOTAL s"
 [ "${#FAILED[@]}" -eq 0 ] || die "failed steps: ${FAILED[*]} (results written anyway)"
