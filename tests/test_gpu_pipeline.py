@@ -118,3 +118,16 @@ def test_float_preprocessing_meets_the_mediapipe_goals(models_ready, tmp_path: P
     result = compare_keypoints(out, recording)
     assert result.hands.matched_objects > 0 and result.faces.matched_objects > 0
     assert result.passes(), result
+
+
+def test_the_pose_nodes_take_the_torch_path_too(models_ready, pose_models_ready, tmp_path: Path) -> None:
+    clip = media_file("sign-language-processing_pose/videos/SOUP.mp4")
+    opencv, on_torch = tmp_path / "opencv.jsonl", tmp_path / "torch.jsonl"
+    pose = ROOT / "pipelines" / "pose.yaml"
+    on_cpu = ["pose_detector.provider=cpu", "pose.provider=cpu"]
+    assert run_keypoints(pose, clip, opencv, on_cpu).exit_code == 0
+    assert run_keypoints(pose, clip, on_torch, [*on_cpu, "pose_detector.preprocess=torch",
+                                                "pose.preprocess=torch"]).exit_code == 0
+    rows = on_torch.read_text().splitlines()
+    assert sum(len(json.loads(row)["poses"]) for row in rows) > 30
+    assert rows == opencv.read_text().splitlines()

@@ -88,6 +88,8 @@ TESTED = {
     "livepose run face --set face_detector.max_num_faces=2": "test_the_set_example",
     "livepose run face --source clip.mp4 --offline --headless --set face_mesh.refine_landmarks=true "
     "--keypoints irises.jsonl": "test_the_refined_face_example_writes_478_points",
+    "livepose run hands_face --source clip.mp4 --offline --headless --keypoints gpu.jsonl --set palms.preprocess=torch "
+    "--set hands.preprocess=torch --set hands.max_batch=2": "test_the_gpu_path_example_gives_the_default_keypoints",
     "livepose run hands_face --source synthetic": "test_synthetic_source_runs_without_a_camera",
     "livepose run hands_face --source synthetic --set window.trace=face:NOSE_TIP":
         "test_viewer_cli.py::test_the_readme_trace_command_opens_the_viewer_following_the_nose",
@@ -168,6 +170,19 @@ def test_the_set_example(folder, models_ready):
     assert checked.returncode == 0, checked.stderr
     result = livepose(command, folder, LIVEPOSE_SOURCE=str(folder / "clip.mp4"))
     assert result.returncode == 0, result.stderr
+
+
+def test_the_gpu_path_example_gives_the_default_keypoints(folder, models_ready):
+    pytest.importorskip("torch", reason="preprocess: torch needs the optional torch")
+    command = next(c for c in readme_commands() if "preprocess=torch" in c)
+    result = livepose(command, folder)
+    assert result.returncode == 0, result.stderr
+    default = livepose("livepose run hands_face --source clip.mp4 --offline --headless --keypoints default.jsonl",
+                       folder)
+    assert default.returncode == 0, default.stderr
+    rows = (folder / "gpu.jsonl").read_text().splitlines()
+    assert len(rows) == 58 and sum(len(json.loads(row)["hands"]) for row in rows) > 20
+    assert rows == (folder / "default.jsonl").read_text().splitlines()
 
 
 def test_the_refined_face_example_writes_478_points(folder, models_ready):

@@ -51,11 +51,13 @@ class FaceLandmarksNode(LandmarkNode):
     landmarker_class = FaceLandmarker
     landmarker_params = FACE_LANDMARKER_PARAMS
     parallel_param = "parallel_faces"
+    batch_param = "max_batch"
 
     min_tracking_confidence: float = param(0.5, "face presence threshold", ge=0, le=1)
     refine_landmarks: bool = param(False, REFINE_LANDMARKS_DOC)
     model: str = param(FACE_LANDMARK_MODEL, "zoo name or .onnx path")
     parallel_faces: int = param(1, "faces of one frame run concurrently (1: one after the other)", ge=1)
+    max_batch: int = param(1, MAX_BATCH_DOC, ge=1)
 
     def model_name(self) -> str:
         return landmark_model_name(self.model, self.refine_landmarks)

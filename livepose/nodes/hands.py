@@ -9,7 +9,7 @@ import numpy as np
 from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import param
-from livepose.nodes.tracking import DetectorNode, LandmarkNode
+from livepose.nodes.tracking import MAX_BATCH_DOC, DetectorNode, LandmarkNode
 from livepose.vision.hands import HandLandmarker, PalmDetector
 from livepose.vision.rects import TrackedRoi
 from livepose.vision.tracking import LandmarkStepOutput
@@ -48,12 +48,14 @@ class HandLandmarksNode(LandmarkNode):
     landmarker_class = HandLandmarker
     landmarker_params = ("min_tracking_confidence",)
     parallel_param = "parallel_hands"
+    batch_param = "max_batch"
     models_by_complexity = HAND_LANDMARK_MODELS
 
     min_tracking_confidence: float = param(0.5, "hand presence threshold", ge=0, le=1)
     model_complexity: int = param(1, "0: lite model, 1: full model", choices=(0, 1))
     model: str = param("", "zoo name or .onnx path; empty: chosen by model_complexity")
     parallel_hands: int = param(2, "hands of one frame run concurrently (1: one after the other)", ge=1)
+    max_batch: int = param(1, MAX_BATCH_DOC, ge=1)
 
     def run_step(self, rgb: np.ndarray, rois: tuple[TrackedRoi, ...], frame: Frame) -> LandmarkStepOutput[Any]:
         # Handedness depends on whether this frame was mirrored, which a source may change per frame.

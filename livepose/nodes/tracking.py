@@ -202,20 +202,23 @@ class LandmarkNode(_ChoosesModel, Node):
     landmarker_params: ClassVar[tuple[str, ...]]
     parallel_param: ClassVar[str] = ""
     """The parameter saying how many objects of one frame the model runs on concurrently (none: one)."""
+    batch_param: ClassVar[str] = ""
+    """The parameter saying how many objects of one frame go into one model call (none: one; a kind that
+    finds one object per frame has none)."""
     rois_result: ClassVar[str]
     objects_result: ClassVar[str]
     tracks_result: ClassVar[str]
 
     provider: str = param("auto", "ONNX Runtime execution provider", choices=PROVIDERS)
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
-    max_batch: int = param(1, MAX_BATCH_DOC, ge=1)
     preprocess: str = param("opencv", PREPROCESS_DOC, choices=PREPROCESS_CHOICES)
 
     def setup(self) -> None:
         parallel = getattr(self, self.parallel_param) if self.parallel_param else 1
-        model, cropper = open_model(self.model_name(), self.provider, self.threads, parallel, self.max_batch,
+        max_batch = getattr(self, self.batch_param) if self.batch_param else 1
+        model, cropper = open_model(self.model_name(), self.provider, self.threads, parallel, max_batch,
                                     self.preprocess)
-        batching = {"max_batch": self.max_batch} if self.max_batch > 1 else {}
+        batching = {"max_batch": max_batch} if max_batch > 1 else {}
         self.landmarker = self.landmarker_class(model, cropper=cropper, **node_params(self, self.landmarker_params),
                                                 **batching)
 
