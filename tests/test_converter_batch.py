@@ -20,7 +20,7 @@ from livepose.models.zoo import get_model
 _NO_LITERT = "ai-edge-litert (test extra) is not installed (its schema writes the test graphs)"
 schema = pytest.importorskip("ai_edge_litert.schema_py_generated", reason=_NO_LITERT)
 
-from test_converter_ops import CASES, TfliteGraph  # noqa: E402 (after the skip)
+from test_converter_ops import CASES, TfliteGraph
 
 BATCH = 3
 

@@ -17,13 +17,21 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is the optional extra livepose[torch] that livepose.gpu needs")
 cv2 = pytest.importorskip("cv2")
 
-from evaluation.mediapipe_check import REFERENCE_SETTINGS, compare_keypoints, run_keypoints  # noqa: E402
-from evaluation.reference import load_reference  # noqa: E402
-from livepose.gpu.pipeline import FrameUploads, TorchCropper, open_torch_model, uploads_on  # noqa: E402
-from livepose.models.runtime import ModelSession  # noqa: E402
-from livepose.vision import image_to_tensor as cpu  # noqa: E402
-from livepose.vision.rects import NormalizedRect  # noqa: E402
-from tests.media_paths import SHORT_CLIP, media_file  # noqa: E402
+from evaluation.mediapipe_check import (
+    REFERENCE_SETTINGS,
+    compare_keypoints,
+    run_keypoints,
+)
+from evaluation.reference import load_reference
+from livepose.gpu.pipeline import (
+    FrameUploads,
+    TorchCropper,
+    open_torch_model,
+    uploads_on,
+)
+from livepose.vision import image_to_tensor as cpu
+from livepose.vision.rects import NormalizedRect
+from tests.media_paths import SHORT_CLIP, media_file
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
@@ -76,8 +84,8 @@ def test_torch_cropper_gives_the_opencv_croppers_batches() -> None:
 
 
 def test_torch_model_equals_the_session_on_host_arrays(models_ready) -> None:
-    session = ModelSession("mediapipe/hand_landmark_full", provider="cpu")
-    model, cropper = open_torch_model(session)
+    session, model, cropper = open_torch_model("mediapipe/hand_landmark_full", "cpu", 1)
+    assert session.cuda_stream == 0 and cropper.stream is None and model.device == CPU
     rects = [NormalizedRect(0.4, 0.45, 0.3, 0.35, 0.4), NormalizedRect(0.6, 0.3, 0.2, 0.2, -1.0)]
     image = _frame()
     batch, _ = cropper.crops(image, rects, cpu.HAND_LANDMARK_INPUT)

@@ -188,3 +188,17 @@ def test_a_model_is_loaded_once_per_process_for_the_same_file_and_settings(tiny_
     assert again.session is first.session and other_threads.session is not first.session
     os.utime(model, ns=(1, 1))  # the file rewritten (a new conversion): loaded afresh
     assert ModelSession(model, provider="cpu", intra_op_threads=1).session is not first.session
+
+
+def test_a_callers_cuda_stream_goes_to_the_gpu_providers_only() -> None:
+    from livepose.models.runtime import _provider_options
+
+    for provider in ("cuda", "tensorrt"):
+        name, options = _provider_options(provider, 0, cuda_stream=140023)
+        assert options["has_user_compute_stream"] == "1" and options["user_compute_stream"] == "140023"
+        assert "user_compute_stream" not in _provider_options(provider, 0)[1]
+    assert _provider_options("cpu", 0, cuda_stream=140023) == ("CPUExecutionProvider", {})
+
+
+def test_a_session_on_the_cpu_keeps_no_stream(tiny_model) -> None:
+    assert ModelSession(tiny_model, provider="cpu", cuda_stream=140023).cuda_stream == 0

@@ -9,11 +9,11 @@ reads them. On the CPU provider the same code runs with device ``"cpu"`` (the te
 Batches: a model with a fixed batch of 1 (MediaPipe's) runs once per item, each call bound to that
 item's slice of the input and output tensors (still no copy); a model with a symbolic batch runs once.
 
-Streams: onnxruntime's CUDA provider computes on its own stream unless its session was created with
-``user_compute_stream``, which ``ModelSession`` does not set. So ``run`` waits for torch's current stream
-before the model reads the inputs (a host wait, not a copy) and onnxruntime synchronises its stream at
-the end of the run, after which the outputs are ready for torch. Sharing one stream per model node
-instead needs that provider option in ``ModelSession`` (left for later).
+Streams: a ``ModelSession`` created with ``cuda_stream`` computes on that stream (the torch path gives
+each model its own, ``livepose.gpu.pipeline``); when torch's current stream is that one, the inputs
+written there are read in order and ``run`` waits for nothing. Otherwise the provider computes on its own
+stream, and ``run`` first waits for torch's current stream (a host wait, not a copy). onnxruntime
+synchronises its stream at the end of a run, after which the outputs are ready for torch.
 
 Returned tensors are reused by the next ``run`` with the same batch size: clone what must outlive it.
 """
@@ -60,9 +60,11 @@ class TorchBinding:
         if isinstance(session, ModelSession):
             self.session = session.session
             default = f"cuda:{session.device_id}" if session.on_gpu else "cpu"
+            self.cuda_stream = session.cuda_stream
         else:
             self.session = session
             default = "cpu"
+            self.cuda_stream = 0
         self.device = torch.device(device if device is not None else default)
         self.device_type, self.device_id = _ort_device(self.device)
         self.inputs = self.session.get_inputs()
@@ -108,8 +110,8 @@ class TorchBinding:
         feeds = {name: tensor.contiguous() for name, tensor in feeds.items()}
         batch = int(next(iter(feeds.values())).shape[0])
         outputs = self._output_tensors(batch)
-        if self.device.type == "cuda":
-            # The crops were written on torch's stream; onnxruntime reads them on its own.
+        if self.device.type == "cuda" and torch.cuda.current_stream(self.device).cuda_stream != self.cuda_stream:
+            # The crops were written on a stream other than the one onnxruntime computes on.
             torch.cuda.current_stream(self.device).synchronize()
         items = [slice(i, i + 1) for i in range(batch)] if self.per_item else [slice(0, batch)]
         for item in items:

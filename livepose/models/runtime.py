@@ -146,10 +146,14 @@ def gpu_name(device_id: int = 0) -> str | None:
     return name.value.decode(errors="replace")
 
 
-def _provider_options(provider: str, device_id: int) -> tuple[str, dict[str, str]]:
+def _provider_options(provider: str, device_id: int, cuda_stream: int = 0) -> tuple[str, dict[str, str]]:
+    # A caller's CUDA stream (the torch path's, one per model node): the provider computes on it, so
+    # crops written there need no wait before the model reads them.
+    stream = {"has_user_compute_stream": "1", "user_compute_stream": str(cuda_stream)} if cuda_stream else {}
     if provider == "tensorrt":
         engines = livepose_home() / "tensorrt"
         return EXECUTION_PROVIDERS[provider], {
+            **stream,
             "device_id": str(device_id),
             # Building TensorRT engines takes minutes; cache them next to the converted models.
             "trt_engine_cache_enable": "True",
@@ -158,7 +162,7 @@ def _provider_options(provider: str, device_id: int) -> tuple[str, dict[str, str
             "trt_timing_cache_path": str(engines),
         }
     if provider == "cuda":
-        return EXECUTION_PROVIDERS[provider], {"device_id": str(device_id)}
+        return EXECUTION_PROVIDERS[provider], {**stream, "device_id": str(device_id)}
     return EXECUTION_PROVIDERS["cpu"], {}
 
 
@@ -176,7 +180,8 @@ class ModelSession:
     ``auto | tensorrt | cuda | cpu``; ``self.provider`` tells which one the session really uses.
     Thread counts of 0 leave onnxruntime's defaults. ``optimization`` is the graph optimization level.
     ``dynamic_batch`` loads a zoo model's variant with a dynamic batch axis; ``max_batch`` says how many
-    items one call of the loaded model takes (None: any number).
+    items one call of the loaded model takes (None: any number). ``cuda_stream`` (a ``cudaStream_t`` as
+    an integer) makes the GPU providers compute on that stream; ``self.cuda_stream`` keeps it (0: their own).
     """
 
     def __init__(
@@ -189,6 +194,7 @@ class ModelSession:
         optimization: OptimizationLevel = "all",
         device_id: int = 0,
         dynamic_batch: bool = False,
+        cuda_stream: int = 0,
     ) -> None:
         if provider not in PROVIDERS:
             raise UserError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
@@ -217,7 +223,7 @@ class ModelSession:
         usable = [p for p in candidates if problems[p] is None]
         # TensorRT hands the nodes it cannot run to the next providers, so CUDA follows it when usable.
         chain = [*usable, *(["cuda"] if provider == "tensorrt" and provider_problem("cuda") is None else []), "cpu"]
-        providers = [_provider_options(p, device_id) for p in dict.fromkeys(chain)]
+        providers = [_provider_options(p, device_id, cuda_stream) for p in dict.fromkeys(chain)]
         stat = self.path.stat()
         key = (str(self.path.resolve()), stat.st_mtime_ns, stat.st_size, repr(providers), intra_op_threads,
                inter_op_threads, optimization)
@@ -227,6 +233,7 @@ class ModelSession:
         except Exception as error:  # onnxruntime raises its own exception types for invalid models
             raise UserError(f"onnxruntime cannot load {self.path}: {error}") from None
         self.provider: str = _SHORT_NAMES[self.session.get_providers()[0]]
+        self.cuda_stream = cuda_stream if self.provider in ("tensorrt", "cuda") else 0
         record_provider(self.path.name, self.provider)
 
         if provider != "auto" and self.provider != provider:

@@ -25,8 +25,9 @@ the tracked ROIs on them, as MediaPipe's ``static_image_mode``, unless that para
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, ClassVar, Mapping, NamedTuple, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import cv2
 import numpy as np
@@ -38,7 +39,13 @@ from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
 from livepose.vision.image_to_tensor import OPENCV_CROPPER, Cropper
 from livepose.vision.rects import NormalizedRect, TrackedRoi
-from livepose.vision.tracking import DetectionStep, Detector, LandmarkStep, LandmarkStepOutput, ModelFn
+from livepose.vision.tracking import (
+    DetectionStep,
+    Detector,
+    LandmarkStep,
+    LandmarkStepOutput,
+    ModelFn,
+)
 
 STATIC_IMAGE_MODE_DOC = ("treat every frame as unrelated: always detect, never track (default: stills "
                          "from an image folder are, video is not)")
@@ -75,15 +82,18 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
     one call (the caller chunks batches larger than ``max_batch``). ``preprocess`` other than opencv
     crops and runs on torch tensors on the session's device (``livepose.gpu.pipeline``).
     """
-    session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1,  # type: ignore[arg-type]
-                           dynamic_batch=max_batch > 1)
+    if preprocess != "opencv":
+        session, torch_run, torch_cropper = _torch_model(model, provider, threads, max_batch > 1, preprocess)
+    else:
+        session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1,  # type: ignore[arg-type]
+                               dynamic_batch=max_batch > 1)
     if session.max_batch is not None and max_batch > 1:
         raise UserError(
             f"max_batch: {max_batch} needs a model with a dynamic batch axis, but {session.path} takes a fixed batch "
             f"of {session.max_batch}; export it with a dynamic first axis, or set max_batch: 1"
         )
     if preprocess != "opencv":
-        return _torch_model(session, preprocess)
+        return OpenedModel(torch_run, torch_cropper)
     if session.max_batch is None:
         return OpenedModel(session.run, OPENCV_CROPPER)
     # The calling thread runs one item itself and the pool the others: one thread fewer to wake.
@@ -104,15 +114,15 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
     return OpenedModel(run, OPENCV_CROPPER)
 
 
-def _torch_model(session: ModelSession, preprocess: str) -> OpenedModel:
+def _torch_model(model: str, provider: str, threads: int, dynamic_batch: bool,
+                 preprocess: str) -> tuple[ModelSession, ModelFn, Cropper]:
     try:
         # Imported only here: torch loads in the processes of nodes that ask for it, and nowhere else.
         from livepose.gpu.pipeline import open_torch_model
     except ImportError as error:
         raise UserError(f"preprocess: {preprocess} needs torch ({error}); install it with "
                         "`pip install torch==2.13.0`, or set preprocess: opencv") from None
-    model, cropper = open_torch_model(session, "float" if preprocess == "torch-float" else "exact")
-    return OpenedModel(model, cropper)
+    return open_torch_model(model, provider, threads, dynamic_batch, "float" if preprocess == "torch-float" else "exact")
 
 
 def node_params(node: Node, names: Sequence[str]) -> dict[str, Any]:
