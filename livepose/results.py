@@ -273,6 +273,9 @@ _KEYS = [
               "seconds since the stream's first frame on the source's own clock (a file's timestamps); "
               "the recorder and the keypoint export take it as the frame's time", ("capture",), _seconds,
               replayed_by=("replay",)),
+    ResultKey("camera", "str",
+              "the camera a frame came from, in a pipeline with several (its name under cameras:); the "
+              "keypoint export writes it", ("capture",), lambda value: isinstance(value, str)),
     ResultKey("still_image", "bool",
               "true on frames from an image folder, glob or file: unrelated stills, which detectors "
               "detect afresh rather than track", ("capture",), lambda value: isinstance(value, bool),
@@ -331,6 +334,7 @@ WELL_KNOWN: dict[str, ResultKey] = {key.name: key for key in _KEYS}
 
 MEDIA_TIME = "media_time"
 STILL_IMAGE = "still_image"
+CAMERA = "camera"
 RGB = "rgb"
 HANDS = "hands"
 HAND_ROIS = "hand_rois"

@@ -119,7 +119,7 @@ class Collect(testing.Collect):
         if self.quit_after and received == self.quit_after:
             self.ctx.press_key("q")
         if self.announce_after and received % self.announce_after == 0:
-            logging.getLogger("livepose.tests").info("collected %d frames", received)
+            logging.getLogger("livepose.tests").info("%s: collected %d frames", self.name, received)
 
     def close(self) -> None:
         self.closed.set()

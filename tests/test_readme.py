@@ -90,6 +90,9 @@ TESTED = {
     "--keypoints irises.jsonl": "test_the_refined_face_example_writes_478_points",
     "livepose run hands_face --source clip.mp4 --offline --headless --keypoints gpu.jsonl --set palms.preprocess=torch "
     "--set hands.preprocess=torch --set hands.max_batch=2": "test_the_gpu_path_example_gives_the_default_keypoints",
+    "livepose run cameras": "test_the_cameras_examples",
+    "LEFT=clip.mp4 RIGHT=other.mp4 livepose run cameras --offline --headless --keypoints out.jsonl":
+        "test_the_cameras_examples",
     "livepose run hands_face --source synthetic": "test_synthetic_source_runs_without_a_camera",
     "livepose run hands_face --source synthetic --set window.trace=face:NOSE_TIP":
         "test_viewer_cli.py::test_the_readme_trace_command_opens_the_viewer_following_the_nose",
@@ -183,6 +186,25 @@ def test_the_gpu_path_example_gives_the_default_keypoints(folder, models_ready):
     rows = (folder / "gpu.jsonl").read_text().splitlines()
     assert len(rows) == 58 and sum(len(json.loads(row)["hands"]) for row in rows) > 20
     assert rows == (folder / "default.jsonl").read_text().splitlines()
+
+
+def test_the_cameras_examples(folder, models_ready):
+    (folder / "other.mp4").symlink_to(media_file("sign-language-processing_pose/videos/FOOTBALL.mp4"))
+    live = next(c for c in readme_commands() if c == "livepose run cameras")
+    if no_camera():
+        result = livepose(live, folder, timeout=60)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "cannot open camera 0" in result.stderr and "give camera 'left' another source under cameras:" \
+            in result.stderr
+    command = next(c for c in readme_commands() if c.startswith("LEFT="))
+    assignments = dict(word.split("=", 1) for word in command.split()[:2])
+    result = livepose(command.split(" ", 2)[2], folder, **assignments)
+    assert result.returncode == 0, result.stderr
+    for camera, frames in (("left", 58), ("right", 62)):
+        rows = [json.loads(line) for line in (folder / f"out-{camera}.jsonl").read_text().splitlines()]
+        assert [row["frame"] for row in rows] == list(range(frames))
+        assert {row["camera"] for row in rows} == {camera}
+    assert "delivered: 120 of 120 frames" in result.stderr
 
 
 def test_the_refined_face_example_writes_478_points(folder, models_ready):

@@ -18,7 +18,7 @@ from typing import Callable
 from livepose.graph.admission import FlowLimiter
 from livepose.graph.metrics import NodeMetrics, PipelineMetrics
 from livepose.graph.node import Node, NodeContext
-from livepose.graph.queues import Edge, Inbox
+from livepose.graph.queues import Edge, GatherInbox, Inbox
 from livepose.graph.reload import NodeReloader
 from livepose.graph.spec import NodeSpec, PipelineSpec
 from livepose.graph.worker import WorkerProcessNode
@@ -48,6 +48,8 @@ class RunningNode:
     """Sources: keeps their frames in order when a sink's thread sends on a held frame."""
     limiters: list[tuple["RunningNode", FlowLimiter]] = field(default_factory=list)
     """Sinks: the admissions of the sources upstream, told when this sink has handled a frame."""
+    port_limiters: dict[str, list[tuple["RunningNode", FlowLimiter]]] = field(default_factory=dict)
+    """Gathering nodes: the admissions of the sources upstream of each input port, which end there."""
     restamped: bool = False
     """Whether the node was warned that it returned frames of another index."""
     busy_in: tuple[str, int | None] | None = None
@@ -84,7 +86,7 @@ def assemble(spec: PipelineSpec, realtime: bool,
                 # Admission keeps at most in_flight frames per stream: none is dropped after it.
                 size = max(size, in_flight)
             edges.append(Edge(stream, port, size, policy if realtime else "block", settings.feedback))
-        inbox = Inbox(edges, realtime)
+        inbox = (GatherInbox if n.cls.gathers_inputs else Inbox)(edges, realtime)
         inboxes[n.name] = inbox
         for edge in edges:
             edges_by_stream.setdefault(edge.stream, []).append((inbox, edge))
@@ -99,15 +101,37 @@ def assemble(spec: PipelineSpec, realtime: bool,
         routes = {port: edges_by_stream.get(stream, []) for port, stream in n.outputs.items()}
         running.append(RunningNode(n, node, inboxes.get(n.name), routes, metrics.nodes[n.name],
                                    n.name in sinks, n.enabled))
+    if any(n.cls.gathers_inputs for n in spec.nodes):
+        metrics.ends = {source: _ends(spec, source, sinks) for source in sources}
     if in_flight:
         by_name = {rn.spec.name: rn for rn in running}
         for source in sources:
-            downstream = [name for name in _reachable(spec, source) if name in sinks]
-            limiter = FlowLimiter(in_flight, downstream)
+            reached = _reachable(spec, source)
+            downstream = [name for name in reached if name in sinks]
+            gathering = [name for name in reached if by_name[name].spec.cls.gathers_inputs]
+            # A gathering node is where a source's frames end, as far as its admission goes.
+            limiter = FlowLimiter(in_flight, downstream + gathering)
             by_name[source].limiter = limiter
             for sink in downstream:
                 by_name[sink].limiters.append((by_name[source], limiter))
+            written = {stream for name in [source, *reached] for stream in by_name[name].spec.outputs.values()}
+            for name in gathering:
+                for port, stream in by_name[name].spec.inputs.items():
+                    if stream in written:
+                        by_name[name].port_limiters.setdefault(port, []).append((by_name[source], limiter))
     return metrics, running
+
+
+def _ends(spec: PipelineSpec, source: str, sinks: list[str]) -> list[tuple[str, str | None]]:
+    """Where ``source``'s frames end: the sinks of its own part of the graph, and each gathering node's
+    port that reads its part (the sinks after a gathering node count its frames, not this source's)."""
+    reached = _reachable(spec, source)
+    written = {stream for n in spec.nodes if n.name in {source, *reached} for stream in n.outputs.values()}
+    ends: list[tuple[str, str | None]] = [(name, None) for name in reached if name in sinks]
+    for n in spec.nodes:
+        if n.cls.gathers_inputs and n.name in reached:
+            ends += [(n.name, port) for port, stream in n.inputs.items() if stream in written]
+    return ends
 
 
 def _reachable(spec: PipelineSpec, start: str) -> list[str]:
@@ -118,10 +142,13 @@ def _reachable(spec: PipelineSpec, start: str) -> list[str]:
             if not spec.streams[stream].feedback:
                 consumers.setdefault(stream, []).append(n.name)
     outputs = {n.name: list(n.outputs.values()) for n in spec.nodes}
+    gathering = {n.name for n in spec.nodes if n.cls.gathers_inputs}
     seen: list[str] = []
     frontier = [start]
     while frontier:
         name = frontier.pop()
+        if name in gathering:
+            continue  # the streams a gathering node writes start afresh: nothing admitted crosses it
         for stream in outputs[name]:
             for consumer in consumers.get(stream, []):
                 if consumer not in seen:

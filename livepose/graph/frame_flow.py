@@ -81,9 +81,10 @@ class FrameFlow:
                     limiter.dropped += 1
             rn.metrics.dropped = limiter.dropped
 
-    def sink_handled(self, rn: RunningNode, index: int | None) -> None:
-        """Tell the admissions upstream that this sink is done with frame ``index`` (None: with all)."""
-        for source, limiter in rn.limiters:
+    def sink_handled(self, rn: RunningNode, index: int | None, port: str | None = None) -> None:
+        """Tell the admissions upstream that this sink is done with frame ``index`` (None: with all);
+        a gathering node tells those of the stream on ``port`` only."""
+        for source, limiter in (rn.limiters if port is None else rn.port_limiters.get(port, [])):
             with source.emit_lock:
                 held = limiter.sink_ended(rn.spec.name) if index is None else limiter.finished(rn.spec.name, index)
                 if held is not None:
@@ -99,6 +100,10 @@ class FrameFlow:
             delivery = inbox.get()
             if delivery is None:
                 return
+            if delivery.origin is not None and delivery.skipped:
+                # A gathered stream skipped a frame or ended: its admission hears of it, nothing goes on.
+                self.sink_handled(rn, delivery.origin[1], delivery.origin[0])
+                continue
             if rn.reloader is not None and rn.reloader.changed():
                 self._reload(rn)
             frames = delivery.frames
@@ -139,6 +144,10 @@ class FrameFlow:
                     self.progress_bar.update(1)
                 if rn.limiters:
                     self.sink_handled(rn, delivery.index)
+            if delivery.origin is not None:
+                port = delivery.origin[0]
+                rn.metrics.frames_in_by_port[port] = rn.metrics.frames_in_by_port.get(port, 0) + 1
+                self.sink_handled(rn, delivery.origin[1], port)
 
     def _pass_through(self, rn: RunningNode, frames: dict[str, Any]) -> Any:
         outputs = rn.spec.outputs
@@ -226,8 +235,9 @@ class FrameFlow:
 
     def _restamped(self, rn: RunningNode, item: Frame, index: int) -> Frame:
         """A node returned another frame's index (a frame it kept from before): joins, feedback and
-        admission count by index, so the output takes the index of the frame it answers."""
-        if not rn.restamped:
+        admission count by index, so the output takes the index of the frame it answers. A gathering
+        node numbers its outputs anew, as expected."""
+        if not rn.restamped and not rn.spec.cls.gathers_inputs:
             log.warning("node '%s' returned frame %d for frame %d; outputs keep the index of their input "
                         "(warned once)", rn.spec.name, item.index, index)
             rn.restamped = True

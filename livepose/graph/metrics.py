@@ -85,6 +85,8 @@ class NodeMetrics:
         self.first_time: float | None = None
         self.last_time: float | None = None
         self.recent_latency: deque[tuple[float, float]] = deque(maxlen=256)
+        self.frames_in_by_port: dict[str, int] = {}
+        """Gathering nodes: frames taken from each input port (one per camera)."""
 
     def processed(self, started: float, finished: float) -> None:
         if self.first_time is None:
@@ -143,6 +145,9 @@ class PipelineMetrics:
         self._inboxes = inboxes
         self._sources = list(sources)
         self._sinks = list(sinks)
+        self.ends: dict[str, list[tuple[str, str | None]]] | None = None
+        """Set when the graph gathers streams: per source, the sinks of its own part of the graph and the
+        (gathering node, port) its frames end at."""
         self._source_times: deque[float] = deque(maxlen=1024)
         self._lock = threading.Lock()
         self.started = time.monotonic()
@@ -198,8 +203,17 @@ class PipelineMetrics:
         return sum(self.nodes[s].frames_out + self.nodes[s].dropped for s in self._sources)
 
     def delivered(self) -> int:
-        """Frames that reached every sink (the fewest any sink handled)."""
-        return min((self.nodes[s].frames_in for s in self._sinks), default=0)
+        """Frames that reached every sink (the fewest any sink handled); with gathering nodes (several
+        cameras), per source: the frames that reached every sink of that source's own part of the graph
+        and the gathering node's port for it, summed over the sources."""
+        if self.ends is None:
+            return min((self.nodes[s].frames_in for s in self._sinks), default=0)
+        total = 0
+        for ends in self.ends.values():
+            counts = [self.nodes[node].frames_in if port is None else self.nodes[node].frames_in_by_port.get(port, 0)
+                      for node, port in ends]
+            total += min(counts, default=0)
+        return total
 
     def to_dict(self) -> dict[str, Any]:
         """Every figure of the run, in milliseconds and frames per second."""

@@ -132,6 +132,11 @@ class Node:
     shows_output: ClassVar[bool] = False
     """A sink that shows the pipeline's output to a person: when the file names no ``output:``, the
     stream it reads is the one ``--record`` and ``--keypoints`` tap."""
+    gathers_inputs: ClassVar[bool] = False
+    """Each message on any input is handed over alone, in arrival order, not joined with the other
+    inputs by frame index: for a node that combines independent streams (``mosaic``: one per camera of
+    a ``cameras:`` pipeline), so that a slow or stalled stream never holds back the others. Its outputs
+    number frames anew; its inputs' admission ends at it."""
 
     _params: ClassVar[dict[str, Param]] = {}
     _param_model: ClassVar[type[pydantic.BaseModel]]

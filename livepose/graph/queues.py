@@ -69,6 +69,9 @@ class Delivery:
     skipped: bool = False
     feedback_of: int | None = None
     """The index whose feedback messages belong to this delivery (the previously delivered one)."""
+    origin: tuple[str, int | None] | None = None
+    """A gathering inbox's delivery: the port it came on and the index it had there (None: that port's
+    stream ended)."""
 
 
 class Inbox:
@@ -232,3 +235,44 @@ class Inbox:
             self._aborted = True
             self._readable.notify_all()
             self._writable.notify_all()
+
+
+GATHERED_PORT_SEPARATOR = "@"
+"""A gathering node's port for one of several streams is ``<declared port>@<stream label>``; the node
+is handed the message under the declared port."""
+
+
+class GatherInbox(Inbox):
+    """The inbox of a node that gathers independent streams (``Node.gathers_inputs``): every message is
+    delivered alone, the edges served in turn, and numbered by this inbox; a stream that ends leaves the
+    others running, and ``get`` returns None once all have ended."""
+
+    def __init__(self, edges: Sequence[Edge], realtime: bool) -> None:
+        super().__init__(edges, realtime)
+        self._next_edge = 0
+        self._delivered = 0
+        self._ended: set[int] = set()
+
+    def get(self) -> Delivery | None:
+        with self._lock:
+            while True:
+                if self._aborted or len(self._ended) == len(self._regular):
+                    return None
+                for turn in range(len(self._regular)):
+                    position = (self._next_edge + turn) % len(self._regular)
+                    edge = self._regular[position]
+                    if position in self._ended or not edge.items:
+                        continue
+                    self._next_edge = position + 1
+                    item = edge.items.popleft()
+                    self._writable.notify_all()
+                    port = edge.port.partition(GATHERED_PORT_SEPARATOR)[0]
+                    if item is END:
+                        self._ended.add(position)
+                        return Delivery(self._delivered, {}, skipped=True, origin=(edge.port, None))
+                    if isinstance(item, Skip):
+                        return Delivery(self._delivered, {}, skipped=True, origin=(edge.port, item.index))
+                    delivery = Delivery(self._delivered, {port: item}, origin=(edge.port, item.index))
+                    self._delivered += 1
+                    return delivery
+                self._readable.wait()

@@ -68,6 +68,7 @@ TOP_LEVEL_KEYS = {
     "mode": "realtime or offline",
     "max_in_flight": "realtime: frames a source may have in the graph at once (0: no admission, queues drop)",
     "source": "default source of capture nodes (camera index, path, URL or 'synthetic')",
+    "cameras": "several cameras: {name: source or {source, capture parameters}}; the graph up to a mosaic runs per camera",
     "output": "the stream --record and --keypoints tap",
     "queue": "default queue settings: {size, policy}",
     "streams": "per-stream queue settings: {stream: {size, policy, feedback}}",

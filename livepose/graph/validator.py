@@ -8,17 +8,24 @@ those errors would only echo the one already reported for it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from livepose.graph import graph_checks
 from livepose.graph.admission import DEFAULT_MAX_IN_FLIGHT
+from livepose.graph.cameras import expand_cameras
 from livepose.graph.node_entry import NodeEntryChecker
 from livepose.graph.problems import ProblemCollector, shown
 from livepose.graph.result_checks import check_results
 from livepose.graph.set_overrides import SetOverrides
 from livepose.graph.spec import MODES, TOP_LEVEL_KEYS, NodeSpec, Overrides, PipelineSpec
 from livepose.graph.yamlsource import LocatedDict, LocatedList
+
+
+_CAMERA_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Validator:
@@ -74,13 +81,61 @@ class Validator:
                     n.inputs[port] = output or ""
         self._apply_source(nodes, source, forced=overrides.source is not None)
         streams = graph_checks.build_streams(problems, data, nodes, mode)
-        if len(nodes) == len(built):
+        graph_checks.check_hotkeys(problems, nodes)
+        complete = len(nodes) == len(built)
+        cameras = self._cameras(data, nodes, overrides) if "cameras" in data else None
+        if cameras and complete:
+            nodes, streams = expand_cameras(nodes, streams, cameras)
+            if output is not None and output not in streams:
+                output = f"{next(iter(cameras))}.{output}"  # a per-camera stream: the first camera's
+        if complete:
             graph_checks.check_wiring(problems, nodes, streams, output, output_line)
             check_results(problems, nodes)
-        graph_checks.check_hotkeys(problems, nodes)
         return PipelineSpec(self.path, name or Path(self.path).stem, mode,
                             None if source is None else str(source), output, nodes, streams,
                             max_in_flight=self._max_in_flight(data))
+
+    def _cameras(self, data: LocatedDict, nodes: list[NodeSpec], overrides: Overrides) -> dict[str, dict[str, Any]] | None:
+        """``cameras:``: each camera's name and the capture parameters it sets; None after an error."""
+        problems, line = self.problems, data.line_of("cameras")
+        section = data["cameras"]
+        example = "write cameras: {left: 0, right: clip.mp4} (or {left: {source: 0, mirror: false}})"
+        if not isinstance(section, LocatedDict) or not section:
+            problems.error(line, None, f"cameras must map camera names to their sources, got {shown(section)}", example)
+            return None
+        if overrides.source is not None:
+            problems.error(line, None, "--source does not apply to a pipeline with cameras: each camera names its own",
+                           "give each camera's source under cameras: (--set cameras is not supported)")
+            return None
+        captures = [n for n in nodes if not n.inputs and n.cls.pipeline_source_param]
+        if not captures:
+            problems.error(line, None, "cameras: needs a capture node to repeat per camera", "add a capture node")
+            return None
+        capture = captures[0]
+        cameras: dict[str, dict[str, Any]] = {}
+        for name, value in section.items():
+            where = section.line_of(name)
+            if not isinstance(name, str) or not _CAMERA_NAME.fullmatch(name):
+                problems.error(where, None, f"camera name {shown(name)} must be letters, digits, '_' or '-'",
+                               "name cameras like left, right or cam_1")
+                continue
+            settings = dict(value) if isinstance(value, dict) else {capture.cls.pipeline_source_param: value}
+            unknown = [key for key in settings if key not in capture.cls._params or key == "camera"]
+            if unknown:
+                problems.error(where, None, f"camera '{name}' sets {', '.join(map(str, unknown))}, which the "
+                               f"{capture.type_name} node has no parameter for",
+                               f"use the {capture.type_name} node's parameters (`livepose nodes {capture.type_name}`)")
+                continue
+            settings = {key: str(v) if key == capture.cls.pipeline_source_param else v for key, v in settings.items()}
+            try:
+                capture.cls._param_model.model_validate({**capture.params, **settings})
+            except pydantic.ValidationError as error:
+                first = error.errors()[0]
+                problems.error(where, None, f"camera '{name}': {'.'.join(map(str, first['loc']))}: {first['msg']}",
+                               example)
+                continue
+            cameras[name] = settings
+        return cameras if len(cameras) == len(section) else None
 
     def _text_setting(self, data: LocatedDict, key: str, fix: str) -> str | None:
         """A top-level setting that is text (a number stands for its text); None when absent or wrong."""

@@ -6,7 +6,8 @@ The format, which the accuracy checks compare against, is exactly::
      "hands": [{"id", "handedness", "score", "landmarks": [[x, y, z], ...]}],
      "faces": [{"id", "score", "landmarks": [[x, y, z], ...]}]}
 
-with x, y in pixels of the original frame and z in the same scale as x. A run with a body pose node
+with x, y in pixels of the original frame and z in the same scale as x. A frame from one of several
+cameras starts with ``"camera": name``. A run with a body pose node
 adds ``"poses": [{"id", "score", "landmarks": 33 x [x, y, z], "visibility": [33], "presence": [33],
 "world_landmarks": 33 x [x, y, z] in metres}]`` (omitted by runs without one). Written with ``raw``, an
 object that a tracker smoothed also has ``"raw_landmarks"``: the landmarks as the model found them.
@@ -79,10 +80,13 @@ def pose_record(pose: Any, decimals: int = 3) -> dict[str, Any]:
 
 
 def frame_record(frame_index: int, t: float, hands: Iterable[Any] = (), faces: Iterable[Any] = (),
-                 decimals: int = 3, raw: bool = False, poses: Iterable[Any] | None = None) -> dict[str, Any]:
+                 decimals: int = 3, raw: bool = False, poses: Iterable[Any] | None = None,
+                 camera: str | None = None) -> dict[str, Any]:
     """The JSON object of one frame; ``raw`` adds the raw landmarks of smoothed objects; ``poses``
-    (``None``: the run has no pose node) adds the bodies."""
-    record = {"frame": int(frame_index), "t": round(float(t), 6),
+    (``None``: the run has no pose node) adds the bodies; ``camera`` names the camera of a pipeline with
+    several."""
+    record: dict[str, Any] = {"camera": camera} if camera else {}
+    record |= {"frame": int(frame_index), "t": round(float(t), 6),
               "hands": [hand_record(h, decimals, raw) for h in hands],
               "faces": [face_record(f, decimals, raw) for f in faces]}
     if poses is not None:
@@ -104,10 +108,10 @@ class KeypointWriter:
             raise UserError(f"cannot write keypoints to {self.path}: {exc.strerror}") from exc
 
     def write(self, frame_index: int, t: float, hands: Iterable[Any] = (),
-              faces: Iterable[Any] = (), poses: Iterable[Any] | None = None) -> None:
+              faces: Iterable[Any] = (), poses: Iterable[Any] | None = None, camera: str | None = None) -> None:
         if self._file is None:
             raise RuntimeError(f"{self.path} is already closed")
-        record = frame_record(frame_index, t, hands, faces, self.decimals, self.raw, poses)
+        record = frame_record(frame_index, t, hands, faces, self.decimals, self.raw, poses, camera)
         self._file.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
         self._file.flush()
         self.frames_written += 1

@@ -13,6 +13,7 @@ BUILTIN_NODES: dict[str, str] = {
     "record": "livepose.nodes.record:Record",
     "export_keypoints": "livepose.nodes.export:ExportKeypoints",
     "merge": "livepose.nodes.merge:Merge",
+    "mosaic": "livepose.nodes.mosaic:Mosaic",
     "palm_detector": "livepose.nodes.hands:PalmDetectorNode",
     "hand_landmarks": "livepose.nodes.hands:HandLandmarksNode",
     "face_detector": "livepose.nodes.face:FaceDetectorNode",

@@ -8,11 +8,12 @@ from typing import ClassVar
 
 import cv2
 
+from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.sources import (COLOR_MATRICES, Backoff, CameraSource, SourceDisconnected, SourceFrame,
                                  VideoSource, open_source, parse_source, probe_frame_count)
-from livepose.results import MEDIA_TIME, STILL_IMAGE
+from livepose.results import CAMERA, MEDIA_TIME, STILL_IMAGE
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class Capture(Node):
     """Read frames from a camera, a video file, an image folder or glob, a stream URL or a test pattern."""
 
     outputs = ("frame",)
-    writes = (MEDIA_TIME, STILL_IMAGE)
+    writes = (MEDIA_TIME, STILL_IMAGE, CAMERA)
     pipeline_source_param: ClassVar[str] = "source"
 
     source: str = param("0", "camera index or device, video file, image folder or glob, rtsp/http URL, "
@@ -41,13 +42,24 @@ class Capture(Node):
                               "bt601 decodes like OpenCV 4", choices=COLOR_MATRICES)
     reconnect_timeout: float = param(0.0, "seconds to keep retrying a lost camera or stream before "
                                      "ending the stream (0: until stopped)", ge=0)
+    camera: str = param("", "the camera's name, written to each frame's results (set per camera by a cameras: "
+                        "pipeline)")
 
     def setup(self) -> None:
         self._spec = parse_source(self.source)
         synthetic_frames = self.frames or None
-        self._source: VideoSource = open_source(self._spec, width=self.width, height=self.height,
-                                                fps=self.fps, fourcc=self.fourcc, frames=synthetic_frames,
-                                                color_matrix=self.color_matrix)
+        try:
+            self._source: VideoSource = open_source(self._spec, width=self.width, height=self.height,
+                                                    fps=self.fps, fourcc=self.fourcc, frames=synthetic_frames,
+                                                    color_matrix=self.color_matrix)
+        except UserError as error:
+            if not self.camera or "--source" not in str(error):
+                raise
+            # One of several cameras: --source does not apply, the pipeline's cameras: section does.
+            problem = str(error).split("\n")[0]
+            raise UserError(f"{problem}\n    try: give camera '{self.camera}' another source under cameras: "
+                            f"({self.camera}: synthetic for a test pattern, {self.camera}: clip.mp4 for a video "
+                            "file, or another camera index)") from None
         self._mirrored = self.mirror if self.mirror is not None else self._spec.kind == "camera"
         self._stills = self._spec.kind == "images"
         self._paced = self.ctx.realtime and not self._source.is_live
@@ -79,9 +91,12 @@ class Capture(Node):
         image = cv2.flip(read.image, 1) if self._mirrored else read.image
         frame = Frame.capture(image, self._emitted, mirrored=self._mirrored)
         self._emitted += 1
+        found: dict[str, object] = {MEDIA_TIME: read.media_time}
         if self._stills:
-            return frame.with_results(**{MEDIA_TIME: read.media_time, STILL_IMAGE: True})
-        return frame.with_results(**{MEDIA_TIME: read.media_time})
+            found[STILL_IMAGE] = True
+        if self.camera:
+            found[CAMERA] = self.camera
+        return frame.with_results(**found)
 
     def _read(self) -> SourceFrame | None:
         try:

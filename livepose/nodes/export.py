@@ -13,7 +13,7 @@ from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.keypoints import KeypointWriter
-from livepose.results import FACES, HANDS, MEDIA_TIME, POSES, SEGMENTATION_MASK
+from livepose.results import CAMERA, FACES, HANDS, MEDIA_TIME, POSES, SEGMENTATION_MASK
 
 
 class _Unmirrored:
@@ -43,7 +43,7 @@ class ExportKeypoints(Node):
     """Write each frame's hands, faces and body poses to a JSON Lines file (one object per frame)."""
 
     inputs = ("frame",)
-    reads = (HANDS, FACES, POSES, SEGMENTATION_MASK, MEDIA_TIME)
+    reads = (HANDS, FACES, POSES, SEGMENTATION_MASK, MEDIA_TIME, CAMERA)
     # Every frame's keypoints matter more than low latency: absorb a slow disk for about a second.
     input_queue: ClassVar[dict[str, Any]] = {"size": 30, "policy": "drop_oldest"}
 
@@ -72,7 +72,7 @@ class ExportKeypoints(Node):
             hands = [_Unmirrored(h, frame.width) for h in hands]
             faces = [_Unmirrored(f, frame.width) for f in faces]
             poses = None if poses is None else [_Unmirrored(p, frame.width) for p in poses]
-        self._writer.write(frame.index, self._seconds(frame), hands, faces, poses)
+        self._writer.write(frame.index, self._seconds(frame), hands, faces, poses, frame.results.get(CAMERA))
         mask = frame.results.get(SEGMENTATION_MASK)
         if self._mask_folder is not None and mask is not None:
             self._write_mask(frame, mask)

@@ -169,7 +169,7 @@ def _box_around(points: np.ndarray, margin: float) -> Rect:
     return Rect(x - pad, y - pad, x + width + pad, y + height + pad)
 
 
-def _ink(color: BGR) -> BGR:
+def ink_on(color: BGR) -> BGR:
     """Black or white, whichever has the higher contrast ratio with ``color`` (as WCAG defines it)."""
     def linear(channel: int) -> float:
         c = channel / 255
@@ -209,7 +209,7 @@ def draw_labels(image: np.ndarray, labels: Sequence[Label], style: LabelStyle = 
                       cv2.FILLED)
         baseline = _text_size(label.text, style)[1]
         cv2.putText(image, label.text, (rect.left + style.padding, rect.bottom - style.padding - baseline),
-                    cv2.FONT_HERSHEY_SIMPLEX, style.scale, _ink(label.color), style.thickness, cv2.LINE_AA)
+                    cv2.FONT_HERSHEY_SIMPLEX, style.scale, ink_on(label.color), style.thickness, cv2.LINE_AA)
 
 
 def _hand_color(hand: Any, style: HandStyle) -> BGR:
