@@ -23,6 +23,7 @@ from livepose import interrupts
 from livepose.errors import UserError
 from livepose.batch.command import batch
 from livepose.models.cli import doctor, models_group
+from livepose.torch_export.command import export
 
 log = logging.getLogger("livepose")
 
@@ -220,3 +221,4 @@ def list_pipelines() -> None:
 main.add_command(models_group)
 main.add_command(doctor)
 main.add_command(batch)
+main.add_command(export)

@@ -41,7 +41,7 @@ __all__ = [
     "Face", "FaceLandmark", "Hand", "HandLandmark", "NormalizedRect", "ResultKey", "TrackedRoi",
     "WELL_KNOWN", "MEDIA_TIME", "STILL_IMAGE", "RGB", "HANDS", "HAND_ROIS", "PALMS", "HAND_TRACKS",
     "FACES", "FACE_ROIS", "FACE_DETECTIONS", "FACE_TRACKS", "GESTURES", "HandGesture", "frame_time", "type_problem",
-    "SEGMENTATION_MASK", "Pose", "PoseLandmark", "POSES", "POSE_ROIS", "POSE_DETECTIONS", "POSE_TRACKS",
+    "SEGMENTATION_MASK", "Keypoints", "KEYPOINTS", "Pose", "PoseLandmark", "POSES", "POSE_ROIS", "POSE_DETECTIONS", "POSE_TRACKS",
 ]
 
 
@@ -146,7 +146,8 @@ class Hand:
     - ``world_landmarks``: ``(21, 3)`` float64 metres, origin near the hand's centre, axes rotated
       like the image (x right, y down, z away from the camera).
     - ``handedness``: ``"Left"`` or ``"Right"``, the person's physical hand (livepose accounts for a
-      mirrored source); ``handedness_score``: confidence of that label, in [0.5, 1].
+      mirrored source); ``handedness_score``: confidence of that label, in [0.5, 1]. A hand model you
+      bring (``hand_keypoints``) that does not tell writes ``"Unknown"`` and 0, and zero world landmarks.
     - ``presence``: the model's hand presence score, above the node's ``min_tracking_confidence``.
     - ``roi``: the rotated rectangle the landmarks were read from.
     - ``track_id``: a small integer that stays the same while the hand is tracked from frame to
@@ -217,6 +218,29 @@ class Pose:
     roi: NormalizedRect
     track_id: int
     raw_landmarks: np.ndarray | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Keypoints:
+    """One object's points from a model you bring, as ``keypoints`` (or ``hand_keypoints``) writes them to
+    ``results["keypoints"]``: one per ROI, in the order of the ROIs it read.
+
+    - ``layout``: the name of the points' layout (``livepose.vision.layouts``: ``onehand10k``, ``face68``...),
+      which says what each point is and how the visualizer joins them.
+    - ``points``: ``(K, 2)`` float64 pixels of the frame, read-only, or ``(K, 3)`` for a 3D model (z relative
+      to the model's reference point, in the model's unit); ``scores``: ``(K,)`` the decoder's confidence per
+      point (its scale is the model's: a heatmap's peak, SimCC's maximum, 1 - RLE's sigma).
+    - ``score``: the mean of ``scores``; ``roi``: the rectangle the points were read from; ``track_id``: the ROI's.
+    - ``model``: the model card's name.
+    """
+
+    layout: str
+    points: np.ndarray = field(repr=False)
+    scores: np.ndarray = field(repr=False)
+    score: float
+    roi: NormalizedRect
+    track_id: int
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -294,7 +318,7 @@ _KEYS = [
               "feedback stream back to the palm detector", ("hand_landmarks",), _tuple_of(TrackedRoi)),
     ResultKey("hands", "tuple[Hand, ...]",
               "the hands found in the frame (see Hand); a tracker gives them lasting ids and smooths them",
-              ("hand_landmarks", "holistic"), _tuple_of(Hand), ("tracker",), ("replay",)),
+              ("hand_landmarks", "holistic", "hand_keypoints"), _tuple_of(Hand), ("tracker",), ("replay",)),
     ResultKey("face_rois", "tuple[TrackedRoi, ...]",
               "the face regions the face mesh runs on this frame: tracked or found by the face detector",
               ("face_detector", "face_tracker"), _tuple_of(TrackedRoi)),
@@ -307,6 +331,9 @@ _KEYS = [
     ResultKey("faces", "tuple[Face, ...]",
               "the faces found in the frame (see Face); a tracker gives them lasting ids and smooths them",
               ("face_landmarks", "face_tracker", "holistic"), _tuple_of(Face), ("tracker",), ("replay",)),
+    ResultKey("keypoints", "tuple[Keypoints, ...]",
+              "the points a model you bring found in each ROI (see Keypoints): its layout's points, a score each",
+              ("keypoints", "hand_keypoints"), _tuple_of(Keypoints)),
     ResultKey("gestures", "tuple[HandGesture, ...]",
               "each hand's gesture (see HandGesture), in the order of hands: open palm, fist, pointing, "
               "pinch, victory, thumbs up or none", ("gestures",), _tuple_of(HandGesture)),
@@ -350,6 +377,7 @@ POSES = "poses"
 POSE_ROIS = "pose_rois"
 POSE_DETECTIONS = "pose_detections"
 POSE_TRACKS = "pose_tracks"
+KEYPOINTS = "keypoints"
 
 
 def frame_time(frame: Frame) -> float:

@@ -9,7 +9,9 @@ The format, which the accuracy checks compare against, is exactly::
 with x, y in pixels of the original frame and z in the same scale as x. A frame from one of several
 cameras starts with ``"camera": name``. A run with a body pose node
 adds ``"poses": [{"id", "score", "landmarks": 33 x [x, y, z], "visibility": [33], "presence": [33],
-"world_landmarks": 33 x [x, y, z] in metres}]`` (omitted by runs without one). Written with ``raw``, an
+"world_landmarks": 33 x [x, y, z] in metres}]`` (omitted by runs without one). A run with a model you
+bring adds ``"keypoints": [{"id", "layout", "model", "score", "points": K x [x, y] (or [x, y, z]),
+"scores": [K]}]`` (omitted when the frame has none). Written with ``raw``, an
 object that a tracker smoothed also has ``"raw_landmarks"``: the landmarks as the model found them.
 
 :class:`KeypointReader`, :func:`replayed_results` and :func:`replayed_poses` read such a file back, a
@@ -79,9 +81,16 @@ def pose_record(pose: Any, decimals: int = 3) -> dict[str, Any]:
             "world_landmarks": _landmark_list(pose.world_landmarks, decimals + 4)}
 
 
+def keypoints_record(found: Any, decimals: int = 3) -> dict[str, Any]:
+    points = np.round(np.asarray(found.points, np.float64), decimals).tolist()
+    return {"id": int(found.track_id), "layout": found.layout, "model": found.model, "score": _score(found.score),
+            "points": [[v if math.isfinite(v) else None for v in row] for row in points],
+            "scores": _values(found.scores)}
+
+
 def frame_record(frame_index: int, t: float, hands: Iterable[Any] = (), faces: Iterable[Any] = (),
                  decimals: int = 3, raw: bool = False, poses: Iterable[Any] | None = None,
-                 camera: str | None = None) -> dict[str, Any]:
+                 camera: str | None = None, keypoints: Iterable[Any] = ()) -> dict[str, Any]:
     """The JSON object of one frame; ``raw`` adds the raw landmarks of smoothed objects; ``poses``
     (``None``: the run has no pose node) adds the bodies; ``camera`` names the camera of a pipeline with
     several."""
@@ -91,6 +100,8 @@ def frame_record(frame_index: int, t: float, hands: Iterable[Any] = (), faces: I
               "faces": [face_record(f, decimals, raw) for f in faces]}
     if poses is not None:
         record["poses"] = [pose_record(p, decimals) for p in poses]
+    if keypoints:
+        record["keypoints"] = [keypoints_record(k, decimals) for k in keypoints]
     return record
 
 
@@ -108,10 +119,11 @@ class KeypointWriter:
             raise UserError(f"cannot write keypoints to {self.path}: {exc.strerror}") from exc
 
     def write(self, frame_index: int, t: float, hands: Iterable[Any] = (),
-              faces: Iterable[Any] = (), poses: Iterable[Any] | None = None, camera: str | None = None) -> None:
+              faces: Iterable[Any] = (), poses: Iterable[Any] | None = None, camera: str | None = None,
+              keypoints: Iterable[Any] = ()) -> None:
         if self._file is None:
             raise RuntimeError(f"{self.path} is already closed")
-        record = frame_record(frame_index, t, hands, faces, self.decimals, self.raw, poses, camera)
+        record = frame_record(frame_index, t, hands, faces, self.decimals, self.raw, poses, camera, keypoints)
         self._file.write(json.dumps(record, separators=(",", ":"), allow_nan=False) + "\n")
         self._file.flush()
         self.frames_written += 1

@@ -22,6 +22,8 @@ BUILTIN_NODES: dict[str, str] = {
     "pose_detector": "livepose.nodes.pose:PoseDetectorNode",
     "pose_landmarks": "livepose.nodes.pose:PoseLandmarksNode",
     "holistic": "livepose.nodes.holistic:HolisticNode",
+    "keypoints": "livepose.nodes.keypoints:KeypointsNode",
+    "hand_keypoints": "livepose.nodes.keypoints:HandKeypointsNode",
     "tracker": "livepose.nodes.tracker:Tracker",
     "gestures": "livepose.nodes.gestures:Gestures",
     "sunglasses": "livepose.nodes.effects:Sunglasses",

@@ -13,7 +13,7 @@ from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.io.keypoints import KeypointWriter
-from livepose.results import CAMERA, FACES, HANDS, MEDIA_TIME, POSES, SEGMENTATION_MASK
+from livepose.results import CAMERA, FACES, HANDS, KEYPOINTS, MEDIA_TIME, POSES, SEGMENTATION_MASK
 
 
 class _Unmirrored:
@@ -21,7 +21,10 @@ class _Unmirrored:
 
     def __init__(self, item: Any, width: int) -> None:
         self._item = item
-        self.landmarks = _flipped(item.landmarks, width)
+        if hasattr(item, "landmarks"):
+            self.landmarks = _flipped(item.landmarks, width)
+        else:  # the points of a model you bring
+            self.points = _flipped(item.points, width)
         raw = getattr(item, "raw_landmarks", None)
         self.raw_landmarks = None if raw is None else _flipped(raw, width)
         world = getattr(item, "world_landmarks", None)
@@ -40,10 +43,10 @@ def _flipped(landmarks: Any, width: int) -> np.ndarray:
 
 
 class ExportKeypoints(Node):
-    """Write each frame's hands, faces and body poses to a JSON Lines file (one object per frame)."""
+    """Write each frame's hands, faces, body poses and keypoints to a JSON Lines file (one object per frame)."""
 
     inputs = ("frame",)
-    reads = (HANDS, FACES, POSES, SEGMENTATION_MASK, MEDIA_TIME, CAMERA)
+    reads = (HANDS, FACES, POSES, KEYPOINTS, SEGMENTATION_MASK, MEDIA_TIME, CAMERA)
     # Every frame's keypoints matter more than low latency: absorb a slow disk for about a second.
     input_queue: ClassVar[dict[str, Any]] = {"size": 30, "policy": "drop_oldest"}
 
@@ -67,12 +70,15 @@ class ExportKeypoints(Node):
         hands = frame.results.get(HANDS, ())
         faces = frame.results.get(FACES, ())
         poses = frame.results.get(POSES)
+        keypoints = frame.results.get(KEYPOINTS, ())
         if frame.mirrored and self.unmirror:
             # Mirroring is x -> width - x in continuous pixel coordinates; z keeps its sign.
             hands = [_Unmirrored(h, frame.width) for h in hands]
             faces = [_Unmirrored(f, frame.width) for f in faces]
             poses = None if poses is None else [_Unmirrored(p, frame.width) for p in poses]
-        self._writer.write(frame.index, self._seconds(frame), hands, faces, poses, frame.results.get(CAMERA))
+            keypoints = [_Unmirrored(k, frame.width) for k in keypoints]
+        self._writer.write(frame.index, self._seconds(frame), hands, faces, poses, frame.results.get(CAMERA),
+                           keypoints)
         mask = frame.results.get(SEGMENTATION_MASK)
         if self._mask_folder is not None and mask is not None:
             self._write_mask(frame, mask)

@@ -10,6 +10,7 @@ from livepose.graph.node import Node, param
 from livepose.render.draw import (BoxStyle, FaceStyle, HandStyle, OverlayStyle, draw_overlay, draw_rois,
                                   overlay_lines, overlay_rect, parse_color)
 from livepose.render.gestures import GestureStyle, draw_hands_faces_and_gestures
+from livepose.render.keypoints import KeypointStyle, draw_keypoints
 from livepose.render.mask import tint_mask
 from livepose.render.pose import PoseStyle, draw_poses
 
@@ -27,15 +28,18 @@ def rect_of(item: Any) -> Any | None:
 
 
 class Visualize(Node):
-    """Draw hands, faces, body poses, detection boxes and an FPS/latency overlay onto the frame."""
+    """Draw hands, faces, body poses, your models' keypoints, detection boxes and an FPS/latency overlay."""
 
     inputs = ("frame",)
     outputs = ("frame",)
-    reads = (*TRACKED_RESULTS, *DETECTION_RESULTS, results.GESTURES, results.SEGMENTATION_MASK)
+    reads = (*TRACKED_RESULTS, *DETECTION_RESULTS, results.KEYPOINTS, results.GESTURES, results.SEGMENTATION_MASK)
     writes = ()
 
     hands: bool = param(True, "draw the hand skeletons")
     pose: bool = param(True, "draw the body skeleton (its visible points)")
+    keypoints: bool = param(True, "draw the keypoints of models you bring, with their layout's skeleton")
+    keypoint_min_score: float = param(0.3, "keypoints scored below this are not drawn", ge=0)
+    keypoint_color: str = param("#ffdc50", "colour of the bones of keypoints")
     mask: bool = param(False, "tint the person mask (segmentation_mask, from selfie_segmentation or a pose node)")
     face: str = param("mesh", "face drawing: full mesh tessellation, contours, sparse points or off",
                       choices=("mesh", "contours", "points", "off"))
@@ -67,6 +71,8 @@ class Visualize(Node):
         self._pose_style = PoseStyle(left_color=self._hand_style.left_color, right_color=self._hand_style.right_color,
                                      thickness=self.thickness, antialias=self.antialias)
         self._mask_color = parse_color(self.mask_color)
+        self._keypoint_style = KeypointStyle(bone_color=parse_color(self.keypoint_color), thickness=self.thickness,
+                                             min_score=self.keypoint_min_score, antialias=self.antialias)
         self._overlay_style = OverlayStyle()
         self._gesture_style = GestureStyle()
 
@@ -83,6 +89,8 @@ class Visualize(Node):
         if self.pose:
             # Under hands and faces, which are drawn finer over the same places.
             draw_poses(image, found.get(results.POSES, ()), self._pose_style)
+        if self.keypoints:
+            draw_keypoints(image, found.get(results.KEYPOINTS, ()), self._keypoint_style)
         hands = found.get(results.HANDS, ()) if self.hands else ()
         faces = found.get(results.FACES, ()) if self.face != "off" else ()
         lines = overlay_lines(*self._live_figures()) if self.overlay else []
