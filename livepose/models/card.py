@@ -112,7 +112,8 @@ class ModelCard(pydantic.BaseModel):
     @classmethod
     def _known_layout(cls, layout: str) -> str:
         if layout not in LAYOUTS:
-            raise ValueError(f"unknown layout '{cut(layout)}'{did_you_mean(layout, LAYOUTS)}; known: {', '.join(LAYOUTS)}")
+            hint = did_you_mean(layout, LAYOUTS)
+            raise ValueError(f"unknown layout '{cut(layout)}'{f' ({hint})' if hint else ''}; known: {', '.join(LAYOUTS)}")
         return layout
 
     @property
@@ -148,7 +149,7 @@ def _line_at(data: Any, loc: Sequence[Any]) -> int:
 
 
 _FIXES = {
-    "layout": "name one of livepose.vision.layouts (`livepose export --help` lists them)",
+    "layout": "name the layout the model was trained on, one of those above (livepose.vision.layouts)",
     "input": "give input: {width, height} and, if the model was trained so, colour, mean, std",
     "decoder": "give decoder: {type: simcc | heatmap | regression | heatmap_3d, ...}",
 }
@@ -174,10 +175,10 @@ def parse_card(data: Any, path: str) -> ModelCard:
             # A discriminated union puts the chosen type in the location: not a key of the file.
             loc = [part for part in fault["loc"] if part not in ("simcc", "heatmap", "regression", "heatmap_3d")]
             where = ".".join(str(part) for part in loc) or "card"
-            message = fault["msg"]
+            message = fault["msg"].removeprefix("Value error, ")
             if fault["type"] == "extra_forbidden":
                 message = "unknown key"
-            elif "input" in fault and fault["type"] != "missing":
+            elif "input" in fault and fault["type"] not in ("missing", "value_error"):
                 message += f" (got {shown(fault['input'])})"
             problems.append(Problem(path, _line_at(data, loc), None, f"{where}: {message}",
                                     _fix_for(loc, fault["type"])))
@@ -236,8 +237,15 @@ def check_against_model(card: ModelCard, card_file: str, model_file: str, inputs
     if isinstance(decoder, SimccDecoder) and len(outputs) < 2:
         raise UserError(f"{card_file} says simcc, which needs two outputs (x and y), but {model_file} has one: "
                         "use the decoder type the model was trained with")
-    first = tuple(outputs[0].shape) if outputs else ()
-    counted = len(first) == 3 if isinstance(decoder, RegressionDecoder) else len(first) >= 2
-    if counted and isinstance(first[1], int) and first[1] != card.points:
-        raise UserError(f"{model_file} outputs {first[1]} points, but its card's layout {card.layout} has "
+    if outputs:
+        check_point_count(card, model_file, tuple(outputs[0].shape))
+
+
+def check_point_count(card: ModelCard, model_file: str, first_output: tuple[Any, ...]) -> None:
+    """The points the model's first output holds (its second axis, where known) against the card's layout."""
+    from livepose.errors import UserError
+
+    counted = len(first_output) == 3 if isinstance(card.decoder, RegressionDecoder) else len(first_output) >= 2
+    if counted and isinstance(first_output[1], int) and first_output[1] != card.points:
+        raise UserError(f"{model_file} outputs {first_output[1]} points, but its card's layout {card.layout} has "
                         f"{card.points}: set layout to the one the model was trained on")

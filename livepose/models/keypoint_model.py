@@ -15,7 +15,7 @@ import numpy as np
 
 from livepose.errors import UserError
 from livepose.models.card import (HeatmapDecoder, Heatmap3dDecoder, ModelCard, RegressionDecoder, SimccDecoder,
-                                  card_path, check_against_model, load_card)
+                                  card_path, check_against_model, check_point_count, load_card)
 from livepose.vision import keypoint_decoders as decoders
 from livepose.vision.topdown import CropBox, crop_images, crop_matrix, normalise, to_frame
 
@@ -49,6 +49,7 @@ class KeypointModel:
         self.max_batch = min(max_batch, fixed) if fixed else max_batch
         self.padding = self.card.padding if padding is None else padding
         self.name = self.card.name or path.stem
+        self._checked = False
 
     def __call__(self, rgb: np.ndarray, boxes: Sequence[CropBox]) -> list[BoxPoints]:
         if not boxes:
@@ -62,7 +63,12 @@ class KeypointModel:
             crops = crop_images(rgb, chunk, card.input_size)
             tensor = normalise(crops, card.input.mean, card.input.std, rgb=card.input.colour == "rgb",
                                channels_first=card.input.channels == "first")
-            points, scores = self.decode(self.session.run(tensor))
+            outputs = self.session.run(tensor)
+            if not self._checked:
+                # Shapes the ONNX file leaves symbolic are known once it has run.
+                check_point_count(self.card, str(self.session.path), tuple(next(iter(outputs.values())).shape))
+                self._checked = True
+            points, scores = self.decode(outputs)
             found += [BoxPoints(_read_only(to_frame(p, m)), _read_only(s)) for p, s, m in zip(points, scores, chunk)]
         return found
 

@@ -136,11 +136,38 @@ def _torch_outputs(model: Any, batch: torch.Tensor) -> list[np.ndarray]:
     return [item.detach().cpu().numpy() for item in items]
 
 
+def _compare(model: Any, card: ModelCard, onnx_file: Path, shape: tuple[int, ...], generator: torch.Generator,
+             shown_as: str) -> tuple[dict[str, tuple[int, ...]], float]:
+    """Run the ONNX file and torch on the same random batches; each output's shape (batch 1) and the largest
+    difference."""
+    from livepose.models.card import check_against_model, check_point_count
+    from livepose.models.runtime import ModelSession
+
+    session = ModelSession(onnx_file, provider="cpu")
+    check_against_model(card, "the card", shown_as, session.inputs, session.outputs)
+    worst = 0.0
+    shapes: dict[str, tuple[int, ...]] = {}
+    for size in CHECK_BATCHES:
+        batch = torch.randn((size, *shape), generator=generator)
+        expected = _torch_outputs(model, batch)
+        got = session.run(batch.numpy())
+        if len(got) != len(expected):
+            raise UserError(f"the ONNX model has {len(got)} outputs, torch's {len(expected)}")
+        for name, reference in zip(session.output_names, expected):
+            value = got[name]
+            if value.shape != reference.shape:
+                raise UserError(f"output {name}: ONNX gives {value.shape} for a batch of {size}, torch {reference.shape}")
+            worst = max(worst, float(np.abs(value.astype(np.float64) - reference).max()))
+            if size == 1:
+                shapes[name] = tuple(value.shape)
+    check_point_count(card, shown_as, next(iter(shapes.values())))
+    return shapes, worst
+
+
 def export_model(model_spec: str, card: ModelCard, out: Path, tolerance: float = 1e-4, exporter: str = "auto",
                  opset: int = 17, seed: int = 0) -> ExportReport:
     """Export, check and write the card beside the ONNX file (see the module docstring)."""
-    from livepose.models.card import card_path, check_against_model
-    from livepose.models.runtime import ModelSession
+    from livepose.models.card import card_path
 
     model = load_model(model_spec)
     if isinstance(model, torch.nn.Module):
@@ -159,23 +186,11 @@ def export_model(model_spec: str, card: ModelCard, out: Path, tolerance: float =
         raise UserError(f"the model fails on a {list(sample.shape)} input (card input {spec.width}x{spec.height}): "
                         f"{error}; give --input-size the size it was trained for") from None
     _to_onnx(model, sample, partial, exporter, opset, _output_names(card.decoder.type, count))
-    session = ModelSession(partial, provider="cpu")
-    check_against_model(card, "the card", str(out), session.inputs, session.outputs)
-    worst = 0.0
-    shapes: dict[str, tuple[int, ...]] = {}
-    for size in CHECK_BATCHES:
-        batch = torch.randn((size, *shape), generator=generator)
-        expected = _torch_outputs(model, batch)
-        got = session.run(batch.numpy())
-        if len(got) != len(expected):
-            raise UserError(f"the ONNX model has {len(got)} outputs, torch's {len(expected)}")
-        for name, reference in zip(session.output_names, expected):
-            value = got[name]
-            if value.shape != reference.shape:
-                raise UserError(f"output {name}: ONNX gives {value.shape} for a batch of {size}, torch {reference.shape}")
-            worst = max(worst, float(np.abs(value.astype(np.float64) - reference).max()))
-            if size == 1:
-                shapes[name] = tuple(value.shape)
+    try:
+        shapes, worst = _compare(model, card, partial, shape, generator, str(out))
+    except BaseException:
+        partial.unlink(missing_ok=True)  # no half-checked model is left where a pipeline would find it
+        raise
     if worst > tolerance:
         partial.unlink(missing_ok=True)
         raise UserError(f"the ONNX model differs from torch by up to {worst:.3g} (tolerance {tolerance:g}): "
