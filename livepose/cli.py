@@ -23,6 +23,7 @@ from livepose import interrupts
 from livepose.errors import UserError
 from livepose.batch.command import batch
 from livepose.models.cli import doctor, models_group
+from livepose.accuracy.command import evaluate
 from livepose.torch_export.command import export
 
 log = logging.getLogger("livepose")
@@ -222,3 +223,4 @@ main.add_command(models_group)
 main.add_command(doctor)
 main.add_command(batch)
 main.add_command(export)
+main.add_command(evaluate)

@@ -9,10 +9,11 @@ Orders, from each dataset's own definition (as MMPose's ``configs/_base_/dataset
 
 - ``mediapipe_hand``: wrist, then each finger base to tip (thumb CMC, MCP, IP, tip; index MCP, PIP, DIP,
   tip; ...), MediaPipe's ``HandLandmark``. ``onehand10k``, ``freihand``, ``panoptic_hand`` and the hands of
-  COCO-WholeBody use the same order.
+  COCO-WholeBody (``coco_wholebody_hand``) use the same order. ``mediapipe_face_mesh``: the 468-point mesh,
+  with its eye corners, mouth corners, nose tip and chin marked as the face layouts mark theirs.
 - ``interhand``: InterHand2.6M's one hand: each finger tip to base (thumb first), the wrist last. Its
   models predict 42 points, right hand then left (``interhand_two_hands``).
-- ``face68`` (300W, Multi-PIE / iBUG): jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, lips 48-67.
+- ``face68`` (300W, Multi-PIE / iBUG; ``coco_wholebody_face``): jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, lips 48-67.
 - ``wflw98``: contour 0-32, brows 33-50, nose 51-59, eyes 60-75, lips 76-95, pupils 96-97.
 - ``lapa106``: contour 0-32, brows 33-42 and 64-71, nose 43-51, eyes 52-63 and 72-75, lips 84-103,
   pupils 104-105 (the JD 106-point definition LaPa uses).
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Layout", "LAYOUTS", "get_layout", "index_map", "HAND_LAYOUTS", "FACE_LAYOUTS"]
+__all__ = ["Layout", "LAYOUTS", "get_layout", "index_map", "correspondence", "HAND_LAYOUTS", "FACE_LAYOUTS"]
 
 
 @dataclass(frozen=True)
@@ -178,13 +179,23 @@ def _interhand_two_hands() -> Layout:
                   "hand")
 
 
+def _face_mesh() -> Layout:
+    # Indices of MediaPipe's canonical face model, as livepose.results.FaceLandmark names them; the
+    # visualizer draws the mesh from its own tessellation, so no skeleton here.
+    roles = {"eye_outer": (33, 263), "eye_inner": (133, 362), "mouth_corners": (61, 291), "nose_tip": (1,),
+             "chin": (152,)}
+    return Layout("mediapipe_face_mesh", tuple(f"mesh_{i}" for i in range(468)), (), roles, "face")
+
+
 def _build() -> dict[str, Layout]:
     interhand = _interhand_points()
     layouts = [_hand("mediapipe_hand"), _hand("onehand10k"), _hand("freihand"), _hand("panoptic_hand"),
+               _hand("coco_wholebody_hand"), _face_mesh(),
                Layout("interhand", interhand, _reordered(interhand, _hand("")),
                       {k: tuple(interhand.index(MEDIAPIPE_HAND_POINTS[i]) for i in v) for k, v in _HAND_ROLES.items()},
                       "hand"),
                _interhand_two_hands(), _face68(), _wflw98(), _lapa106(),
+               Layout("coco_wholebody_face", _face68().points, _face68().skeleton, _face68().roles, "face"),
                Layout("coco", _COCO_BODY, _COCO_SKELETON, {}, "body"), _coco_wholebody()]
     return {layout.name: layout for layout in layouts}
 
@@ -212,3 +223,24 @@ def index_map(source: str, target: str) -> np.ndarray:
         raise ValueError(f"layout {source} has no {', '.join(missing[:3])}{'...' if len(missing) > 3 else ''} "
                          f"of {target}")
     return np.array([where[name] for name in dst.points], dtype=np.intp)
+
+
+CORRESPONDING_ROLES = ("eye_outer", "eye_inner", "mouth_corners", "nose_tip", "chin")
+"""Points every face layout marks the same way, for layouts that share no point names (a 68-point model
+scored on WFLW's 98 points, MediaPipe's mesh on 300W)."""
+
+
+def correspondence(source: str, target: str) -> list[tuple[int, int]]:
+    """Pairs ``(index in source, index in target)`` of the same point: every point of ``target`` when
+    ``source`` has them all by name, else the corresponding face roles both layouts mark; may be empty."""
+    try:
+        return list(zip(index_map(source, target).tolist(), range(get_layout(target).size)))
+    except ValueError:
+        pass
+    src, dst = get_layout(source), get_layout(target)
+    pairs = []
+    for role in CORRESPONDING_ROLES:
+        a, b = src.roles.get(role, ()), dst.roles.get(role, ())
+        if a and len(a) == len(b):
+            pairs += list(zip(a, b))
+    return pairs
