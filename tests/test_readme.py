@@ -119,6 +119,13 @@ TESTED = {
     "livepose run my_pipeline.yaml --source clip.mp4 --record dots.mp4":
         "test_custom_node_example_runs_with_the_plain_command",
     "python my_script.py": "test_python_api_example_runs",
+    "livepose export hand_net:build hand.onnx --layout onehand10k --input-size 128x128 --decoder simcc":
+        "test_bring_your_own_model_in_three_commands",
+    "HAND_MODEL=hand.onnx livepose run hand_model --source clip.mp4 --offline --headless --keypoints mine.jsonl":
+        "test_bring_your_own_model_in_three_commands",
+    "livepose run hand_model --set hand.model=hand.onnx": "test_bring_your_own_model_in_three_commands",
+    "livepose eval hand.onnx onehand10k/test_onehand10k.json": "test_bring_your_own_model_in_three_commands",
+    "livepose eval mediapipe_hands onehand10k/test_onehand10k.json": "test_bring_your_own_model_in_three_commands",
     "python -m pytest test_my_effects.py": "test_custom_node_test_example_passes",
 }
 
@@ -467,3 +474,31 @@ def test_the_background_demo_runs(folder, models_ready):
     read_until(proc, "running: Ctrl-C stops", seen)
     err = _interrupted(proc, seen)
     assert "delivered:" in err and "segmentation" in err
+
+
+def test_bring_your_own_model_in_three_commands(folder, models_ready):
+    pytest.importorskip("torch", reason="livepose export needs torch (the README installs it)")
+    (folder / "hand_net.py").write_text(example("hand_net.py"))
+    (folder / "onehand10k").symlink_to(media_file("mmpose/tests/data/onehand10k"))
+    export, check, live, *evals = [c for c in readme_commands() if "hand.onnx" in c or "hand_model" in c
+                                   or c.startswith("livepose eval")]
+    exported = livepose(export, folder)
+    assert exported.returncode == 0, exported.stderr
+    assert "largest difference from torch" in exported.stdout
+    assert (folder / "hand.onnx").exists() and "decoder: {type: simcc" in (folder / "hand.card.yaml").read_text()
+    env = dict(word.split("=", 1) for word in check.split()[:1])
+    ran = livepose(check.split(" ", 1)[1], folder, **env)
+    assert ran.returncode == 0, ran.stderr
+    rows = [json.loads(line) for line in (folder / "mine.jsonl").read_text().splitlines()]
+    assert len(rows) == 58
+    found = [item for row in rows for item in row.get("keypoints", ())]
+    assert len(found) > 20 and all(item["layout"] == "onehand10k" and len(item["points"]) == 21 for item in found)
+    if no_camera():
+        result = livepose(live, folder, timeout=60)
+        assert result.returncode == 2 and "cannot open camera 0" in result.stderr and "Traceback" not in result.stderr
+    result = livepose(live, folder, LIVEPOSE_SOURCE=str(folder / "clip.mp4"))
+    assert result.returncode == 0 and "delivered:" in result.stderr, result.stderr
+    for command in evals:
+        scored = livepose(command, folder)
+        assert scored.returncode == 0 and "test_onehand10k" in scored.stdout and "PCK@0.2" in scored.stdout, \
+            scored.stderr
