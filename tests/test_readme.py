@@ -306,7 +306,7 @@ def test_listing_commands(folder):
     assert nodes.returncode == 0 and "palm_detector" in nodes.stdout and "max_num_hands" in nodes.stdout
     assert "results: requires hand_rois   reads rgb   writes frame: hands; tracked: hand_tracks" in nodes.stdout
     listed = livepose("livepose results", folder)
-    assert listed.returncode == 0 and ("hands: tuple[Hand, ...]  (written by hand_landmarks, holistic; updated by "
+    assert listed.returncode == 0 and ("hands: tuple[Hand, ...]  (written by hand_landmarks, holistic, hand_keypoints; updated by "
                                        "tracker; replayed from a file by replay)") in listed.stdout
     assert "poses: tuple[Pose, ...]  (written by pose_landmarks, holistic; replayed from a file by replay)" in listed.stdout
 

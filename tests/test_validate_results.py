@@ -52,7 +52,7 @@ def test_livepose_validate_refuses_a_node_whose_required_result_no_node_upstream
     result = validate(path)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert (f"{path}:{DOTS_LINE}: error: node 'dots': requires result 'hands', which no node upstream writes\n"
-            "    fix: add a hand_landmarks or holistic node before it (each writes 'hands')") in result.stderr, result.stderr
+            "    fix: add a hand_landmarks, holistic or hand_keypoints node before it (each writes 'hands')") in result.stderr, result.stderr
 
 
 def test_livepose_validate_warns_of_a_read_result_no_node_upstream_writes_and_passes(tmp_path):
@@ -61,7 +61,7 @@ def test_livepose_validate_warns_of_a_read_result_no_node_upstream_writes_and_pa
     result = validate(path)
     assert result.returncode == 0, result.stderr
     assert (f"{path}:{DOTS_LINE}: warning: node 'dots': reads result 'hands', which no node upstream writes: "
-            "it will never see one\n    fix: add a hand_landmarks or holistic node before it (each writes 'hands')") in result.stderr
+            "it will never see one\n    fix: add a hand_landmarks, holistic or hand_keypoints node before it (each writes 'hands')") in result.stderr
     assert f"{path}: ok (3 nodes" in result.stdout
 
 
@@ -114,7 +114,7 @@ def test_a_node_that_declares_no_writes_upstream_makes_a_missing_requirement_a_w
     assert problem.message == ("requires result 'hands', which no node upstream declares it writes; "
                                "node 'mystery' declares no writes, so it may add it")
     assert problem.fix.startswith("if 'mystery' adds it, declare writes = ('hands',) on its class; else add a "
-                                  "hand_landmarks or holistic node")
+                                  "hand_landmarks, holistic or hand_keypoints node")
 
 
 def test_the_fix_for_a_result_no_built_in_node_writes_is_a_declaration():
@@ -135,7 +135,7 @@ def test_a_node_reading_several_results_is_warned_only_when_it_can_see_none():
     assert (problem.node, problem.warning) == ("dots", True)
     assert problem.message == ("reads results 'hands', 'faces', none of which a node upstream writes: "
                                "it will never see one")
-    assert problem.fix == ("add a hand_landmarks or holistic node before it (each writes 'hands'); or add a "
+    assert problem.fix == ("add a hand_landmarks, holistic or hand_keypoints node before it (each writes 'hands'); or add a "
                            "face_landmarks, face_tracker or holistic node before it (each writes 'faces')")
 
 

@@ -46,6 +46,8 @@ class Score:
     found: int
     points: int
     """How many of the dataset's points each sample is scored on (fewer where only some correspond)."""
+    value_found: float
+    """The metric over the samples the model found (for NME, the same as ``value``)."""
 
 
 class TopDownPredictor:
@@ -128,12 +130,15 @@ def score(predictor: Predictor, dataset: Dataset, read_image: Callable[[str], np
     visible = np.stack([s.visible for s in dataset.samples])
     scored = np.zeros_like(visible)
     scored[:, dst] = visible[:, dst]
+    hit = np.isfinite(predicted[:, dst[0], 0])
     if dataset.kind == "hand":
-        value = pck(predicted, truth, scored, np.array([s.box_size for s in dataset.samples]))
+        sizes = np.array([s.box_size for s in dataset.samples])
+        value = pck(predicted, truth, scored, sizes)
+        value_found = pck(predicted[hit], truth[hit], scored[hit], sizes[hit])
     else:
         corners = get_layout(dataset.layout).roles["eye_outer"]
         norms = np.linalg.norm(truth[:, corners[0]] - truth[:, corners[1]], axis=1)
         # NME is over the samples the model found: a miss has no error to average.
-        hit = np.isfinite(predicted[:, dst[0], 0])
-        value = nme(predicted[hit], truth[hit], scored[hit], norms[hit])
-    return Score(dataset.name, predictor.name, dataset.metric, value, len(dataset.samples), found, len(pairs))
+        value = value_found = nme(predicted[hit], truth[hit], scored[hit], norms[hit])
+    return Score(dataset.name, predictor.name, dataset.metric, value, len(dataset.samples), found, len(pairs),
+                 value_found)
