@@ -63,6 +63,11 @@ def test_normalise_orders_channels_and_scales() -> None:
     bgr = normalise(crops, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), rgb=False)
     assert rgb.shape == (2, 3, 4, 4) and rgb.dtype == np.float32 and np.all(rgb[:, 0] == 2.0)
     assert np.all(bgr[:, 2] == 200) and np.all(bgr[:, 0] == 0)
+    pixels = RNG.integers(0, 256, size=(3, 5, 7, 3), dtype=np.uint8)
+    mean, std = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
+    plain = (pixels[..., ::-1].astype(np.float64) - np.array(mean)) / np.array(std)
+    assert np.abs(normalise(pixels, mean, std, rgb=False, channels_first=False) - plain).max() < 1e-5
+    assert np.abs(normalise(pixels, mean, std, rgb=False) - plain.transpose(0, 3, 1, 2)).max() < 1e-5
 
 
 def test_layouts_have_consistent_skeletons_and_roles() -> None:
