@@ -73,8 +73,9 @@ class KeypointsNode(Node):
 
 
 class HandKeypointsNode(KeypointsNode):
-    """A 21-point hand model you bring, written as keypoints and as hands (MediaPipe's order), tracked from
-    frame to frame as MediaPipe tracks its own: the ``tracked`` output carries the next frame's ROIs."""
+    """A 21-point hand model you bring: keypoints, and hands in MediaPipe's order, tracked frame to frame.
+
+    Tracked as MediaPipe tracks its own: the ``tracked`` output carries the next frame's ROIs, from the points."""
 
     outputs = ("frame", "tracked")
     writes = {"frame": (results.KEYPOINTS, results.HANDS), "tracked": (results.HAND_TRACKS,)}
