@@ -94,3 +94,23 @@ def test_interhand_maps_onto_mediapipe_order() -> None:
         index_map("face68", "mediapipe_hand")
     with pytest.raises(KeyError, match="known"):
         get_layout("nope")
+
+
+def test_a_hand_and_its_next_roi_from_points_of_a_model_you_bring() -> None:
+    from livepose.testing import open_hand_landmarks
+    from livepose.vision.hands import hand_from_points, hand_landmarks_to_rect, next_hand_roi
+    from livepose.vision.rects import HAND_LANDMARKS_TO_ROI, transform_rect
+
+    size = (640, 480)
+    points = np.asarray(open_hand_landmarks())[:, :2]
+    roi = NormalizedRect(0.5, 0.5, 0.3, 0.4)
+    hand = hand_from_points(points, 0.8, roi, 3)
+    assert hand.landmarks.shape == (21, 3) and np.array_equal(hand.landmarks[:, :2], points)
+    assert not hand.landmarks[:, 2].any() and hand.handedness == "Unknown" and hand.presence == 0.8
+    assert not hand.landmarks.flags.writeable and hand.track_id == 3
+    # MediaPipe's own rule on the same points, computed from normalised landmarks.
+    expected = transform_rect(hand_landmarks_to_rect(points / np.array(size), size), size, HAND_LANDMARKS_TO_ROI)
+    assert next_hand_roi(hand.landmarks, size) == expected
+    # Points spread over four frames' width: a lost hand, not tracked.
+    spread = (points - points.mean(axis=0)) * 12 + points.mean(axis=0)
+    assert next_hand_roi(spread, size) is None

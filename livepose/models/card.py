@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal, Sequence, Union
 import pydantic
 import yaml
 
+from livepose.errors import UserError
 from livepose.graph.problems import Problem, ProblemReport, cut, did_you_mean, shown
 from livepose.graph.yamlsource import LocatedDict, load_yaml
 from livepose.vision.layouts import LAYOUTS
@@ -208,8 +209,6 @@ def check_against_model(card: ModelCard, card_file: str, model_file: str, inputs
                         outputs: Sequence[Any]) -> None:
     """Compare the card with the ONNX model's inputs and outputs (``TensorSpec``-like: name, shape); a
     UserError saying which disagrees, and how to fix it."""
-    from livepose.errors import UserError
-
     if len(inputs) != 1:
         raise UserError(f"{model_file} has {len(inputs)} inputs ({', '.join(i.name for i in inputs)}); a keypoint "
                         "model takes one image batch")
@@ -243,8 +242,6 @@ def check_against_model(card: ModelCard, card_file: str, model_file: str, inputs
 
 def check_point_count(card: ModelCard, model_file: str, first_output: tuple[Any, ...]) -> None:
     """The points the model's first output holds (its second axis, where known) against the card's layout."""
-    from livepose.errors import UserError
-
     counted = len(first_output) == 3 if isinstance(card.decoder, RegressionDecoder) else len(first_output) >= 2
     if counted and isinstance(first_output[1], int) and first_output[1] != card.points:
         raise UserError(f"{model_file} outputs {first_output[1]} points, but its card's layout {card.layout} has "

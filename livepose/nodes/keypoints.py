@@ -9,6 +9,7 @@ hand model trained on OneHand10K, FreiHAND or InterHand2.6M as they take MediaPi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,8 @@ from livepose.models.keypoint_model import KeypointModel
 from livepose.models.runtime import PROVIDERS
 from livepose.nodes.tracking import rgb_of
 from livepose.vision.layouts import HAND_LAYOUTS, index_map
-from livepose.vision.hands import hand_landmarks_to_rect
-from livepose.vision.rects import HAND_LANDMARKS_TO_ROI, NormalizedRect, TrackedRoi, transform_rect
+from livepose.vision.hands import hand_from_points, next_hand_roi
+from livepose.vision.rects import NormalizedRect, TrackedRoi
 from livepose.vision.topdown import box_from_rect
 
 ROI_RESULTS = (results.HAND_ROIS, results.PALMS, results.FACE_ROIS, results.FACE_DETECTIONS, results.POSE_ROIS,
@@ -64,7 +65,7 @@ class KeypointsNode(Node):
                 if min(rect.width * size[0], rect.height * size[1]) >= 1]
         boxes = [box_from_rect(rect, size) for rect, _ in rois]
         if not self.rotate:
-            boxes = [type(box)(box.center, box.size, 0.0) for box in boxes]
+            boxes = [dataclasses.replace(box, rotation=0.0) for box in boxes]
         found = self.keypoint_model(rgb_of(frame), boxes)
         model = self.keypoint_model
         sets = tuple(results.Keypoints(model.card.layout, p.points, p.scores, float(np.mean(p.scores)), rect,
@@ -98,21 +99,9 @@ class HandKeypointsNode(KeypointsNode):
         for item in found.results[results.KEYPOINTS]:
             if item.score < self.min_score or not np.isfinite(item.points).all():
                 continue
-            points = item.points[self._to_mediapipe]
-            landmarks = np.zeros((21, 3))
-            landmarks[:, :points.shape[1]] = points
-            hands.append(results.Hand(_frozen(landmarks), _frozen(np.zeros((21, 3))), "Unknown", 0.0, item.score,
-                                      item.roi, item.track_id))
-            normalised = landmarks[:, :2] / np.array(size, np.float64)
-            rect = transform_rect(hand_landmarks_to_rect(normalised, size), size, HAND_LANDMARKS_TO_ROI)
-            # Points spread wider than twice the frame are a model that lost the hand (each frame's ROI
-            # doubles the last one's spread): the palm detector finds it again instead.
-            if max(rect.width * size[0], rect.height * size[1]) <= 2 * max(size):
+            hand = hand_from_points(item.points[self._to_mediapipe], item.score, item.roi, item.track_id)
+            hands.append(hand)
+            if (rect := next_hand_roi(hand.landmarks, size)) is not None:
                 tracks.append(TrackedRoi(rect, item.track_id, False))
         return {"frame": found.with_results(**{results.HANDS: tuple(hands)}),
                 "tracked": frame.with_results(**{results.HAND_TRACKS: tuple(tracks)})}
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array

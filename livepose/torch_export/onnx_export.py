@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,8 +117,6 @@ def _to_onnx(model: Any, sample: torch.Tensor, out: Path, exporter: str, opset: 
                                     opset_version=max(opset, 18), verbose=False, **kwargs)
         program.save(str(out))
         return
-    import warnings
-
     with warnings.catch_warnings():
         # The TorchScript-based exporter is deprecated in favour of the dynamo one, which is ten times
         # slower to export these small networks and needs onnxscript; both give the same graph here.

@@ -14,6 +14,8 @@ Public API
   fixed-batch model, ``None`` = all at once); hands whose presence is not > the threshold are dropped.
 - ``Hand``: the frozen result (defined in ``livepose.results``).
 - ``hand_landmarks_to_rect(landmarks, image_size) -> NormalizedRect``: next-frame ROI from 21 landmarks.
+- ``hand_from_points(points, score, roi, track_id)`` and ``next_hand_roi(landmarks, image_size)``: the points
+  of a hand model you bring (MediaPipe's order) as a ``Hand``, and the ROI tracking it to the next frame.
 - ``HandTracker(palm_model, landmark_model, *, static_image_mode=False, max_num_hands=2,
   min_detection_confidence=0.5, min_tracking_confidence=0.5, mirrored=False, max_batch=None)``:
   the ``tracking.Tracker[Hand]`` of a ``PalmDetector`` and a ``HandLandmarker`` with those settings;
@@ -186,6 +188,24 @@ def hand_landmarks_to_rect(landmarks: np.ndarray, image_size: tuple[int, int]) -
         height=float((max_py - min_py) / height_px),
         rotation=float(rotation),
     )
+
+
+def hand_from_points(points: np.ndarray, score: float, roi: NormalizedRect, track_id: int) -> Hand:
+    """A ``Hand`` from ``(21, 2)`` or ``(21, 3)`` pixel points in MediaPipe's order, from a model that gives no
+    handedness, depth or world landmarks: ``"Unknown"``, score 0, z 0 (or the model's), zero world landmarks."""
+    landmarks = np.zeros((21, 3))
+    landmarks[:, :points.shape[1]] = points
+    return Hand(_frozen(landmarks), _frozen(np.zeros((21, 3))), "Unknown", 0.0, score, roi, track_id)
+
+
+def next_hand_roi(landmarks: np.ndarray, image_size: tuple[int, int]) -> NormalizedRect | None:
+    """The next frame's ROI from a hand's ``(21, 2+)`` pixel landmarks, by MediaPipe's rule
+    (``hand_landmarks_to_rect``, then ``HAND_LANDMARKS_TO_ROI``); ``None`` when it would be wider than twice
+    the frame: points spread that far are a model that lost the hand (each frame's ROI doubles the last
+    one's spread), which the palm detector should find again."""
+    normalised = np.asarray(landmarks, np.float64)[:, :2] / np.array(image_size, np.float64)
+    rect = transform_rect(hand_landmarks_to_rect(normalised, image_size), image_size, HAND_LANDMARKS_TO_ROI)
+    return rect if max(rect.width * image_size[0], rect.height * image_size[1]) <= 2 * max(image_size) else None
 
 
 class HandLandmarker:
