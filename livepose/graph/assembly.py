@@ -67,7 +67,7 @@ class RunningNode:
 
 
 def assemble(spec: PipelineSpec, realtime: bool,
-             context: Callable[[PipelineMetrics], NodeContext]) -> tuple[PipelineMetrics, list[RunningNode]]:
+             context: Callable[[PipelineMetrics, NodeSpec], NodeContext]) -> tuple[PipelineMetrics, list[RunningNode]]:
     """The run's metrics and its nodes, wired; ``context`` makes the context each node is lent."""
     in_flight = spec.max_in_flight if realtime else 0
     inboxes: dict[str, Inbox] = {}
@@ -97,7 +97,7 @@ def assemble(spec: PipelineSpec, realtime: bool,
     running = []
     for n in spec.nodes:
         node = build_node(n)
-        node.ctx = context(metrics)
+        node.ctx = context(metrics, n)
         routes = {port: edges_by_stream.get(stream, []) for port, stream in n.outputs.items()}
         running.append(RunningNode(n, node, inboxes.get(n.name), routes, metrics.nodes[n.name],
                                    n.name in sinks, n.enabled))

@@ -78,7 +78,7 @@ def _for_camera(node: NodeSpec, camera: str, settings: dict[str, Any], repeated:
             params["camera"] = camera
     rename = {stream: f"{camera}.{stream}" for stream in repeated}
     return dataclasses.replace(
-        node, name=f"{camera}.{node.name}", params=params,
+        node, name=f"{camera}.{node.name}", params=params, camera=camera,
         inputs={port: rename.get(stream, stream) for port, stream in node.inputs.items()},
         outputs={port: rename.get(stream, stream) for port, stream in node.outputs.items()})
 

@@ -12,7 +12,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -154,6 +154,8 @@ class PipelineMetrics:
         self.finished: float | None = None
         self.first_delivery_unix: float | None = None
         """Wall-clock time a sink first finished a frame: the end of start-up, as a user sees it."""
+        self.shared_calls: Callable[[], Mapping[str, Any]] | None = None
+        """``batch_cameras``: each shared model's ``SharedCallStats`` (calls, requests, rows, shared), by label."""
 
     def source_emitted(self, when: float) -> None:
         self._source_times.append(when)
@@ -234,10 +236,12 @@ class PipelineMetrics:
                     "depth": e.depth, "max_depth": e.max_depth, "drops": e.drops}
                    for consumer, e in self.edges()]
         joins = {name: inbox.join_drops for name, inbox in self._inboxes.items() if inbox.join_drops}
+        shared = {label: {"calls": st.calls, "requests": st.requests, "rows": st.rows, "shared": st.shared}
+                  for label, st in (self.shared_calls() if self.shared_calls else {}).items()}
         return {"wall_seconds": round(end - self.started, 3), "first_delivery_unix": self.first_delivery_unix,
                 "captured": self.captured(),
                 "delivered": self.delivered(), "nodes": nodes, "streams": streams, "join_drops": joins,
-                "total_drops": self.total_drops()}
+                "total_drops": self.total_drops(), **({"batched_across_cameras": shared} if shared else {})}
 
     def write_json(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
@@ -259,6 +263,10 @@ class PipelineMetrics:
         dropped += [f"join in {name}: {count}" for name, count in data["join_drops"].items()]
         lines.append(f"drops: {', '.join(dropped) if dropped else 'none'}   wall time: {data['wall_seconds']:.2f} s")
         lines.append(self._delivery_line(data))
+        for label, st in data.get("batched_across_cameras", {}).items():
+            per_call = st["requests"] / st["calls"] if st["calls"] else 0.0
+            lines.append(f"batched across cameras: {label}: {st['calls']} calls for {st['requests']} requests "
+                         f"({per_call:.2f} per call, {st['shared']} calls shared)")
         return "\n".join(lines)
 
     def _delivery_line(self, data: dict[str, Any]) -> str:

@@ -38,6 +38,7 @@ import pydantic
 if typing.TYPE_CHECKING:
     from livepose.graph.controls import RunControls
     from livepose.graph.metrics import PipelineMetrics
+    from livepose.models.shared_calls import CameraBatching
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,15 @@ class NodeContext:
     def __init__(self, mode: str, metrics: "PipelineMetrics", stop_event: threading.Event,
                  on_key: typing.Callable[[str], bool] | None = None,
                  on_stop: typing.Callable[[str], None] | None = None,
-                 headless: bool = False) -> None:
+                 headless: bool = False, camera_batching: "CameraBatching | None" = None) -> None:
         self.mode = mode
         self.metrics = metrics
         self.headless = headless
         """True when the run must not open windows (``--headless``)."""
         self.stop_event = stop_event
+        self.camera_batching = camera_batching
+        """For a camera's copy of a node in a ``cameras:`` pipeline whose ``batch_cameras`` is not false:
+        how its model calls join the other cameras' copies' (model nodes use it; None: they do not)."""
         self._on_key = on_key
         self._on_stop = on_stop
 

@@ -40,7 +40,8 @@ from livepose.graph.metrics import PipelineMetrics
 from livepose.graph.node import Node, NodeContext
 from livepose.graph.queues import END
 from livepose.graph.reload import watch_user_nodes
-from livepose.graph.spec import PipelineSpec
+from livepose.graph.spec import NodeSpec, PipelineSpec
+from livepose.models.shared_calls import CameraBatching, SharedCallsRegistry
 
 log = logging.getLogger("livepose")
 
@@ -86,13 +87,29 @@ class Runner:
         self._remaining = 0
         self._setups_pending = 0
         self._controls: RunControls | None = None
-        self.metrics, self._nodes = assemble(spec, self.realtime, lambda metrics: NodeContext(
-            spec.mode, metrics, self.stop_event, on_key=self.press_key, on_stop=self.request_stop, headless=headless))
+        cameras = {n.camera for n in spec.nodes if n.camera}
+        self.shared_calls = (SharedCallsRegistry(spec.batch_wait_s)
+                             if len(cameras) > 1 and spec.batch_cameras != "false" else None)
+        """The model calls the cameras' copies of a node share (``batch_cameras``); None when none may."""
+
+        def context(metrics: PipelineMetrics, node: NodeSpec) -> NodeContext:
+            return NodeContext(spec.mode, metrics, self.stop_event, on_key=self.press_key, on_stop=self.request_stop,
+                               headless=headless, camera_batching=self._camera_batching(node))
+
+        self.metrics, self._nodes = assemble(spec, self.realtime, context)
+        if self.shared_calls is not None:
+            self.metrics.shared_calls = self.shared_calls.stats
         self.notices: deque[tuple[float, str]] = deque(maxlen=32)
         """What the user was told once while the run went on (a reload that failed), with its time."""
         self._flow = FrameFlow(self.stop_event, self.metrics, max_frames, self._fail, self._notify)
         if reload:
             watch_user_nodes(self._nodes, [Path(spec.file).parent, Path.cwd()])
+
+    def _camera_batching(self, node: NodeSpec) -> CameraBatching | None:
+        # A node in a worker process has its own models: its calls cannot join this process's.
+        if self.shared_calls is None or node.camera is None or node.worker is not None:
+            return None
+        return CameraBatching(self.shared_calls, self.spec.batch_cameras == "true", node.name_in_file)
 
     def _notify(self, text: str) -> None:
         log.error("%s", text)

@@ -58,6 +58,9 @@ POLICIES = ("latest", "drop_oldest", "block")
 MODES = ("realtime", "offline")
 ERROR_POLICIES = ("stop", "skip_frame")
 DEFAULT_QUEUE_SIZE = {"realtime": 1, "offline": 4}
+BATCH_CAMERAS = ("auto", "true", "false")
+DEFAULT_BATCH_WAIT_MS = 5.0
+MAX_BATCH_WAIT_MS = 100.0
 MAX_QUEUE_SIZE = 300
 """Ten seconds of 30 fps video, and already about 1.8 GB of 1080p frames on one stream: a deeper
 queue would only hide a slow node behind seconds of latency and memory."""
@@ -69,6 +72,8 @@ TOP_LEVEL_KEYS = {
     "max_in_flight": "realtime: frames a source may have in the graph at once (0: no admission, queues drop)",
     "source": "default source of capture nodes (camera index, path, URL or 'synthetic')",
     "cameras": "several cameras: {name: source or {source, capture parameters}}; the graph up to a mosaic runs per camera",
+    "batch_cameras": "cameras: one model call for every camera's crops: auto (on a GPU), true or false",
+    "batch_wait_ms": "batch_cameras: how long a camera's model call may wait for the others' (0-100 ms)",
     "output": "the stream --record and --keypoints tap",
     "queue": "default queue settings: {size, policy}",
     "streams": "per-stream queue settings: {stream: {size, policy, feedback}}",
@@ -121,6 +126,14 @@ class NodeSpec:
     line: int = 0
     worker: WorkerSettings | None = None
     """Set when the node runs in a worker process (``process:``)."""
+    camera: str | None = None
+    """In a ``cameras:`` pipeline, the camera this copy of a per-camera node works for (its name is
+    ``<camera>.<name in the file>``); None for a node that runs once."""
+
+    @property
+    def name_in_file(self) -> str:
+        """The node's name as the pipeline file writes it (without its camera)."""
+        return self.name.removeprefix(f"{self.camera}.") if self.camera else self.name
 
 
 @dataclass
@@ -137,6 +150,11 @@ class PipelineSpec:
     """Realtime runs: how many frames each source may have between itself and the sinks; a frame
     that finds the graph full is dropped at the source, so no work is wasted on it (0: none, and
     each queue drops by its own policy)."""
+    batch_cameras: str = "auto"
+    """``cameras:`` pipelines: whether the cameras' copies of a model node share their model calls
+    (``livepose.models.shared_calls``): "auto" (when the model runs on a GPU), "true" or "false"."""
+    batch_wait_s: float = 0.005
+    """How long a shared model call may wait for the other cameras' batches that are due."""
 
     def producers(self) -> dict[str, NodeSpec]:
         return {stream: n for n in self.nodes for stream in n.outputs.values()}

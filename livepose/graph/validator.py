@@ -21,7 +21,8 @@ from livepose.graph.node_entry import NodeEntryChecker
 from livepose.graph.problems import ProblemCollector, shown
 from livepose.graph.result_checks import check_results
 from livepose.graph.set_overrides import SetOverrides
-from livepose.graph.spec import MODES, TOP_LEVEL_KEYS, NodeSpec, Overrides, PipelineSpec
+from livepose.graph.spec import (BATCH_CAMERAS, DEFAULT_BATCH_WAIT_MS, MAX_BATCH_WAIT_MS, MODES, TOP_LEVEL_KEYS,
+                                 NodeSpec, Overrides, PipelineSpec)
 from livepose.graph.yamlsource import LocatedDict, LocatedList
 
 
@@ -91,9 +92,11 @@ class Validator:
         if complete:
             graph_checks.check_wiring(problems, nodes, streams, output, output_line)
             check_results(problems, nodes)
+        batch_cameras, batch_wait_ms = self._batch_cameras(data, has_cameras="cameras" in data)
         return PipelineSpec(self.path, name or Path(self.path).stem, mode,
                             None if source is None else str(source), output, nodes, streams,
-                            max_in_flight=self._max_in_flight(data))
+                            max_in_flight=self._max_in_flight(data), batch_cameras=batch_cameras,
+                            batch_wait_s=batch_wait_ms / 1000)
 
     def _cameras(self, data: LocatedDict, nodes: list[NodeSpec], overrides: Overrides) -> dict[str, dict[str, Any]] | None:
         """``cameras:``: each camera's name and the capture parameters it sets; None after an error."""
@@ -136,6 +139,31 @@ class Validator:
                 continue
             cameras[name] = settings
         return cameras if len(cameras) == len(section) else None
+
+    def _batch_cameras(self, data: LocatedDict, has_cameras: bool) -> tuple[str, float]:
+        """``batch_cameras`` (as one of BATCH_CAMERAS) and ``batch_wait_ms``; their defaults after an error."""
+        problems = self.problems
+        value = data.get("batch_cameras", "auto")
+        choice = str(value).lower() if isinstance(value, bool) else value
+        if choice not in BATCH_CAMERAS:
+            problems.error(data.line_of("batch_cameras"), None,
+                           f"batch_cameras must be auto, true or false, got {shown(value)}",
+                           "auto shares the cameras' model calls when the models run on a GPU; true always; "
+                           "false never")
+            choice = "auto"
+        wait = data.get("batch_wait_ms", DEFAULT_BATCH_WAIT_MS)
+        if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= MAX_BATCH_WAIT_MS:
+            problems.error(data.line_of("batch_wait_ms"), None,
+                           f"batch_wait_ms must be a number of milliseconds from 0 to {MAX_BATCH_WAIT_MS:g}, "
+                           f"got {shown(wait)}",
+                           f"{DEFAULT_BATCH_WAIT_MS:g} (the default) lets a call wait that long for another camera's "
+                           "crops that are due; 0 never waits")
+            wait = DEFAULT_BATCH_WAIT_MS
+        for key in ("batch_cameras", "batch_wait_ms"):
+            if key in data and not has_cameras:
+                problems.warn(data.line_of(key), None, f"{key} applies only to a pipeline with cameras:",
+                                 f"remove {key}, or add cameras:")
+        return str(choice), float(wait)
 
     def _text_setting(self, data: LocatedDict, key: str, fix: str) -> str | None:
         """A top-level setting that is text (a number stands for its text); None when absent or wrong."""

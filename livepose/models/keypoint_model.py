@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any, Sequence
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from livepose.errors import UserError
 from livepose.models.card import (HeatmapDecoder, Heatmap3dDecoder, ModelCard, RegressionDecoder, SimccDecoder,
                                   card_path, check_against_model, check_point_count, load_card)
+from livepose.models.shared_calls import CameraBatching
 from livepose.vision import keypoint_decoders as decoders
 from livepose.vision.topdown import CropBox, crop_images, crop_matrix, normalise, to_frame
 
@@ -44,6 +46,8 @@ class KeypointModel:
         self.card_file = Path(card).expanduser() if card else card_path(path)
         self.card: ModelCard = load_card(self.card_file)
         self.session = ModelSession(path, **session_options)
+        self.run: Callable[[np.ndarray], Mapping[str, np.ndarray]] = self.session.run
+        """The model call: the session's, or one shared with other cameras (``share_calls``)."""
         check_against_model(self.card, str(self.card_file), str(path), self.session.inputs, self.session.outputs)
         fixed = self.session.max_batch
         self.max_batch = min(max_batch, fixed) if fixed else max_batch
@@ -63,7 +67,7 @@ class KeypointModel:
             crops = crop_images(rgb, chunk, card.input_size)
             tensor = normalise(crops, card.input.mean, card.input.std, rgb=card.input.colour == "rgb",
                                channels_first=card.input.channels == "first")
-            outputs = self.session.run(tensor)
+            outputs = dict(self.run(tensor))
             if not self._checked:
                 # Shapes the ONNX file leaves symbolic are known once it has run.
                 check_point_count(self.card, str(self.session.path), tuple(next(iter(outputs.values())).shape))
@@ -71,6 +75,11 @@ class KeypointModel:
             points, scores = self.decode(outputs)
             found += [BoxPoints(_read_only(to_frame(p, m)), _read_only(s)) for p, s, m in zip(points, scores, chunk)]
         return found
+
+    def share_calls(self, camera_batching: CameraBatching) -> None:
+        """Join this model's calls with the other cameras' copies' (when the model takes any batch)."""
+        if self.session.max_batch is None:
+            self.run = camera_batching.share(self.session.run, self.session.path.name, self.session.on_gpu)
 
     def decode(self, outputs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """The model's outputs for a batch to points in input pixels and scores, as the card says."""

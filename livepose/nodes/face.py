@@ -91,9 +91,11 @@ class FaceTrackerNode(Node):
     def setup(self) -> None:
         landmark_model = landmark_model_name(self.landmark_model, self.refine_landmarks)
         batching = {"max_batch": self.max_batch} if self.max_batch > 1 else {}
-        detector, cropper = open_model(self.detector_model, self.provider, self.threads, preprocess=self.preprocess)
+        shared = self.ctx.camera_batching
+        detector, cropper = open_model(self.detector_model, self.provider, self.threads, preprocess=self.preprocess,
+                                       camera_batching=shared)
         landmarks, _ = open_model(landmark_model, self.provider, self.threads, max_batch=self.max_batch,
-                                  preprocess=self.preprocess)
+                                  preprocess=self.preprocess, camera_batching=shared)
         self.tracker = FaceTracker(detector, landmarks, cropper=cropper,
                                    **node_params(self, FACE_DETECTOR_PARAMS + FACE_LANDMARKER_PARAMS), **batching)
 

@@ -57,6 +57,8 @@ class KeypointsNode(Node):
         self.keypoint_model = KeypointModel(self.model, self.card or None, max_batch=self.max_batch,
                                             padding=self.padding, provider=self.provider,
                                             intra_op_threads=self.threads, inter_op_threads=1)
+        if self.ctx.camera_batching is not None:
+            self.keypoint_model.share_calls(self.ctx.camera_batching)
 
     def process(self, frame: Frame) -> Frame:
         size = (frame.width, frame.height)

@@ -25,6 +25,7 @@ the tracked ROIs on them, as MediaPipe's ``static_image_mode``, unless that para
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, NamedTuple
@@ -36,7 +37,9 @@ from livepose import results
 from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
-from livepose.models.runtime import PROVIDERS, ModelSession
+from livepose.logs import warn_once
+from livepose.models.runtime import PROVIDERS, ModelSession, provider_problem
+from livepose.models.shared_calls import CameraBatching
 from livepose.vision.image_to_tensor import OPENCV_CROPPER, Cropper
 from livepose.vision.rects import NormalizedRect, TrackedRoi
 from livepose.vision.tracking import (
@@ -46,6 +49,8 @@ from livepose.vision.tracking import (
     LandmarkStepOutput,
     ModelFn,
 )
+
+logger = logging.getLogger(__name__)
 
 STATIC_IMAGE_MODE_DOC = ("treat every frame as unrelated: always detect, never track (default: stills "
                          "from an image folder are, video is not)")
@@ -72,7 +77,7 @@ class OpenedModel(NamedTuple):
 
 
 def open_model(model: str, provider: str, threads: int, parallel_items: int = 1, max_batch: int = 1,
-               preprocess: str = "opencv") -> OpenedModel:
+               preprocess: str = "opencv", camera_batching: CameraBatching | None = None) -> OpenedModel:
     """A model callable that takes any batch size, and the cropper that makes its batches.
 
     MediaPipe's models have a fixed batch of 1, so the items of a batch (the hands of one frame)
@@ -81,12 +86,23 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
     ``max_batch`` > 1 a zoo model is loaded in its dynamic-batch conversion and runs a whole batch in
     one call (the caller chunks batches larger than ``max_batch``). ``preprocess`` other than opencv
     crops and runs on torch tensors on the session's device (``livepose.gpu.pipeline``).
+
+    ``camera_batching`` (a camera's copy of the node, ``batch_cameras`` not false): the model is loaded
+    with a dynamic batch axis and its calls join the other cameras' copies' (``livepose.models.shared_calls``)
+    when ``batch_cameras`` is true or the model runs on a GPU.
     """
+    across = camera_batching is not None and (camera_batching.always or _gpu_expected(provider))
+    if across and preprocess != "opencv":
+        # Each copy crops on its own CUDA stream: another camera's call would read crops not yet written.
+        if camera_batching is not None and camera_batching.always:
+            warn_once(logger, f"batch_cameras: {camera_batching.node} crops with preprocess: {preprocess}, whose "
+                              "model calls are not shared across cameras; use preprocess: opencv to share them")
+        across = False
     if preprocess != "opencv":
         session, torch_run, torch_cropper = _torch_model(model, provider, threads, max_batch > 1, preprocess)
     else:
         session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1,  # type: ignore[arg-type]
-                               dynamic_batch=max_batch > 1)
+                               dynamic_batch=max_batch > 1 or across)
     if session.max_batch is not None and max_batch > 1:
         raise UserError(
             f"max_batch: {max_batch} needs a model with a dynamic batch axis, but {session.path} takes a fixed batch "
@@ -95,7 +111,14 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
     if preprocess != "opencv":
         return OpenedModel(torch_run, torch_cropper)
     if session.max_batch is None:
-        return OpenedModel(session.run, OPENCV_CROPPER)
+        run: ModelFn = session.run
+        if across and camera_batching is not None:
+            run = camera_batching.share(session.run, session.path.name, session.on_gpu)
+        return OpenedModel(run, OPENCV_CROPPER)
+    if across and camera_batching is not None and camera_batching.always:
+        warn_once(logger, f"batch_cameras: {session.path.name} takes a fixed batch of {session.max_batch}, so "
+                          f"{camera_batching.node}'s calls are not shared across cameras; export it with a dynamic "
+                          "first axis to share them")
     # The calling thread runs one item itself and the pool the others: one thread fewer to wake.
     helpers = parallel_items - 1
     pool = ThreadPoolExecutor(helpers, thread_name_prefix="livepose-model") if helpers else None
@@ -112,6 +135,14 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
         return {name: np.concatenate([output[name] for output in outputs]) for name in outputs[0]}
 
     return OpenedModel(run, OPENCV_CROPPER)
+
+
+def _gpu_expected(provider: str) -> bool:
+    """Whether a session asked for ``provider`` will run on a GPU (before it is made: the batch
+    variant to load depends on it)."""
+    if provider in ("tensorrt", "cuda"):
+        return True
+    return provider == "auto" and any(provider_problem(p) is None for p in ("tensorrt", "cuda"))
 
 
 def _torch_model(model: str, provider: str, threads: int, dynamic_batch: bool,
@@ -173,7 +204,8 @@ class DetectorNode(_ChoosesModel, Node):
     preprocess: str = param("opencv", PREPROCESS_DOC, choices=PREPROCESS_CHOICES)
 
     def setup(self) -> None:
-        model, cropper = open_model(self.model_name(), self.provider, self.threads, preprocess=self.preprocess)
+        model, cropper = open_model(self.model_name(), self.provider, self.threads, preprocess=self.preprocess,
+                                    camera_batching=self.ctx.camera_batching)
         self.step = DetectionStep(self.detector_class(model, cropper=cropper,
                                                       **node_params(self, self.detector_params)))
         self._last_frame_detected = True
@@ -227,7 +259,7 @@ class LandmarkNode(_ChoosesModel, Node):
         parallel = getattr(self, self.parallel_param) if self.parallel_param else 1
         max_batch = getattr(self, self.batch_param) if self.batch_param else 1
         model, cropper = open_model(self.model_name(), self.provider, self.threads, parallel, max_batch,
-                                    self.preprocess)
+                                    self.preprocess, self.ctx.camera_batching)
         batching = {"max_batch": max_batch} if max_batch > 1 else {}
         self.landmarker = self.landmarker_class(model, cropper=cropper, **node_params(self, self.landmarker_params),
                                                 **batching)

@@ -1,0 +1,238 @@
+"""Model calls shared across cameras (``livepose.models.shared_calls``): who waits for whom, and exact rows.
+
+The threads here are the cameras' node copies; every wait in these tests is event-driven (a model
+that blocks until told, a clock the test moves), and a thread that should not wait is joined with a
+generous timeout, so a wrong wait fails the test instead of slowing it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from livepose.models.shared_calls import SharedCallsRegistry, SharedModelCalls
+
+GENEROUS = 30.0
+
+
+class RecordingModel:
+    """Doubles its input; records each call's rows; the first call can be held until released."""
+
+    def __init__(self, hold_first: bool = False) -> None:
+        self.calls: list[np.ndarray] = []
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        if not hold_first:
+            self.release.set()
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        self.calls.append(batch.copy())
+        self.entered.set()
+        assert self.release.wait(GENEROUS)
+        return {"twice": batch * 2, "first": batch[:, :1]}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _in_thread(call: Callable[[np.ndarray], dict[str, np.ndarray]], batch: np.ndarray) -> tuple[threading.Thread, dict]:
+    got: dict = {}
+
+    def run() -> None:
+        try:
+            got["result"] = call(batch)
+        except Exception as error:  # the test asserts on it
+            got["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, got
+
+
+def _until_queued(shared: SharedModelCalls, count: int) -> None:
+    """Until ``count`` requests wait behind a held call (polled: the class has no event for it)."""
+    ready = threading.Event()
+    for _ in range(int(GENEROUS / 0.001)):
+        with shared._changed:
+            if len(shared._pending) >= count:
+                return
+        ready.wait(0.001)
+    pytest.fail(f"{count} requests never queued")
+
+
+def _rows(value: float, count: int = 1) -> np.ndarray:
+    return np.full((count, 3), value, np.float32)
+
+
+def test_batches_waiting_while_a_call_runs_go_into_the_next_call_each_getting_its_rows() -> None:
+    model = RecordingModel(hold_first=True)
+    shared = SharedModelCalls(model, wait_s=0.0)
+    a, b, c = shared.participant(), shared.participant(), shared.participant()
+    first, got_a = _in_thread(a, _rows(1))
+    assert model.entered.wait(GENEROUS)
+    second, got_b = _in_thread(b, _rows(2, count=2))
+    third, got_c = _in_thread(c, _rows(3))
+    _until_queued(shared, 2)
+    model.release.set()
+    for thread in (first, second, third):
+        thread.join(GENEROUS)
+    assert [len(batch) for batch in model.calls] == [1, 3]
+    np.testing.assert_array_equal(got_a["result"]["twice"], _rows(2))
+    np.testing.assert_array_equal(got_b["result"]["twice"], _rows(4, count=2))
+    np.testing.assert_array_equal(got_c["result"]["twice"], _rows(6))
+    np.testing.assert_array_equal(got_c["result"]["first"], _rows(3)[:, :1])
+    stats = shared.stats
+    assert (stats.calls, stats.requests, stats.rows, stats.shared) == (2, 3, 4, 1)
+
+
+def test_a_call_waits_for_a_camera_whose_next_batch_is_due_and_runs_both_together() -> None:
+    clock, model = Clock(), RecordingModel()
+    shared = SharedModelCalls(model, wait_s=10.0, clock=clock)
+    a, b = shared.participant(), shared.participant()
+    for _ in range(2):  # b asks every second: at 101 and 102, so it is due at 103
+        clock.now += 1.0
+        b(_rows(0))
+    clock.now = 102.9
+    waiting, got_a = _in_thread(a, _rows(1))
+    waiting.join(0.05)
+    assert waiting.is_alive() and len(model.calls) == 2  # a waits (the clock stands still: no deadline)
+    clock.now = 103.0
+    got_b = b(_rows(2))
+    waiting.join(GENEROUS)
+    assert [len(batch) for batch in model.calls[2:]] == [2]
+    np.testing.assert_array_equal(got_a["result"]["twice"], _rows(2))
+    np.testing.assert_array_equal(got_b["twice"], _rows(4))
+
+
+@pytest.mark.parametrize("b_history", [[], [101.0], [100.0, 101.0]], ids=["never asked", "asked once", "stalled"])
+def test_a_call_does_not_wait_for_a_camera_that_is_not_due(b_history: list[float]) -> None:
+    clock, model = Clock(), RecordingModel()
+    shared = SharedModelCalls(model, wait_s=60.0, clock=clock)
+    a, b = shared.participant(), shared.participant()
+    for when in b_history:
+        clock.now = when
+        b(_rows(0))
+    clock.now = 104.0  # "stalled": b's interval is 1 s and it is 3 s late
+    alone, got_a = _in_thread(a, _rows(1))
+    alone.join(GENEROUS)
+    assert not alone.is_alive()
+    np.testing.assert_array_equal(got_a["result"]["twice"], _rows(2))
+    assert len(model.calls[-1]) == 1
+
+
+def test_a_waiting_call_runs_alone_once_its_wait_is_over() -> None:
+    clock, model = Clock(), RecordingModel()
+    shared = SharedModelCalls(model, wait_s=0.5, clock=clock)
+    a, b = shared.participant(), shared.participant()
+    for when in (100.0, 101.0):
+        clock.now = when
+        b(_rows(0))
+    clock.now = 101.9  # b is due at 102, within the wait
+    waiting, got_a = _in_thread(a, _rows(1))
+    waiting.join(0.05)
+    assert waiting.is_alive()
+    clock.now = 102.5  # past the deadline: the next check runs a alone
+    waiting.join(GENEROUS)
+    assert not waiting.is_alive() and "result" in got_a and len(model.calls[-1]) == 1
+
+
+def test_a_failing_call_raises_in_every_caller_of_that_call() -> None:
+    held = threading.Event()
+    release = threading.Event()
+    calls: list[int] = []
+
+    def failing(batch: np.ndarray) -> dict[str, np.ndarray]:
+        calls.append(len(batch))
+        if len(calls) == 1:
+            held.set()
+            assert release.wait(GENEROUS)
+            return {"y": batch}
+        raise RuntimeError("the device is gone")
+
+    shared = SharedModelCalls(failing, wait_s=0.0)
+    a, b, c = shared.participant(), shared.participant(), shared.participant()
+    first, _ = _in_thread(a, _rows(1))
+    assert held.wait(GENEROUS)
+    second, got_b = _in_thread(b, _rows(2))
+    third, got_c = _in_thread(c, _rows(3))
+    _until_queued(shared, 2)
+    release.set()
+    for thread in (first, second, third):
+        thread.join(GENEROUS)
+    assert calls == [1, 2]
+    assert str(got_b["error"]) == str(got_c["error"]) == "the device is gone"
+    # The model is still shared afterwards: a later call runs.
+    assert shared.stats.calls == 2
+
+
+def test_a_model_whose_outputs_are_not_per_row_is_refused_with_what_to_do() -> None:
+    release = threading.Event()
+    entered = threading.Event()
+
+    def pooled(batch: np.ndarray) -> dict[str, np.ndarray]:
+        entered.set()
+        assert release.wait(GENEROUS)
+        return {"mean": batch.mean(axis=0, keepdims=True)}
+
+    shared = SharedModelCalls(pooled, wait_s=0.0)
+    a, b, c = shared.participant(), shared.participant(), shared.participant()
+    first, got_a = _in_thread(a, _rows(1))
+    assert entered.wait(GENEROUS)
+    second, got_b = _in_thread(b, _rows(2))
+    third, _ = _in_thread(c, _rows(3))
+    _until_queued(shared, 2)
+    release.set()
+    for thread in (first, second, third):
+        thread.join(GENEROUS)
+    assert "result" in got_a  # alone, a call is the model's own
+    assert "batch_cameras: false" in str(got_b["error"]) and "['mean']" in str(got_b["error"])
+
+
+def test_the_registry_shares_one_model_per_key_and_reports_each() -> None:
+    registry = SharedCallsRegistry(wait_s=0.0)
+    model = RecordingModel()
+    left = registry.participant(("hands", "m.onnx"), "hands (m.onnx)", model)
+    right = registry.participant(("hands", "m.onnx"), "hands (m.onnx)", lambda batch: pytest.fail("not used"))
+    other = registry.participant(("face", "f.onnx"), "face (f.onnx)", RecordingModel())
+    left(_rows(1))
+    right(_rows(2))
+    other(_rows(3))
+    assert len(model.calls) == 2
+    assert {label: s.requests for label, s in registry.stats().items()} == {"hands (m.onnx)": 2, "face (f.onnx)": 1}
+
+
+def test_real_crops_shared_across_threads_equal_each_run_alone(models_ready) -> None:
+    from livepose.models.runtime import ModelSession
+
+    session = ModelSession("mediapipe/hand_landmark_full", provider="cpu", dynamic_batch=True, intra_op_threads=1)
+    crops = np.random.default_rng(7).random((4, 224, 224, 3), dtype=np.float32)
+    alone = [session.run(crops[1:2]), session.run(crops[2:])]
+    entered, release = threading.Event(), threading.Event()
+
+    def held_first(batch: np.ndarray) -> dict[str, np.ndarray]:
+        if not entered.is_set():
+            entered.set()
+            assert release.wait(GENEROUS)
+        return session.run(batch)
+
+    shared = SharedModelCalls(held_first, wait_s=0.0)
+    first, _ = _in_thread(shared.participant(), crops[:1])
+    assert entered.wait(GENEROUS)
+    second, got_second = _in_thread(shared.participant(), crops[1:2])
+    third, got_third = _in_thread(shared.participant(), crops[2:])
+    _until_queued(shared, 2)
+    release.set()
+    for thread in (first, second, third):
+        thread.join(GENEROUS)
+    assert shared.stats.shared == 1 and shared.stats.rows == 4
+    for got, expected in ((got_second, alone[0]), (got_third, alone[1])):
+        for name, value in expected.items():
+            np.testing.assert_array_equal(got["result"][name], value)
