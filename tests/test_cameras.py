@@ -209,7 +209,7 @@ def test_cameras_sharing_model_calls_get_the_same_keypoints_however_the_calls_we
     plain, _ = run("plain", "batch_cameras=false")
     hands = next(st for label, st in waiting["batched_across_cameras"].items() if label.startswith("hands ("))
     assert hands["requests"] == waiting["nodes"]["left.hands"]["frames_in"] + waiting["nodes"]["right.hands"]["frames_in"]
-    assert hands["shared"] >= 10 and hands["calls"] < hands["requests"]  # many calls served both cameras
+    assert hands["shared"] >= 5 and hands["calls"] < hands["requests"]  # calls served both cameras
     assert f"calls for {hands['requests']} requests" in told
     assert "batched_across_cameras" not in plain
     for camera in ("left", "right"):
@@ -224,16 +224,24 @@ def test_cameras_sharing_model_calls_get_the_same_keypoints_however_the_calls_we
         assert gaps and float(np.median(gaps)) < 1.0
 
 
-def test_a_camera_that_drops_out_is_retried_while_the_other_goes_on(tmp_path: Path, jpeg_frames) -> None:
+def test_a_camera_that_drops_out_is_retried_while_the_other_goes_on(models_ready, tmp_path: Path, jpeg_frames) -> None:
     port = _free_port()
     camera = _serve(port, jpeg_frames)
+    # The palm detector's calls are shared between the cameras, waiting as long as the setting allows: the
+    # camera that stays must not wait for the one that is gone.
     (tmp_path / "p.yaml").write_text(textwrap.dedent(f"""\
         cameras:
           ip: http://127.0.0.1:{port}/video.mjpg
           pattern: {{source: synthetic, width: 320, height: 240, fps: 25}}
+        batch_cameras: true
+        batch_wait_ms: 100
+        streams:
+          hand_tracks: {{feedback: true}}
         nodes:
           - {{name: camera, type: capture, outputs: frames, params: {{reconnect_timeout: 30}}}}
-          - {{name: out, type: "pipeline_nodes:Collect", inputs: frames,
+          - {{name: palms, type: palm_detector, inputs: {{frame: frames, tracked: hand_tracks}}, outputs: hand_rois}}
+          - {{name: hands, type: hand_landmarks, inputs: hand_rois, outputs: {{frame: hands, tracked: hand_tracks}}}}
+          - {{name: out, type: "pipeline_nodes:Collect", inputs: hands,
               params: {{announce_after: 10, done_file: "{tmp_path}/{{camera}}.count"}}}}
           - {{name: tiles, type: mosaic, inputs: frames, outputs: tiled, params: {{width: 640, height: 240}}}}
           - {{name: shown, type: "pipeline_nodes:Collect", inputs: tiled, params: {{announce_after: 10}}}}
@@ -260,4 +268,5 @@ def test_a_camera_that_drops_out_is_retried_while_the_other_goes_on(tmp_path: Pa
     assert "Traceback" not in log
     assert int((tmp_path / "ip.count").read_text()) >= 20
     assert int((tmp_path / "pattern.count").read_text()) > 0
+    assert "batched across cameras: palms (palm_detection_full.batch.onnx)" in log
     assert no_processes_left(marker)

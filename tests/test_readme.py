@@ -93,6 +93,8 @@ TESTED = {
     "livepose run cameras": "test_the_cameras_examples",
     "LEFT=clip.mp4 RIGHT=other.mp4 livepose run cameras --offline --headless --keypoints out.jsonl":
         "test_the_cameras_examples",
+    "LEFT=clip.mp4 RIGHT=other.mp4 livepose run cameras --offline --headless --set batch_cameras=true":
+        "test_the_cameras_examples",
     "livepose run hands_face --source synthetic": "test_synthetic_source_runs_without_a_camera",
     "livepose run hands_face --source synthetic --set window.trace=face:NOSE_TIP":
         "test_viewer_cli.py::test_the_readme_trace_command_opens_the_viewer_following_the_nose",
@@ -212,6 +214,16 @@ def test_the_cameras_examples(folder, models_ready):
         assert [row["frame"] for row in rows] == list(range(frames))
         assert {row["camera"] for row in rows} == {camera}
     assert "delivered: 120 of 120 frames" in result.stderr
+    assert "batched across cameras" not in result.stderr  # auto, on a CPU: each camera calls its models itself
+    shared = next(c for c in readme_commands() if c.startswith("LEFT=") and "batch_cameras=true" in c)
+    result = livepose(shared.split(" ", 2)[2], folder, **assignments)
+    assert result.returncode == 0, result.stderr
+    assert "delivered: 120 of 120 frames" in result.stderr
+    counts = re.search(r"batched across cameras: hands \(hand_landmark_full\.batch\.onnx\): (\d+) calls for (\d+) "
+                       r"requests \(\S+ per call, (\d+) calls shared\)", result.stderr)
+    assert counts, result.stderr
+    calls, requests, shared_calls = map(int, counts.groups())
+    assert requests > 58 and calls == requests - shared_calls  # two cameras per shared call
 
 
 def test_the_refined_face_example_writes_478_points(folder, models_ready):

@@ -176,6 +176,13 @@ timeout 60 "$PYTHON" benchmarks/gpu/bench_models.py --repeats "${MODEL_REPEATS:-
 cat "$OUT/bench_models.txt"
 step_end
 
+step_start bench_cameras
+# batch_cameras: N threads' crops in one CUDA call against their concurrent calls; the two-camera pipeline.
+timeout 75 "$PYTHON" benchmarks/bench_cameras_batching.py --provider cuda --repeats "${CAMERA_REPEATS:-40}" --rounds 1 \
+  --json "$OUT/bench_cameras.json" >"$OUT/bench_cameras.txt" 2>&1 || { FAILED+=(bench_cameras); say "bench_cameras_batching.py FAILED"; }
+cat "$OUT/bench_cameras.txt"
+step_end
+
 step_start bench_pipeline
 # The stream counts get what is left of the 6 minutes the issue allows, less a margin for the summary.
 left=$(( 330 - ($(date +%s) - START) - 100 ))
@@ -227,10 +234,14 @@ lines += ["", "Concurrent 30 fps streams (one process each):", "",
           "| --- | --- | --- | --- | --- | --- | --- | --- |"]
 lines += [f"| {r['streams']} | {r['max_batch']} | {r['held']} | {r['kept_min']} | {r['kept_median']} | {r['fps_median']} | "
           f"{r['latency_p50_median']} | {r['latency_p95_max']} |" for r in pipeline.get("streams", [])]
+lines += ["", "## batch_cameras (benchmarks/bench_cameras_batching.py)", "", "```", read("bench_cameras.txt").rstrip(), "```"]
 lines += ["", "## pytest (tail)", "", "```", "\n".join(read("pytest.txt").rstrip().splitlines()[-20:]), "```", ""]
 (out / "gpu_results.md").write_text("\n".join(lines))
 # Folded into gpu_results.json and check.log: fewer files than the device tool brings back.
-for name in ("bench_models.txt", "bench_models.json", "bench_pipeline.txt", "bench_pipeline.json"):
+cameras = json.loads(read("bench_cameras.json")) if (out / "bench_cameras.json").exists() else {}
+result["cameras"] = cameras
+(out / "gpu_results.json").write_text(json.dumps(result, indent=2) + "\n")
+for name in ("bench_models.txt", "bench_models.json", "bench_pipeline.txt", "bench_pipeline.json", "bench_cameras.json"):
     (out / name).unlink(missing_ok=True)
 PY
 stamp "wrote $OUT/gpu_results.md and $OUT/gpu_results.json; run step took $TOTAL s"

@@ -20,7 +20,8 @@ file and settings). Each camera's capture node takes that camera's settings and 
 every frame (``results.CAMERA``). A gathering node reads one stream per camera (port ``frame@left``...)
 and what follows it runs once. In a repeated node, ``{camera}`` in a text parameter becomes the
 camera's name; a repeated ``path`` without it gets the name before its extension (``out.mp4`` becomes
-``out-left.mp4``), so two cameras never write one file.
+``out-left.mp4``), so two cameras never write one file. Each copy knows its camera (``NodeSpec.camera``):
+with ``batch_cameras``, the copies of a model node share their model calls (``livepose.models.shared_calls``).
 """
 
 from __future__ import annotations
