@@ -263,7 +263,9 @@ class PipelineMetrics:
         dropped += [f"join in {name}: {count}" for name, count in data["join_drops"].items()]
         lines.append(f"drops: {', '.join(dropped) if dropped else 'none'}   wall time: {data['wall_seconds']:.2f} s")
         lines.append(self._delivery_line(data))
-        for label, st in data.get("batched_across_cameras", {}).items():
+        for label, st in sorted(data.get("batched_across_cameras", {}).items()):
+            if not st["calls"]:
+                continue  # a model this run never called (no face came, no hand to track)
             per_call = st["requests"] / st["calls"] if st["calls"] else 0.0
             lines.append(f"batched across cameras: {label}: {st['calls']} calls for {st['requests']} requests "
                          f"({per_call:.2f} per call, {st['shared']} calls shared)")
