@@ -236,3 +236,22 @@ def test_real_crops_shared_across_threads_equal_each_run_alone(models_ready) -> 
     for got, expected in ((got_second, alone[0]), (got_third, alone[1])):
         for name, value in expected.items():
             np.testing.assert_array_equal(got["result"][name], value)
+
+
+def test_a_model_node_shares_its_calls_when_batch_cameras_says_so(models_ready) -> None:
+    from livepose.models.shared_calls import CameraBatching
+    from livepose.nodes.tracking import open_model
+
+    registry = SharedCallsRegistry(wait_s=0.0)
+    crop = np.zeros((1, 224, 224, 3), np.float32)
+    always = CameraBatching(registry, always=True, node="hands")
+    left = open_model("mediapipe/hand_landmark_full", "cpu", 1, camera_batching=always)
+    right = open_model("mediapipe/hand_landmark_full", "cpu", 1, camera_batching=always)
+    left.run(crop)
+    right.run(crop)
+    assert {label: s.requests for label, s in registry.stats().items()} == {
+        "hands (hand_landmark_full.batch.onnx)": 2}
+    # auto on the CPU, or crops made with torch: each copy calls the model itself.
+    auto = CameraBatching(registry, always=False, node="face")
+    open_model("mediapipe/face_landmark", "cpu", 1, camera_batching=auto).run(np.zeros((1, 192, 192, 3), np.float32))
+    assert list(registry.stats()) == ["hands (hand_landmark_full.batch.onnx)"]

@@ -178,7 +178,8 @@ step_end
 
 step_start bench_cameras
 # batch_cameras: N threads' crops in one CUDA call against their concurrent calls; the two-camera pipeline.
-timeout 75 "$PYTHON" benchmarks/bench_cameras_batching.py --provider cuda --repeats "${CAMERA_REPEATS:-40}" --rounds 1 \
+CAMERA_PROVIDER=cuda; [ "$CUDA_OK" = 1 ] || CAMERA_PROVIDER=cpu  # a rehearsal, or a machine whose CUDA failed
+timeout 75 "$PYTHON" benchmarks/bench_cameras_batching.py --provider "$CAMERA_PROVIDER" --repeats "${CAMERA_REPEATS:-40}" --rounds 1 \
   --json "$OUT/bench_cameras.json" >"$OUT/bench_cameras.txt" 2>&1 || { FAILED+=(bench_cameras); say "bench_cameras_batching.py FAILED"; }
 cat "$OUT/bench_cameras.txt"
 step_end

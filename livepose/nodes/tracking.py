@@ -91,18 +91,12 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
     with a dynamic batch axis and its calls join the other cameras' copies' (``livepose.models.shared_calls``)
     when ``batch_cameras`` is true or the model runs on a GPU.
     """
-    across = camera_batching is not None and (camera_batching.always or _gpu_expected(provider))
-    if across and preprocess != "opencv":
-        # Each copy crops on its own CUDA stream: another camera's call would read crops not yet written.
-        if camera_batching is not None and camera_batching.always:
-            warn_once(logger, f"batch_cameras: {camera_batching.node} crops with preprocess: {preprocess}, whose "
-                              "model calls are not shared across cameras; use preprocess: opencv to share them")
-        across = False
+    shared = camera_batching if _shares_calls(camera_batching, provider, preprocess) else None
     if preprocess != "opencv":
         session, torch_run, torch_cropper = _torch_model(model, provider, threads, max_batch > 1, preprocess)
     else:
         session = ModelSession(model, provider=provider, intra_op_threads=threads, inter_op_threads=1,  # type: ignore[arg-type]
-                               dynamic_batch=max_batch > 1 or across)
+                               dynamic_batch=max_batch > 1 or shared is not None)
     if session.max_batch is not None and max_batch > 1:
         raise UserError(
             f"max_batch: {max_batch} needs a model with a dynamic batch axis, but {session.path} takes a fixed batch "
@@ -111,13 +105,11 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
     if preprocess != "opencv":
         return OpenedModel(torch_run, torch_cropper)
     if session.max_batch is None:
-        run: ModelFn = session.run
-        if across and camera_batching is not None:
-            run = camera_batching.share(session.run, session.path.name, session.on_gpu)
+        run = shared.share(session.run, session.path.name, session.on_gpu) if shared else session.run
         return OpenedModel(run, OPENCV_CROPPER)
-    if across and camera_batching is not None and camera_batching.always:
+    if shared is not None and shared.always:
         warn_once(logger, f"batch_cameras: {session.path.name} takes a fixed batch of {session.max_batch}, so "
-                          f"{camera_batching.node}'s calls are not shared across cameras; export it with a dynamic "
+                          f"{shared.node}'s calls are not shared across cameras; export it with a dynamic "
                           "first axis to share them")
     # The calling thread runs one item itself and the pool the others: one thread fewer to wake.
     helpers = parallel_items - 1
@@ -135,6 +127,20 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
         return {name: np.concatenate([output[name] for output in outputs]) for name in outputs[0]}
 
     return OpenedModel(run, OPENCV_CROPPER)
+
+
+def _shares_calls(camera_batching: CameraBatching | None, provider: str, preprocess: str) -> bool:
+    """Whether a camera's copy of a node shares its model's calls: ``batch_cameras: true``, or auto and a
+    GPU ahead; with crops made on the host (``preprocess: opencv``) only."""
+    if camera_batching is None or not (camera_batching.always or _gpu_expected(provider)):
+        return False
+    if preprocess != "opencv":
+        # Each copy crops on its own CUDA stream: another camera's call would read crops not yet written.
+        if camera_batching.always:
+            warn_once(logger, f"batch_cameras: {camera_batching.node} crops with preprocess: {preprocess}, whose "
+                              "model calls are not shared across cameras; use preprocess: opencv to share them")
+        return False
+    return True
 
 
 def _gpu_expected(provider: str) -> bool:
