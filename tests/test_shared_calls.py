@@ -255,3 +255,15 @@ def test_a_model_node_shares_its_calls_when_batch_cameras_says_so(models_ready) 
     auto = CameraBatching(registry, always=False, node="face")
     open_model("mediapipe/face_landmark", "cpu", 1, camera_batching=auto).run(np.zeros((1, 192, 192, 3), np.float32))
     assert list(registry.stats()) == ["hands (hand_landmark_full.batch.onnx)"]
+
+
+def test_the_segmenter_shares_its_calls_too_with_the_same_masks(models_ready) -> None:
+    from livepose.models.shared_calls import CameraBatching
+    from livepose.nodes.segmentation import SelfieSegmenter
+
+    registry = SharedCallsRegistry(wait_s=0.0)
+    rgb = np.random.default_rng(3).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    shared = SelfieSegmenter("", 0, "cpu", camera_batching=CameraBatching(registry, always=True, node="person"))
+    alone = SelfieSegmenter("", 0, "cpu")
+    np.testing.assert_allclose(shared(rgb), alone(rgb), atol=1e-6)
+    assert registry.stats()["person (selfie_segmentation.batch.onnx)"].requests == 1

@@ -15,6 +15,7 @@ when nobody else is waiting); the others sleep until their rows are back.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -22,6 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from livepose.logs import warn_once
+
+logger = logging.getLogger(__name__)
 
 BatchRun = Callable[[Any], Mapping[str, np.ndarray]]
 """A model call: a batch (rows on the first axis) in, every output (rows on the first axis) out."""
@@ -218,8 +223,34 @@ class CameraBatching:
     node: str
     """The node's name in the pipeline file: what its copies have in common."""
 
+    def wanted(self, provider: str, preprocess: str = "opencv") -> bool:
+        """Whether a model asked for on ``provider`` should be loaded to share its calls (its dynamic-batch
+        conversion): ``batch_cameras: true``, or auto and a GPU ahead; with crops made on the host only."""
+        if not (self.always or _gpu_expected(provider)):
+            return False
+        if preprocess != "opencv":
+            # Each copy crops on its own CUDA stream: another camera's call would read crops not yet written.
+            if self.always:
+                warn_once(logger, f"batch_cameras: {self.node} crops with preprocess: {preprocess}, whose model "
+                                  "calls are not shared across cameras; use preprocess: opencv to share them")
+            return False
+        return True
+
     def share(self, run: BatchRun, model: str, on_gpu: bool, join: Join = np.concatenate) -> BatchRun:
         """``run`` (of the model file ``model``), joined with the other cameras' copies when it should be."""
         if not (self.always or on_gpu):
             return run
         return self.registry.participant((self.node, model), f"{self.node} ({model})", run, join)
+
+
+def _gpu_expected(provider: str) -> bool:
+    """Whether a session asked for ``provider`` will run on a GPU, before it is made (which conversion to
+    load depends on it)."""
+    if provider in ("tensorrt", "cuda"):
+        return True
+    if provider != "auto":
+        return False
+    # Imported here: the runner imports this module for every run, and onnxruntime only model nodes need.
+    from livepose.models.runtime import provider_problem
+
+    return any(provider_problem(p) is None for p in ("tensorrt", "cuda"))

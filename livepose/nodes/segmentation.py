@@ -23,6 +23,7 @@ from livepose import results
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.models.runtime import PROVIDERS, ModelSession
+from livepose.models.shared_calls import BatchRun, CameraBatching
 from livepose.models.zoo import SEGMENTATION_MODELS, ZooModel, get_model
 from livepose.vision.image_to_tensor import TensorSpec, image_to_letterboxed_tensor
 
@@ -48,31 +49,37 @@ def mask_to_frame(tensor: np.ndarray, width: int, height: int) -> np.ndarray:
     return mask
 
 
-def _model_path(model: str) -> str:
+def _model_path(model: str, dynamic_batch: bool = False) -> str:
     """A segmentation zoo name prepared through the cache (they are not in ZOO yet, which
     ``ModelSession`` resolves by itself); anything else unchanged."""
     names = {name.removeprefix("mediapipe/") for name in SEGMENTATION_MODELS}
     if model.removeprefix("mediapipe/") in names:
         from livepose.models.cache import ModelCache
 
-        return str(ModelCache().path(model))
+        return str(ModelCache().path(model, dynamic_batch))
     return model
 
 
 class SelfieSegmenter:
     """MediaPipe's selfie segmentation on RGB images: ``segmenter(rgb)`` is the float32 mask."""
 
-    def __init__(self, model: str, model_selection: int = 0, provider: str = "auto", threads: int = 1) -> None:
+    def __init__(self, model: str, model_selection: int = 0, provider: str = "auto", threads: int = 1,
+                 camera_batching: CameraBatching | None = None) -> None:
         name = model or SELFIE_SEGMENTATION_MODELS[model_selection]
         # A custom .onnx is driven like the model_selection it replaces (same input size).
         self.zoo_model = get_model(SELFIE_SEGMENTATION_MODELS[model_selection] if name.endswith(".onnx") else name)
         self.spec = segmentation_input(self.zoo_model)
-        self.session = ModelSession(_model_path(name), provider=provider, intra_op_threads=threads,  # type: ignore[arg-type]
-                                    inter_op_threads=1)
+        shared = camera_batching if camera_batching is not None and camera_batching.wanted(provider) else None
+        self.session = ModelSession(_model_path(name, dynamic_batch=shared is not None), provider=provider,  # type: ignore[arg-type]
+                                    intra_op_threads=threads, inter_op_threads=1)
+        self.run: BatchRun = self.session.run
+        """The model call: the session's, or (``camera_batching``) one shared with the other cameras."""
+        if shared is not None and self.session.max_batch is None:
+            self.run = shared.share(self.session.run, self.session.path.name, self.session.on_gpu)
 
     def __call__(self, rgb: np.ndarray) -> np.ndarray:
         tensor, _ = image_to_letterboxed_tensor(rgb, self.spec)
-        outputs = self.session.run(tensor[None])
+        outputs = self.run(tensor[None])
         # By name for the zoo's models; a custom .onnx may name its one output otherwise.
         probabilities = outputs.get(self.zoo_model.outputs[0].name, next(iter(outputs.values())))[0, :, :, 0]
         mask = mask_to_frame(probabilities, rgb.shape[1], rgb.shape[0])
@@ -95,7 +102,8 @@ class SelfieSegmentationNode(Node):
     threads: int = param(1, "ONNX Runtime intra-op threads for this model (0: one per core)", ge=0)
 
     def setup(self) -> None:
-        self.segmenter = SelfieSegmenter(self.model, self.model_selection, self.provider, self.threads)
+        self.segmenter = SelfieSegmenter(self.model, self.model_selection, self.provider, self.threads,
+                                         self.ctx.camera_batching)
 
     def process(self, frame: Frame) -> Frame:
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)

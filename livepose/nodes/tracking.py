@@ -38,7 +38,7 @@ from livepose.errors import UserError
 from livepose.graph.frame import Frame
 from livepose.graph.node import Node, param
 from livepose.logs import warn_once
-from livepose.models.runtime import PROVIDERS, ModelSession, provider_problem
+from livepose.models.runtime import PROVIDERS, ModelSession
 from livepose.models.shared_calls import CameraBatching
 from livepose.vision.image_to_tensor import OPENCV_CROPPER, Cropper
 from livepose.vision.rects import NormalizedRect, TrackedRoi
@@ -91,7 +91,7 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
     with a dynamic batch axis and its calls join the other cameras' copies' (``livepose.models.shared_calls``)
     when ``batch_cameras`` is true or the model runs on a GPU.
     """
-    shared = camera_batching if _shares_calls(camera_batching, provider, preprocess) else None
+    shared = camera_batching if camera_batching is not None and camera_batching.wanted(provider, preprocess) else None
     if preprocess != "opencv":
         session, torch_run, torch_cropper = _torch_model(model, provider, threads, max_batch > 1, preprocess)
     else:
@@ -127,28 +127,6 @@ def open_model(model: str, provider: str, threads: int, parallel_items: int = 1,
         return {name: np.concatenate([output[name] for output in outputs]) for name in outputs[0]}
 
     return OpenedModel(run, OPENCV_CROPPER)
-
-
-def _shares_calls(camera_batching: CameraBatching | None, provider: str, preprocess: str) -> bool:
-    """Whether a camera's copy of a node shares its model's calls: ``batch_cameras: true``, or auto and a
-    GPU ahead; with crops made on the host (``preprocess: opencv``) only."""
-    if camera_batching is None or not (camera_batching.always or _gpu_expected(provider)):
-        return False
-    if preprocess != "opencv":
-        # Each copy crops on its own CUDA stream: another camera's call would read crops not yet written.
-        if camera_batching.always:
-            warn_once(logger, f"batch_cameras: {camera_batching.node} crops with preprocess: {preprocess}, whose "
-                              "model calls are not shared across cameras; use preprocess: opencv to share them")
-        return False
-    return True
-
-
-def _gpu_expected(provider: str) -> bool:
-    """Whether a session asked for ``provider`` will run on a GPU (before it is made: the batch
-    variant to load depends on it)."""
-    if provider in ("tensorrt", "cuda"):
-        return True
-    return provider == "auto" and any(provider_problem(p) is None for p in ("tensorrt", "cuda"))
 
 
 def _torch_model(model: str, provider: str, threads: int, dynamic_batch: bool,
