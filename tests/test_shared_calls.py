@@ -19,19 +19,13 @@ GENEROUS = 30.0
 
 
 class RecordingModel:
-    """Doubles its input; records each call's rows; the first call can be held until released."""
+    """Doubles its input; records each call's rows."""
 
-    def __init__(self, hold_first: bool = False) -> None:
+    def __init__(self) -> None:
         self.calls: list[np.ndarray] = []
-        self.entered = threading.Event()
-        self.release = threading.Event()
-        if not hold_first:
-            self.release.set()
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         self.calls.append(batch.copy())
-        self.entered.set()
-        assert self.release.wait(GENEROUS)
         return {"twice": batch * 2, "first": batch[:, :1]}
 
 
@@ -68,22 +62,37 @@ def _until_queued(shared: SharedModelCalls, count: int) -> None:
     pytest.fail(f"{count} requests never queued")
 
 
+def _first_held_then_together(model: Callable[[np.ndarray], dict[str, np.ndarray]],
+                              batches: list[np.ndarray]) -> tuple[SharedModelCalls, list[dict]]:
+    """Each batch from its own participant: the first one's call is held until every other batch waits
+    behind it, so those go into the next call together. The shared model, and what each caller got."""
+    entered, release = threading.Event(), threading.Event()
+
+    def held_first(batch: np.ndarray) -> dict[str, np.ndarray]:
+        if not entered.is_set():
+            entered.set()
+            assert release.wait(GENEROUS)
+        return model(batch)
+
+    shared = SharedModelCalls(held_first, wait_s=0.0)
+    participants = [shared.participant() for _ in batches]
+    started = [_in_thread(participants[0], batches[0])]
+    assert entered.wait(GENEROUS)
+    started += [_in_thread(call, batch) for call, batch in zip(participants[1:], batches[1:])]
+    _until_queued(shared, len(batches) - 1)
+    release.set()
+    for thread, _ in started:
+        thread.join(GENEROUS)
+    return shared, [got for _, got in started]
+
+
 def _rows(value: float, count: int = 1) -> np.ndarray:
     return np.full((count, 3), value, np.float32)
 
 
 def test_batches_waiting_while_a_call_runs_go_into_the_next_call_each_getting_its_rows() -> None:
-    model = RecordingModel(hold_first=True)
-    shared = SharedModelCalls(model, wait_s=0.0)
-    a, b, c = shared.participant(), shared.participant(), shared.participant()
-    first, got_a = _in_thread(a, _rows(1))
-    assert model.entered.wait(GENEROUS)
-    second, got_b = _in_thread(b, _rows(2, count=2))
-    third, got_c = _in_thread(c, _rows(3))
-    _until_queued(shared, 2)
-    model.release.set()
-    for thread in (first, second, third):
-        thread.join(GENEROUS)
+    model = RecordingModel()
+    shared, (got_a, got_b, got_c) = _first_held_then_together(model, [_rows(1), _rows(2, count=2), _rows(3)])
     assert [len(batch) for batch in model.calls] == [1, 3]
     np.testing.assert_array_equal(got_a["result"]["twice"], _rows(2))
     np.testing.assert_array_equal(got_b["result"]["twice"], _rows(4, count=2))
@@ -145,53 +154,25 @@ def test_a_waiting_call_runs_alone_once_its_wait_is_over() -> None:
 
 
 def test_a_failing_call_raises_in_every_caller_of_that_call() -> None:
-    held = threading.Event()
-    release = threading.Event()
     calls: list[int] = []
 
-    def failing(batch: np.ndarray) -> dict[str, np.ndarray]:
+    def failing_second(batch: np.ndarray) -> dict[str, np.ndarray]:
         calls.append(len(batch))
         if len(calls) == 1:
-            held.set()
-            assert release.wait(GENEROUS)
             return {"y": batch}
         raise RuntimeError("the device is gone")
 
-    shared = SharedModelCalls(failing, wait_s=0.0)
-    a, b, c = shared.participant(), shared.participant(), shared.participant()
-    first, _ = _in_thread(a, _rows(1))
-    assert held.wait(GENEROUS)
-    second, got_b = _in_thread(b, _rows(2))
-    third, got_c = _in_thread(c, _rows(3))
-    _until_queued(shared, 2)
-    release.set()
-    for thread in (first, second, third):
-        thread.join(GENEROUS)
-    assert calls == [1, 2]
+    shared, (got_a, got_b, got_c) = _first_held_then_together(failing_second, [_rows(1), _rows(2), _rows(3)])
+    assert calls == [1, 2] and "result" in got_a
     assert str(got_b["error"]) == str(got_c["error"]) == "the device is gone"
-    # The model is still shared afterwards: a later call runs.
-    assert shared.stats.calls == 2
+    assert shared.stats.calls == 2  # the failed call is counted too
 
 
 def test_a_model_whose_outputs_are_not_per_row_is_refused_with_what_to_do() -> None:
-    release = threading.Event()
-    entered = threading.Event()
-
     def pooled(batch: np.ndarray) -> dict[str, np.ndarray]:
-        entered.set()
-        assert release.wait(GENEROUS)
         return {"mean": batch.mean(axis=0, keepdims=True)}
 
-    shared = SharedModelCalls(pooled, wait_s=0.0)
-    a, b, c = shared.participant(), shared.participant(), shared.participant()
-    first, got_a = _in_thread(a, _rows(1))
-    assert entered.wait(GENEROUS)
-    second, got_b = _in_thread(b, _rows(2))
-    third, _ = _in_thread(c, _rows(3))
-    _until_queued(shared, 2)
-    release.set()
-    for thread in (first, second, third):
-        thread.join(GENEROUS)
+    _, (got_a, got_b, _) = _first_held_then_together(pooled, [_rows(1), _rows(2), _rows(3)])
     assert "result" in got_a  # alone, a call is the model's own
     assert "batch_cameras: false" in str(got_b["error"]) and "['mean']" in str(got_b["error"])
 
@@ -215,23 +196,7 @@ def test_real_crops_shared_across_threads_equal_each_run_alone(models_ready) -> 
     session = ModelSession("mediapipe/hand_landmark_full", provider="cpu", dynamic_batch=True, intra_op_threads=1)
     crops = np.random.default_rng(7).random((4, 224, 224, 3), dtype=np.float32)
     alone = [session.run(crops[1:2]), session.run(crops[2:])]
-    entered, release = threading.Event(), threading.Event()
-
-    def held_first(batch: np.ndarray) -> dict[str, np.ndarray]:
-        if not entered.is_set():
-            entered.set()
-            assert release.wait(GENEROUS)
-        return session.run(batch)
-
-    shared = SharedModelCalls(held_first, wait_s=0.0)
-    first, _ = _in_thread(shared.participant(), crops[:1])
-    assert entered.wait(GENEROUS)
-    second, got_second = _in_thread(shared.participant(), crops[1:2])
-    third, got_third = _in_thread(shared.participant(), crops[2:])
-    _until_queued(shared, 2)
-    release.set()
-    for thread in (first, second, third):
-        thread.join(GENEROUS)
+    shared, (_, got_second, got_third) = _first_held_then_together(session.run, [crops[:1], crops[1:2], crops[2:]])
     assert shared.stats.shared == 1 and shared.stats.rows == 4
     for got, expected in ((got_second, alone[0]), (got_third, alone[1])):
         for name, value in expected.items():

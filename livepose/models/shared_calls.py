@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 BatchRun = Callable[[Any], Mapping[str, np.ndarray]]
 """A model call: a batch (rows on the first axis) in, every output (rows on the first axis) out."""
-Join = Callable[[Sequence[Any]], Any]
-"""How batches are put together along their first axis (``np.concatenate``; ``torch.cat`` for tensors)."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +91,11 @@ class SharedModelCalls:
     raises in every caller of that call. ``clock`` is injectable for tests.
     """
 
-    def __init__(self, run: BatchRun, wait_s: float, join: Join = np.concatenate,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, run: BatchRun, wait_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         if wait_s < 0:
             raise ValueError("wait_s must be 0 or more")
         self._run = run
         self._wait_s = wait_s
-        self._join = join
         self._clock = clock
         self._changed = threading.Condition()
         self._pending: list[_Request] = []
@@ -155,12 +151,14 @@ class SharedModelCalls:
         outputs: Mapping[str, np.ndarray] | None = None
         error: BaseException | None = None
         try:
-            batch = taken[0].batch if len(taken) == 1 else self._join([r.batch for r in taken])
-            outputs = self._run(batch)
-            rows = sum(r.rows for r in taken)
-            wrong = [name for name, value in outputs.items() if len(value) != rows]
-            if len(taken) > 1 and wrong:
-                raise ValueError(f"cannot batch this model across cameras: its outputs {wrong} do not have one "
+            if len(taken) == 1:
+                outputs = self._run(taken[0].batch)
+            else:
+                outputs = self._run(np.concatenate([r.batch for r in taken]))
+                rows = sum(r.rows for r in taken)
+                wrong = [name for name, value in outputs.items() if len(value) != rows]
+                if wrong:
+                    raise ValueError(f"cannot batch this model across cameras: its outputs {wrong} do not have one "
                                  "row per input row; set batch_cameras: false")
         except BaseException as failure:  # handed to every caller of this call, each raises it
             error = failure
@@ -196,13 +194,13 @@ class SharedCallsRegistry:
         self._shared: dict[Hashable, SharedModelCalls] = {}
         self._labels: dict[Hashable, str] = {}
 
-    def participant(self, key: Hashable, label: str, run: BatchRun, join: Join = np.concatenate) -> BatchRun:
+    def participant(self, key: Hashable, label: str, run: BatchRun) -> BatchRun:
         """A participant's callable for the model ``key`` names; the first participant's ``run`` does the calls
         (the others' are the same model: one session per file and settings)."""
         with self._lock:
             shared = self._shared.get(key)
             if shared is None:
-                shared = self._shared[key] = SharedModelCalls(run, self.wait_s, join)
+                shared = self._shared[key] = SharedModelCalls(run, self.wait_s)
                 self._labels[key] = label
         return shared.participant()
 
@@ -236,11 +234,11 @@ class CameraBatching:
             return False
         return True
 
-    def share(self, run: BatchRun, model: str, on_gpu: bool, join: Join = np.concatenate) -> BatchRun:
+    def share(self, run: BatchRun, model: str, on_gpu: bool) -> BatchRun:
         """``run`` (of the model file ``model``), joined with the other cameras' copies when it should be."""
         if not (self.always or on_gpu):
             return run
-        return self.registry.participant((self.node, model), f"{self.node} ({model})", run, join)
+        return self.registry.participant((self.node, model), f"{self.node} ({model})", run)
 
 
 def _gpu_expected(provider: str) -> bool:
